@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (called by `./tuneforge test` and by .ci/run). Extra arguments go to `dotnet test`,
+# e.g. ./tuneforge test --filter "FullyQualifiedName~Tokenizer".
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+tf_setup
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+cd "$ROOT"
+dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
+log="$(mktemp)"
+set +e
+dotnet test Tuneforge.slnx -c Release --no-build --nologo "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One plain closing line for the whole suite, summed over the test projects.
+awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { g = $i; gsub(/[^A-Za-z]/, "", g); v = $(i+1); gsub(/[^0-9]/, "", v);
+       if (g == "Failed") f += v; else if (g == "Passed") p += v; else if (g == "Skipped") s += v } }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit $rc
