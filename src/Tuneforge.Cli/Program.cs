@@ -1,4 +1,22 @@
 using System.CommandLine;
+using Tuneforge.Cli.Commands;
 
+// One program for everything: the service (serve), the training worker it supervises (worker), administration
+// (keys), offline data tools (data) and the API client commands that mirror the service's resources.
 var root = new RootCommand("Tuneforge: self-hosted, OpenAI-compatible fine-tuning.");
-return root.Parse(args).Invoke();
+foreach (var command in new[]
+{
+    ServeCommand.Create(),
+    WorkerCommand.Create(),
+    KeysCommand.Create(),
+    DataCommand.Create(),
+    FilesCommand.Create(),
+    JobsCommand.Create(),
+    ModelsCommand.Create(),
+    ChatCommand.Create(),
+    CompleteCommand.Create(),
+})
+{
+    root.Subcommands.Add(command);
+}
+return await root.Parse(args).InvokeAsync();

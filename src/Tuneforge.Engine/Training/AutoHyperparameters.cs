@@ -1,0 +1,40 @@
+namespace Tuneforge.Engine.Training;
+
+/// <summary>
+/// Resolves OpenAI's <c>"auto"</c> hyperparameters from the number of training examples.
+/// <list type="bullet">
+/// <item>n_epochs: the cookbook rule (TARGET_EPOCHS 3, at least 100 and at most 25,000 example passes, 1..25 epochs):
+///   3; if n×3 &lt; 100 then min(25, 100 / n); if n×3 &gt; 25,000 then max(1, 25,000 / n).</item>
+/// <item>batch_size: about 0.2 % of the examples, at least 1 and at most 256 (OpenAI's documented default).</item>
+/// <item>learning_rate_multiplier: 2 for batches up to 8 examples, 1 above (OpenAI reports 2 for small jobs);
+///   the trainer multiplies it by its LoRA base rate <see cref="BaseLearningRate"/>.</item>
+/// </list>
+/// </summary>
+public static class AutoHyperparameters
+{
+    /// <summary>The LoRA learning rate that a multiplier of 1 means.</summary>
+    public const double BaseLearningRate = 2e-4;
+
+    public const int MinEpochs = 1, MaxEpochs = 50, MaxBatchSize = 256;
+
+    public static int Epochs(int exampleCount)
+    {
+        const int target = 3, minExamples = 100, maxExamples = 25_000, minDefault = 1, maxDefault = 25;
+        if (exampleCount <= 0) return target;
+        if (exampleCount * target < minExamples) return Math.Min(maxDefault, minExamples / exampleCount);
+        if ((long)exampleCount * target > maxExamples) return Math.Max(minDefault, maxExamples / exampleCount);
+        return target;
+    }
+
+    public static int BatchSize(int exampleCount) => Math.Clamp((int)Math.Ceiling(exampleCount * 0.002), 1, MaxBatchSize);
+
+    public static double LearningRateMultiplier(int batchSize) => batchSize <= 8 ? 2.0 : 1.0;
+
+    public static FineTuneHyperparameters Resolve(int exampleCount, int? epochs, int? batchSize, double? learningRateMultiplier)
+    {
+        var e = epochs ?? Epochs(exampleCount);
+        var b = batchSize ?? BatchSize(exampleCount);
+        var m = learningRateMultiplier ?? LearningRateMultiplier(b);
+        return new FineTuneHyperparameters(e, b, m);
+    }
+}
