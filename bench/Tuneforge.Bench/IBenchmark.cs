@@ -1,0 +1,7 @@
+namespace Tuneforge.Bench;
+
+public interface IBenchmark
+{
+    string Name { get; }
+    int Run(string[] args);
+}
