@@ -15,7 +15,7 @@ public static class WorkerCommand
         {
             dataDir, workers, parentPid, stopOnEof,
         };
-        command.SetAction(parse => WorkerHost.RunAsync(parse.GetValue(dataDir)!, Math.Max(1, parse.GetValue(workers)),
+        command.SetAction(parse => WorkerHost.RunAsync(parse.GetValue(dataDir)!, Math.Max(0, parse.GetValue(workers)),
             parse.GetValue(parentPid), parse.GetValue(stopOnEof)));
         return command;
     }
