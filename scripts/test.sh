@@ -8,6 +8,16 @@ tf_setup
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 cd "$ROOT"
+# Reference implementations for the tokenizer and chat-template tests (Hugging Face's JavaScript tokenizers and Jinja,
+# real tokenizer files), pinned in tests/reference-node/package-lock.json. Without them those tests fail, not skip.
+if [ ! -d "$ROOT/tests/reference-node/node_modules" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    (cd "$ROOT/tests/reference-node" && npm ci --silent --no-audit --no-fund) \
+      || echo "warning: npm ci failed in tests/reference-node; the reference tests will fail" >&2
+  else
+    echo "warning: npm not found; the tokenizer reference tests will fail (install Node.js and npm)" >&2
+  fi
+fi
 dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
 log="$(mktemp)"
 set +e
