@@ -2,7 +2,7 @@ namespace Tuneforge.Core.Datasets;
 
 /// <summary>
 /// A deterministic held-out split of a JSONL file: the same file, fraction and seed always pick the same lines, on
-/// any machine (SplitMix64, not System.Random). Lines are copied byte for byte and keep their order in both outputs.
+/// any machine (SplitMix64, not System.Random). Lines are copied unchanged (with \n endings) and keep their order in both outputs.
 /// The file is streamed twice, so size does not matter.
 /// </summary>
 public static class DatasetSplit
