@@ -7,6 +7,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tuneforge.Core.Accounts;
 using Tuneforge.Core.Files;
+using Tuneforge.Core.Jobs;
+using Tuneforge.Core.Models;
+using Tuneforge.Core.Runner;
 using Tuneforge.Core.Storage;
 using Tuneforge.Server.Contracts;
 using Tuneforge.Server.Endpoints;
@@ -35,6 +38,8 @@ public static class TuneforgeServer
         app.UseMiddleware<ApiKeyAuthentication>();
         app.UseRouting();
         app.MapFilesEndpoints();
+        app.MapFineTuningEndpoints();
+        app.MapModelsEndpoints();
         return app;
     }
 
@@ -48,6 +53,12 @@ public static class TuneforgeServer
         services.AddSingleton<IAccountStore, SqliteAccountStore>();
         services.AddSingleton<IFileRepository, SqliteFileRepository>();
         services.AddSingleton<FileService>();
+        services.AddSingleton<IJobRepository, SqliteJobRepository>();
+        services.AddSingleton<JobService>();
+        services.AddSingleton<IModelRepository, SqliteModelRepository>();
+        services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
+        services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
     }
 
     /// <summary>Runs until stopped: seeds API keys, starts the worker, serves requests.</summary>
@@ -58,9 +69,16 @@ public static class TuneforgeServer
         app.Services.GetRequiredService<FileStore>().DiscardIncoming();
         KeySeeding.Apply(accounts, Environment.GetEnvironmentVariable("TUNEFORGE_API_KEYS"), options, console);
 
+        var catalog = app.Services.GetRequiredService<BaseModelCatalog>();
+        BaseModelCatalog.EnsureAvailable(BaseModelCatalog.TinyModelId, catalog.TinyModelDir);
+
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
-        await app.WaitForShutdownAsync(cancellationToken);
+        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console) : null)
+        {
+            worker?.Start();
+            await app.WaitForShutdownAsync(cancellationToken);
+        }
         return 0;
     }
 }

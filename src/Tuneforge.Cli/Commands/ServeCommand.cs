@@ -12,7 +12,7 @@ public static class ServeCommand
         var dataDir = DataDirOption();
         var modelsDir = new Option<string?>("--models-dir") { Description = "Folder whose sub-folders (each with config.json) are base models." };
         var maxUpload = new Option<long>("--max-upload-bytes") { Description = "Largest accepted file upload.", DefaultValueFactory = _ => ServerOptions.DefaultMaxUploadBytes };
-        var workers = new Option<int>("--workers") { Description = "Jobs that train at the same time.", DefaultValueFactory = _ => 1 };
+        var workers = new Option<int>("--workers") { Description = "Jobs that train at the same time (0: validate files only, train nothing).", DefaultValueFactory = _ => 1 };
 
         var command = new Command("serve", "Run the OpenAI-compatible service (and the training worker it supervises).")
         {
@@ -27,7 +27,7 @@ public static class ServeCommand
                 DataDir = parse.GetValue(dataDir)!,
                 ModelsDir = parse.GetValue(modelsDir),
                 MaxUploadBytes = parse.GetValue(maxUpload),
-                Workers = Math.Max(1, parse.GetValue(workers)),
+                Workers = Math.Max(0, parse.GetValue(workers)),
             };
             return TuneforgeServer.RunAsync(options, Console.Out, cancellationToken);
         });

@@ -1,0 +1,205 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Tuneforge.Engine.Chat;
+
+/// <summary>
+/// Recognises a Hugging Face chat template by the expressions that produce its output, after normalising away
+/// what does not change the output: whitespace between tags, whitespace-control dashes, comments, quote style,
+/// escapes versus literal newlines inside strings, and message['x'] versus message.x. The literal pieces a family
+/// varies (default system text, pinned date, the spaces around [INST]) are read from the template itself.
+/// </summary>
+internal static partial class TemplateRecognizer
+{
+    private const string Literal = @"'((?:[^'\\]|\\.)*)'";
+
+    public static (string Family, ChatRenderer Renderer, string? DefaultSystem) Recognize(string source, string? bos, string? eos)
+    {
+        string c = Compact(source);
+        if (c.Contains("<think>") || c.Contains("reasoning_content") || c.Contains("enable_thinking"))
+            throw Unrecognised(source, "it renders reasoning (<think>) blocks, which no supported family does");
+
+        if (c.Contains("<|im_start|>") && c.Contains("<|im_end|>")) return ChatMl(source, c);
+        if (c.Contains("<|start_header_id|>") && c.Contains("<|eot_id|>")) return Llama3(source, c, bos);
+        if (c.Contains("<<SYS>>") && c.Contains("[INST]")) return Llama2(source, c, bos, eos);
+        if (c.Contains("[INST]") && c.Contains("[/INST]")) return Mistral(source, c, bos, eos);
+        if (c.Contains("<|user|>") && c.Contains("<|assistant|>")) return Zephyr(source, c, eos);
+        throw Unrecognised(source, "none of the known families' markers were found");
+    }
+
+    private static (string, ChatRenderer, string?) ChatMl(string source, string c)
+    {
+        if (!ChatMlMessage().IsMatch(c) || !c.Contains(@"'<|im_start|>assistant\n'"))
+            throw Unrecognised(source, "it uses ChatML markers but renders messages differently from <|im_start|>{role}\\n{content}<|im_end|>\\n");
+        var defaultMatch = ChatMlDefaultSystem().Match(c);
+        if (!defaultMatch.Success) return ("chatml", new ChatMlRenderer("chatml", null, false), null);
+
+        string defaultSystem = Unescape(defaultMatch.Groups[1].Value);
+        int loopStart = c.IndexOf("{%formessageinmessages%}", StringComparison.Ordinal);
+        bool outsideLoop = loopStart < 0 || defaultMatch.Index < loopStart;
+        string family = defaultSystem switch
+        {
+            "You are a helpful assistant." => "qwen2",
+            "You are Qwen, created by Alibaba Cloud. You are a helpful assistant." => "qwen2.5",
+            "You are a helpful AI assistant named SmolLM, trained by Hugging Face" => "smollm2",
+            _ => "chatml",
+        };
+        return (family, new ChatMlRenderer(family, defaultSystem, outsideLoop), defaultSystem);
+    }
+
+    private static (string, ChatRenderer, string?) Llama3(string source, string c, string? bos)
+    {
+        if (!Llama3Message().IsMatch(c) || !c.Contains(@"'<|start_header_id|>assistant<|end_header_id|>\n\n'"))
+            throw Unrecognised(source, "it uses Llama 3 headers but renders messages differently from <|start_header_id|>{role}<|end_header_id|>\\n\\n{content|trim}<|eot_id|>");
+        string bosToken = bos ?? throw new ArgumentException("The Llama 3 chat template renders bos_token, but the tokenizer config has no bos_token");
+        if (c.Contains(@"'Cutting Knowledge Date: December 2023\n'"))
+        {
+            var date = Llama3DefaultDate().Match(c);
+            if (!date.Success) throw Unrecognised(source, "it has the Llama 3.1 system block but no fallback date_string to pin");
+            string family = c.Contains("strftime_now") ? "llama3.2" : "llama3.1";
+            return (family, new Llama3Renderer(family, bosToken, Unescape(date.Groups[1].Value)), null);
+        }
+        if (!c.Contains("bos_token+content") && !c.StartsWith("{{bos_token}}", StringComparison.Ordinal))
+            throw Unrecognised(source, "it uses Llama 3 headers but does not render bos_token as Llama 3 does");
+        return ("llama3", new Llama3Renderer("llama3", bosToken, null), null);
+    }
+
+    private static (string, ChatRenderer, string?) Llama2(string source, string c, string? bos, string? eos)
+    {
+        bool user = c.Contains(@"bos_token+'[INST] '+content.strip()+' [/INST]'");
+        bool assistant = c.Contains(@"' '+content.strip()+' '+eos_token");
+        bool system = c.Contains(@"'<<SYS>>\n'+system_message+'\n<</SYS>>\n\n'+message.content");
+        if (!user || !assistant || !system)
+            throw Unrecognised(source, "it uses [INST] <<SYS>> markers but not Llama 2's exact layout");
+        return ("llama2", new Llama2Renderer(Require(bos, "bos_token", "llama2"), Require(eos, "eos_token", "llama2")), null);
+    }
+
+    private static (string, ChatRenderer, string?) Mistral(string source, string c, string? bos, string? eos)
+    {
+        if (c.Contains("system_message") || c.Contains("[AVAILABLE_TOOLS]") || c.Contains("[SYSTEM_PROMPT]"))
+            throw Unrecognised(source, "it is a Mistral template with system-message or tool handling (v0.3 and later), which is not supported");
+        var user = MistralUser().Match(c);
+        var assistant = MistralAssistant().Match(c);
+        if (!user.Success || !assistant.Success)
+            throw Unrecognised(source, "it uses [INST] markers but not the Mistral Instruct layout");
+        bool bosFirst = c.StartsWith("{{bos_token}}", StringComparison.Ordinal);
+        return ("mistral", new MistralRenderer("mistral", Require(bos, "bos_token", "mistral"), Require(eos, "eos_token", "mistral"), bosFirst,
+            Unescape(user.Groups[1].Value), Unescape(user.Groups[2].Value),
+            Unescape(assistant.Groups[1].Value), Unescape(assistant.Groups[2].Value)), null);
+    }
+
+    private static (string, ChatRenderer, string?) Zephyr(string source, string c, string? eos)
+    {
+        bool roles = new[] { "user", "system", "assistant" }.All(r => c.Contains($@"'<|{r}|>\n'+message.content+eos_token"));
+        // The "\n" after each message is template text kept by trim_blocks: it must be there in the source.
+        bool newlines = ZephyrNewline().Matches(source).Count >= 3;
+        if (!roles || !newlines || !c.Contains("{%ifloop.lastandadd_generation_prompt%}{{'<|assistant|>'}}"))
+            throw Unrecognised(source, "it uses <|user|>/<|assistant|> markers but not the Zephyr layout");
+        return ("zephyr", new ZephyrRenderer(Require(eos, "eos_token", "zephyr")), null);
+    }
+
+    private static string Require(string? token, string name, string family) =>
+        token ?? throw new ArgumentException($"The {family} chat template renders {name}, but the tokenizer config has no {name}");
+
+    private static NotSupportedException Unrecognised(string source, string reason)
+    {
+        string start = source.Length > 80 ? source[..80] + "..." : source;
+        return new NotSupportedException(
+            $"Unrecognised chat template ({reason}). Template starts with: {start.ReplaceLineEndings("\\n")}. " +
+            $"Supported families: {string.Join("; ", ChatTemplate.SupportedFamilies)}.");
+    }
+
+    /// <summary>
+    /// The template with whitespace outside string literals removed, comments and whitespace-control dashes dropped,
+    /// literals re-quoted with single quotes and canonical escapes, and x['name'] written x.name.
+    /// </summary>
+    internal static string Compact(string source)
+    {
+        var output = new StringBuilder(source.Length);
+        int i = 0;
+        while (i < source.Length)
+        {
+            char ch = source[i];
+            if (ch == '{' && i + 1 < source.Length && source[i + 1] == '#')
+            {
+                int end = source.IndexOf("#}", i + 2, StringComparison.Ordinal);
+                i = end < 0 ? source.Length : end + 2;
+                continue;
+            }
+            if (ch is '\'' or '"')
+            {
+                var value = new StringBuilder();
+                int j = i + 1;
+                for (; j < source.Length && source[j] != ch; j++)
+                {
+                    if (source[j] == '\\' && j + 1 < source.Length)
+                    {
+                        j++;
+                        value.Append(source[j] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', var other => other });
+                    }
+                    else value.Append(source[j]);
+                }
+                output.Append('\'').Append(Escape(value.ToString())).Append('\'');
+                i = j + 1;
+                continue;
+            }
+            if (char.IsWhiteSpace(ch)) { i++; continue; }
+            if (ch == '-' && (After(output, "{%") || After(output, "{{"))) { i++; continue; }
+            if (ch == '-' && NextNonSpaceIs(source, i + 1, "%}", "}}")) { i++; continue; }
+            output.Append(ch);
+            i++;
+        }
+        return Subscript().Replace(output.ToString(), ".$1");
+    }
+
+    private static bool After(StringBuilder output, string tag) =>
+        output.Length >= 2 && output[^2] == tag[0] && output[^1] == tag[1];
+
+    private static bool NextNonSpaceIs(string source, int from, params string[] tags)
+    {
+        while (from < source.Length && char.IsWhiteSpace(source[from])) from++;
+        return tags.Any(t => string.CompareOrdinal(source, from, t, 0, 2) == 0);
+    }
+
+    private static string Escape(string value) =>
+        value.Replace("\\", "\\\\").Replace("\n", "\\n").Replace("\t", "\\t").Replace("\r", "\\r").Replace("'", "\\'");
+
+    private static string Unescape(string literal)
+    {
+        var value = new StringBuilder(literal.Length);
+        for (int i = 0; i < literal.Length; i++)
+        {
+            if (literal[i] == '\\' && i + 1 < literal.Length)
+            {
+                i++;
+                value.Append(literal[i] switch { 'n' => '\n', 't' => '\t', 'r' => '\r', var other => other });
+            }
+            else value.Append(literal[i]);
+        }
+        return value.ToString();
+    }
+
+    [GeneratedRegex(@"\['(\w+)'\]")]
+    private static partial Regex Subscript();
+
+    [GeneratedRegex(@"'<\|im_start\|>'\+message\.role\+'\\n'\+message\.content\+'<\|im_end\|>(?:\\n'|'\+'\\n')")]
+    private static partial Regex ChatMlMessage();
+
+    [GeneratedRegex(@"'<\|im_start\|>system\\n((?:[^'\\]|\\.)+)<\|im_end\|>\\n'")]
+    private static partial Regex ChatMlDefaultSystem();
+
+    [GeneratedRegex(@"'<\|start_header_id\|>'\+message\.role\+'<\|end_header_id\|>\\n\\n'\+message\.content\|trim\+'<\|eot_id\|>'")]
+    private static partial Regex Llama3Message();
+
+    [GeneratedRegex(@"\{%setdate_string='((?:[^'\\]|\\.)*)'%\}")]
+    private static partial Regex Llama3DefaultDate();
+
+    [GeneratedRegex(@"\{%ifmessage\.role=='user'%\}\{\{" + Literal + @"\+message\.content\+" + Literal + @"\}\}")]
+    private static partial Regex MistralUser();
+
+    [GeneratedRegex(@"\{%elifmessage\.role=='assistant'%\}\{\{(?:" + Literal + @"\+)?message\.content\+eos_token(?:\+" + Literal + @")?\}\}")]
+    private static partial Regex MistralAssistant();
+
+    [GeneratedRegex(@"eos_token\s*\}\}\n")]
+    private static partial Regex ZephyrNewline();
+}
