@@ -11,6 +11,7 @@ cd "$ROOT"
 # Reference implementations for the tokenizer and chat-template tests (Hugging Face's JavaScript tokenizers and Jinja,
 # real tokenizer files), pinned in tests/reference-node/package-lock.json. Without them those tests fail, not skip.
 if [ ! -d "$ROOT/tests/reference-node/node_modules" ]; then
+  command -v npm >/dev/null 2>&1 || tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 || true
   if command -v npm >/dev/null 2>&1; then
     (cd "$ROOT/tests/reference-node" && npm ci --silent --no-audit --no-fund) \
       || echo "warning: npm ci failed in tests/reference-node; the reference tests will fail" >&2

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Tuneforge.Core.Accounts;
+using Tuneforge.Core.Storage;
 
 namespace Tuneforge.Cli.Commands;
 
@@ -6,12 +8,27 @@ public static class KeysCommand
 {
     public static Command Create()
     {
-        var command = new Command("keys", "Manage API keys.");
-        command.SetAction(_ =>
+        var org = new Option<string>("--org") { Description = "Organisation the key belongs to (created if new).", Required = true };
+        var dataDir = ServeCommand.DataDirOption();
+        var create = new Command("create", "Create an API key and print it (once).") { org, dataDir };
+        create.SetAction(parse =>
         {
-            Console.Error.WriteLine("tuneforge keys: not available yet");
-            return 2;
+            var name = parse.GetValue(org)!;
+            try
+            {
+                ApiKeys.CheckOrganizationName(name);
+            }
+            catch (FormatException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+            var key = ApiKeys.Generate();
+            new SqliteAccountStore(Database.Open(parse.GetValue(dataDir)!)).AddKey(key, name);
+            Console.WriteLine(key);
+            Console.Error.WriteLine($"API key for organisation \"{name}\" created. It is stored hashed and will not be shown again.");
+            return 0;
         });
-        return command;
+        return new Command("keys", "Manage API keys.") { create };
     }
 }

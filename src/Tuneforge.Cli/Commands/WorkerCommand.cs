@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Tuneforge.Core.Runner;
 
 namespace Tuneforge.Cli.Commands;
 
@@ -6,12 +7,16 @@ public static class WorkerCommand
 {
     public static Command Create()
     {
-        var command = new Command("worker", "Run the training worker that claims queued jobs.");
-        command.SetAction(_ =>
+        var dataDir = ServeCommand.DataDirOption();
+        var workers = new Option<int>("--workers") { Description = "Jobs that train at the same time.", DefaultValueFactory = _ => 1 };
+        var parentPid = new Option<int?>("--parent-pid") { Description = "Stop when this process (the service) is gone." };
+        var stopOnEof = new Option<bool>("--stop-on-eof") { Description = "Stop when standard input closes (used by `serve`)." };
+        var command = new Command("worker", "Run the training worker that claims queued jobs from the database.")
         {
-            Console.Error.WriteLine("tuneforge worker: not available yet");
-            return 2;
-        });
+            dataDir, workers, parentPid, stopOnEof,
+        };
+        command.SetAction(parse => WorkerHost.RunAsync(parse.GetValue(dataDir)!, Math.Max(0, parse.GetValue(workers)),
+            parse.GetValue(parentPid), parse.GetValue(stopOnEof)));
         return command;
     }
 }

@@ -25,4 +25,17 @@ public sealed record DatasetReport(
     public bool HasErrors => Problems.Any(p => p.IsError);
     public IEnumerable<DatasetProblem> Errors => Problems.Where(p => p.IsError);
     public IEnumerable<DatasetProblem> Warnings => Problems.Where(p => !p.IsError);
+
+    /// <summary>Lines read, blank ones included.</summary>
+    public int LineCount { get; init; }
+
+    /// <summary>Non-blank lines, each of which should be one example (valid or not).</summary>
+    public int ExampleLineCount { get; init; }
+
+    /// <summary>How often each category occurred, errors first, then by count.</summary>
+    public IReadOnlyList<(string Category, bool IsError, int Count, IReadOnlyList<int> Lines)> Summary() => Problems
+        .GroupBy(p => (p.Category, p.IsError))
+        .Select(g => (g.Key.Category, g.Key.IsError, g.Count(), (IReadOnlyList<int>)g.Select(p => p.Line).Where(l => l > 0).Distinct().ToList()))
+        .OrderByDescending(s => s.IsError).ThenByDescending(s => s.Item3).ThenBy(s => s.Category, StringComparer.Ordinal)
+        .ToList();
 }

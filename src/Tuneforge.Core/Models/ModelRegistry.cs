@@ -1,0 +1,46 @@
+namespace Tuneforge.Core.Models;
+
+/// <summary>
+/// Everything a model id can name for an organisation: base models, its fine-tuned models and their checkpoint
+/// models. The Models API and the serving endpoints both go through here.
+/// </summary>
+public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository models) : IModelResolver
+{
+    public const string SystemOwner = "system";
+
+    public BaseModelCatalog BaseModels => baseModels;
+
+    public ResolvedModel? Resolve(string organizationId, string modelId)
+    {
+        if (baseModels.Find(modelId) is { } b)
+            return new ResolvedModel(b.Id, b.Id, b.Directory, null, SystemOwner, b.Created);
+        return models.Get(organizationId, modelId) is { } m ? FromFineTuned(m, organizationId) : null;
+    }
+
+    public IReadOnlyList<ResolvedModel> List(string organizationId, string organizationName) =>
+        baseModels.List().Select(b => new ResolvedModel(b.Id, b.Id, b.Directory, null, SystemOwner, b.Created))
+            .Concat(models.List(organizationId).Select(m => FromFineTuned(m, organizationName)))
+            .ToList();
+
+    public ResolvedModel Get(string organizationId, string organizationName, string modelId)
+    {
+        var resolved = Resolve(organizationId, modelId) ?? throw ModelNotFound(modelId, "model");
+        return resolved.AdapterDir is null ? resolved : resolved with { OwnedBy = organizationName };
+    }
+
+    /// <summary>Deletes a fine-tuned model (and its checkpoint models); base models cannot be deleted.</summary>
+    public string Delete(string organizationId, string modelId)
+    {
+        if (baseModels.Find(modelId) is not null)
+            throw new ApiProblem(403, $"The model '{modelId}' is a base model and cannot be deleted.", "model", "model_not_deletable");
+        var deleted = models.DeleteWithCheckpoints(organizationId, modelId);
+        if (deleted.Count == 0) throw ModelNotFound(modelId, "model");
+        return modelId;
+    }
+
+    public static ApiProblem ModelNotFound(string modelId, string param) =>
+        new(404, $"The model `{modelId}` does not exist or you do not have access to it.", param, "model_not_found");
+
+    private static ResolvedModel FromFineTuned(FineTunedModel m, string owner) =>
+        new(m.Id, m.BaseModel, m.BaseModelDir, m.AdapterDir, owner, m.CreatedAt);
+}

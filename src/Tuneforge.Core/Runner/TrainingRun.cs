@@ -1,0 +1,116 @@
+using System.Text;
+using Tuneforge.Core.Files;
+using Tuneforge.Core.Jobs;
+using Tuneforge.Core.Models;
+using Tuneforge.Engine.Training;
+
+namespace Tuneforge.Core.Runner;
+
+/// <summary>
+/// Trains one claimed job: builds the <see cref="FineTuneSpec"/> (resuming from the last checkpoint if there is
+/// one), runs the trainer on its own thread while watching the job's status and renewing the lease, and records
+/// the outcome: the fine-tuned model and the metrics CSV, or the failure.
+/// </summary>
+public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease)
+{
+    private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(500);
+
+    public async Task ExecuteAsync(CancellationToken workerStopping)
+    {
+        var jobs = context.Jobs;
+        var resumeFrom = jobs.ListCheckpoints(job.Id, null, 1).Items.FirstOrDefault();
+        jobs.AddEvent(job.Id, EventLevel.Info, resumeFrom is null
+            ? "Fine-tuning job started"
+            : $"Fine-tuning job resumed from its checkpoint at step {resumeFrom.Step}");
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(workerStopping);
+        var observer = new JobObserver(context, job);
+        try
+        {
+            var spec = BuildSpec(resumeFrom?.Directory);
+            var training = Task.Factory.StartNew(() => FineTuner.Run(spec, observer, stop.Token),
+                stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await WatchAsync(training, stop);
+            Finish(await training);
+        }
+        catch (Exception e)
+        {
+            Stopped(e, workerStopping.IsCancellationRequested);
+        }
+        finally
+        {
+            context.Queue.Release(job.Id, lease.Owner);
+        }
+    }
+
+    private FineTuneSpec BuildSpec(string? resumeFromDir)
+    {
+        var train = FileValidation.Examples(context, job.OrganizationId, job.TrainingFile, isTrainingFile: true);
+        var validation = job.ValidationFile is null ? null : FileValidation.Examples(context, job.OrganizationId, job.ValidationFile, isTrainingFile: false);
+        var resolved = AutoHyperparameters.Resolve(train.Count, job.Resolved.Epochs ?? job.Requested.Epochs,
+            job.Resolved.BatchSize ?? job.Requested.BatchSize, job.Resolved.LearningRateMultiplier ?? job.Requested.LearningRateMultiplier);
+        BaseModelCatalog.EnsureAvailable(job.Model, job.BaseModelDir);
+        var outputDir = context.JobDir(job.Id);
+        Directory.CreateDirectory(outputDir);
+        return new FineTuneSpec(job.BaseModelDir, train, validation, resolved, job.Seed, outputDir, resumeFromDir);
+    }
+
+    /// <summary>Until training ends: stop it when the job leaves running (cancel/pause) or the lease is lost.</summary>
+    private async Task WatchAsync(Task training, CancellationTokenSource stop)
+    {
+        var lastHeartbeat = DateTime.UtcNow;
+        while (!training.IsCompleted)
+        {
+            await Task.WhenAny(training, Task.Delay(StatusPoll));
+            if (training.IsCompleted || stop.IsCancellationRequested) continue;
+            if (context.Jobs.Get(job.Id)?.Status != JobStatus.Running) stop.Cancel();
+            if (DateTime.UtcNow - lastHeartbeat > JobRunner.HeartbeatInterval)
+            {
+                lastHeartbeat = DateTime.UtcNow;
+                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration)) stop.Cancel();
+            }
+        }
+    }
+
+    private void Finish(FineTuneResult result)
+    {
+        var jobs = context.Jobs;
+        var csv = MetricsRecord.ToCsv(jobs.MetricsEvents(job.Id).Where(e => e.DataJson is not null).Select(e => e.DataJson!));
+        var incoming = context.FileService.Store.ReceiveAsync(new MemoryStream(csv), long.MaxValue, CancellationToken.None).GetAwaiter().GetResult();
+        var resultFile = context.FileService.Save(job.OrganizationId, incoming, "step_metrics.csv", FilePurposes.FineTuneResults);
+
+        if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, result.TrainedTokens, [resultFile.Id]))
+        {
+            // Cancelled or paused while the last step finished: the job keeps that status.
+            context.FileService.Delete(job.OrganizationId, resultFile.Id);
+            return;
+        }
+        context.Models.Insert(new FineTunedModel(job.PlannedModelName, job.OrganizationId, job.Id, job.Model, job.BaseModelDir,
+            Path.GetFullPath(result.FinalCheckpointDir), null, Clock.NowSeconds()));
+        jobs.AddEvent(job.Id, EventLevel.Info, $"New fine-tuned model created: {job.PlannedModelName}");
+        jobs.AddEvent(job.Id, EventLevel.Info, "The job has successfully completed");
+    }
+
+    private void Stopped(Exception e, bool workerStopping)
+    {
+        var jobs = context.Jobs;
+        var status = jobs.Get(job.Id)?.Status;
+        if (status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
+        if (workerStopping && e is OperationCanceledException)
+        {
+            if (jobs.TryMove(job.Id, [JobStatus.Running], JobStatus.Queued))
+                jobs.AddEvent(job.Id, EventLevel.Warn, "The training worker stopped; the job was re-queued and resumes from its last checkpoint");
+            return;
+        }
+        var error = new JobError("training_failed", $"Training failed: {Describe(e)}", null);
+        if (jobs.TryMove(job.Id, [JobStatus.Running], JobStatus.Failed, error))
+            jobs.AddEvent(job.Id, EventLevel.Error, error.Message);
+    }
+
+    private static string Describe(Exception e)
+    {
+        var text = new StringBuilder(e.Message);
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException) text.Append(" -> ").Append(inner.Message);
+        return text.ToString();
+    }
+}

@@ -1,0 +1,125 @@
+using Microsoft.Data.Sqlite;
+
+namespace Tuneforge.Core.Storage;
+
+/// <summary>
+/// Ordered schema steps; <c>PRAGMA user_version</c> records how many have run. Append new steps, never edit old ones.
+/// Times are Unix seconds, except lease expiry (Unix milliseconds). <c>seq</c> columns give a stable list order.
+/// </summary>
+internal static class SchemaMigrations
+{
+    private static readonly string[] Steps =
+    [
+        """
+        CREATE TABLE organizations (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE api_keys (
+            key_hash TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            created_at INTEGER NOT NULL);
+        CREATE TABLE files (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            filename TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            path TEXT NOT NULL);
+        CREATE INDEX files_by_org ON files(organization_id, seq);
+        CREATE TABLE jobs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            model TEXT NOT NULL,
+            base_model_dir TEXT NOT NULL,
+            training_file TEXT NOT NULL,
+            validation_file TEXT,
+            suffix TEXT,
+            seed INTEGER NOT NULL,
+            method_type TEXT NOT NULL,
+            requested_n_epochs INTEGER,
+            requested_batch_size INTEGER,
+            requested_learning_rate_multiplier REAL,
+            n_epochs INTEGER,
+            batch_size INTEGER,
+            learning_rate_multiplier REAL,
+            metadata TEXT,
+            integrations TEXT,
+            status TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            finished_at INTEGER,
+            planned_model_name TEXT NOT NULL,
+            fine_tuned_model TEXT,
+            trained_tokens INTEGER,
+            estimated_finish INTEGER,
+            error_code TEXT,
+            error_message TEXT,
+            error_param TEXT,
+            result_files TEXT NOT NULL DEFAULT '[]',
+            lease_owner TEXT,
+            lease_host TEXT,
+            lease_pid INTEGER,
+            lease_expires_at INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX jobs_by_org ON jobs(organization_id, seq);
+        CREATE INDEX jobs_by_status ON jobs(status, seq);
+        CREATE TABLE job_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            level TEXT NOT NULL,
+            message TEXT NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT);
+        CREATE INDEX job_events_by_job ON job_events(job_id, seq);
+        CREATE TABLE checkpoints (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            step INTEGER NOT NULL,
+            epoch INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            model_id TEXT NOT NULL,
+            directory TEXT NOT NULL,
+            metrics TEXT NOT NULL);
+        CREATE INDEX checkpoints_by_job ON checkpoints(job_id, step);
+        CREATE TABLE models (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            job_id TEXT NOT NULL,
+            base_model TEXT NOT NULL,
+            base_model_dir TEXT NOT NULL,
+            adapter_dir TEXT NOT NULL,
+            parent_id TEXT,
+            created_at INTEGER NOT NULL);
+        CREATE INDEX models_by_org ON models(organization_id);
+        """,
+    ];
+
+    public static void Apply(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction();
+        var version = Convert.ToInt32(Scalar(connection, transaction, "PRAGMA user_version;"));
+        for (var i = version; i < Steps.Length; i++)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = Steps[i] + $"\nPRAGMA user_version = {i + 1};";
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}

@@ -1,0 +1,73 @@
+using Tuneforge.Engine.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Modeling;
+
+/// <summary>
+/// Multi-head attention with grouped-query heads and RoPE (Hugging Face's <c>LlamaAttention</c>, with Qwen2's
+/// q/k/v bias and Llama's <c>attention_bias</c>). Query head h uses key/value head h / groups, as <c>repeat_kv</c>
+/// does; instead of copying K/V groups times, the groups of query heads that share a K/V head are folded into the
+/// query-length axis ([B, kv_heads, groups·T, d]) so one scaled_dot_product_attention call serves them all.
+/// </summary>
+public sealed class Attention : nn.Module
+{
+    private readonly Projection q_proj, k_proj, v_proj, o_proj;
+    private readonly int _layer, _heads, _kvHeads, _headDim;
+
+    public Attention(string path, int layer, ModelConfig config, ScalarType dtype) : base(path)
+    {
+        _layer = layer; _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
+        q_proj = new Projection($"{path}.q_proj", config.HiddenSize, _heads * _headDim, config.QkvBias, dtype);
+        k_proj = new Projection($"{path}.k_proj", config.HiddenSize, _kvHeads * _headDim, config.QkvBias, dtype);
+        v_proj = new Projection($"{path}.v_proj", config.HiddenSize, _kvHeads * _headDim, config.QkvBias, dtype);
+        o_proj = new Projection($"{path}.o_proj", _heads * _headDim, config.HiddenSize, config.OutputBias, dtype);
+        RegisterComponents();
+    }
+
+    internal IEnumerable<Projection> Projections() => [q_proj, k_proj, v_proj, o_proj];
+
+    /// <param name="x">[B, T, hidden]</param>
+    /// <returns>[B, T, hidden]</returns>
+    internal Tensor Forward(Tensor x, ForwardContext ctx)
+    {
+        var b = x.shape[0]; var t = x.shape[1];
+        var groups = _heads / _kvHeads;
+        var q = RotaryEmbedding.Apply(q_proj.Forward(x, ctx.Lora).view(b, t, _heads, _headDim), ctx.Cos, ctx.Sin);   // [B, T, H, d]
+        var k = RotaryEmbedding.Apply(k_proj.Forward(x, ctx.Lora).view(b, t, _kvHeads, _headDim), ctx.Cos, ctx.Sin); // [B, T, KV, d]
+        var v = v_proj.Forward(x, ctx.Lora).view(b, t, _kvHeads, _headDim);
+
+        Tensor keys, values;                                                                           // [B, KV, keys, d]
+        if (ctx.Cache is { } cache) (keys, values) = UpdateCache(cache, k, v, ctx);
+        else { keys = k.transpose(1, 2); values = v.transpose(1, 2); }
+
+        // [B, T, KV, groups, d] → [B, KV, groups·T, d]
+        var folded = q.view(b, t, _kvHeads, groups, _headDim).permute(0, 2, 3, 1, 4).reshape(b, _kvHeads, groups * t, _headDim);
+        var attended = nn.functional.scaled_dot_product_attention(folded, keys, values, ctx.Mask);
+        // [B, KV, groups, T, d] → [B, T, H·d]
+        var merged = attended.view(b, _kvHeads, groups, t, _headDim).permute(0, 3, 1, 2, 4).reshape(b, t, _heads * _headDim);
+        return o_proj.Forward(merged, ctx.Lora);
+    }
+
+    /// <summary>Writes the new keys/values at each sequence's positions, then returns the cached ones to attend over.</summary>
+    private (Tensor Keys, Tensor Values) UpdateCache(KvCache cache, Tensor k, Tensor v, ForwardContext ctx)
+    {
+        var cachedK = cache.Keys[_layer];
+        var cachedV = cache.Values[_layer];
+        var newK = k.reshape(-1, _kvHeads, _headDim);                                                   // [n·T, KV, d]
+        var newV = v.reshape(-1, _kvHeads, _headDim);
+        if (ctx.ValidTokens is { } valid) { newK = newK.index_select(0, valid); newV = newV.index_select(0, valid); }
+        // cache[slot, :, position] = new  (advanced indices on dims 0 and 2 → value [N, KV, d])
+        TensorIndex[] at = [TensorIndex.Tensor(ctx.WriteSlots!), TensorIndex.Colon, TensorIndex.Tensor(ctx.WritePositions!)];
+        using (no_grad())
+        {
+            cachedK.index_put_(newK, at);
+            cachedV.index_put_(newV, at);
+        }
+        Tensor Read(Tensor cached)
+        {
+            var prefix = cached.narrow(2, 0, ctx.KeyLength);                                           // [slots, KV, keys, d]
+            return ctx.ReadSlots is { } rows ? prefix.index_select(0, rows) : prefix.narrow(0, 0, ctx.Rows);
+        }
+        return (Read(cachedK), Read(cachedV));
+    }
+}

@@ -1,0 +1,101 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Modeling;
+
+/// <summary>The low-rank pair of one projection: A [rank, in] and B [out, rank], both f32.</summary>
+public sealed record LoraWeights(Tensor A, Tensor B);
+
+/// <summary>
+/// A LoRA adapter over a base <see cref="CausalLM"/>, kept outside the model so one loaded base can serve many
+/// adapters (PEFT's definition: y = base(x) + scale · B(A(dropout(x))), scale = alpha / rank, B starts at zero).
+/// <see cref="Modules"/> maps a full module path such as <c>model.layers.0.self_attn.q_proj</c> to its A/B pair.
+/// The adapter is applied only when passed to a forward call through a <see cref="LoraRouting"/>; dropout is
+/// applied only while the model is in training mode (<c>model.train()</c>).
+/// </summary>
+public sealed class LoraAdapter : IDisposable
+{
+    public LoraAdapter(int rank, double alpha, double dropout, IReadOnlyDictionary<string, LoraWeights> modules)
+    {
+        if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
+        if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "LoRA dropout must be in [0, 1)");
+        Rank = rank; Alpha = alpha; Dropout = dropout; Modules = modules;
+    }
+
+    public int Rank { get; }
+    public double Alpha { get; }
+    public double Dropout { get; }
+    public double Scale => Alpha / Rank;
+    public IReadOnlyDictionary<string, LoraWeights> Modules { get; }
+
+    /// <summary>
+    /// A fresh adapter on every projection of <paramref name="model"/> whose short name (<c>q_proj</c>, ...) is in
+    /// <paramref name="targetModules"/> (all seven when null). A is drawn like PEFT's default (Kaiming-uniform with
+    /// a = √5, i.e. U(−1/√in, 1/√in)) from <paramref name="seed"/>; B is zero, so the adapted model starts equal to the
+    /// base. With <paramref name="trainable"/> A and B are Parameters requiring gradients, held by no dispose scope.
+    /// </summary>
+    public static LoraAdapter Create(CausalLM model, int rank, double alpha, double dropout = 0,
+        IEnumerable<string>? targetModules = null, long seed = 0, bool trainable = true)
+    {
+        var targets = new HashSet<string>(targetModules ?? Projection.LoraTargets);
+        foreach (var t in targets)
+            if (!Projection.LoraTargets.Contains(t))
+                throw new ArgumentException($"unknown LoRA target module {t} (expected some of {string.Join(", ", Projection.LoraTargets)})", nameof(targetModules));
+        using var generator = new Generator((ulong)seed);
+        var modules = new Dictionary<string, LoraWeights>();
+        foreach (var p in model.Projections().Where(p => targets.Contains(p.ShortName)))
+        {
+            var bound = 1.0 / Math.Sqrt(p.InFeatures);
+            var a = (rand(new long[] { rank, p.InFeatures }, generator: generator, dtype: ScalarType.Float32) * (2 * bound) - bound);
+            var b = zeros(p.OutFeatures, rank, dtype: ScalarType.Float32);
+            modules[p.Path] = trainable
+                ? new LoraWeights(new Parameter(a, true).DetachFromDisposeScope(), new Parameter(b, true).DetachFromDisposeScope())
+                : new LoraWeights(a.DetachFromDisposeScope(), b.DetachFromDisposeScope());
+        }
+        return new LoraAdapter(rank, alpha, dropout, modules);
+    }
+
+    /// <summary>All A and B tensors, in a stable order (module path, then A before B): what the optimiser trains.</summary>
+    public IEnumerable<Tensor> Tensors() =>
+        Modules.OrderBy(m => m.Key, StringComparer.Ordinal).SelectMany(m => new[] { m.Value.A, m.Value.B });
+
+    /// <summary>PEFT's state-dict key for a module's A or B: <c>base_model.model.{path}.lora_A.weight</c>.</summary>
+    public static string PeftKey(string modulePath, char which) => $"base_model.model.{modulePath}.lora_{which}.weight";
+
+    /// <summary>The adapter's tensors under PEFT's names (as in <c>adapter_model.safetensors</c>).</summary>
+    public Dictionary<string, Tensor> ToPeftStateDict()
+    {
+        var result = new Dictionary<string, Tensor>();
+        foreach (var (path, w) in Modules)
+        {
+            result[PeftKey(path, 'A')] = w.A;
+            result[PeftKey(path, 'B')] = w.B;
+        }
+        return result;
+    }
+
+    /// <summary>Builds an adapter from PEFT-named tensors (the inverse of <see cref="ToPeftStateDict"/>), converting them to f32.</summary>
+    public static LoraAdapter FromPeftStateDict(IReadOnlyDictionary<string, Tensor> tensors, int rank, double alpha, double dropout = 0)
+    {
+        const string prefix = "base_model.model.", suffixA = ".lora_A.weight", suffixB = ".lora_B.weight";
+        var modules = new Dictionary<string, LoraWeights>();
+        foreach (var key in tensors.Keys.Where(k => k.EndsWith(suffixA, StringComparison.Ordinal)))
+        {
+            if (!key.StartsWith(prefix, StringComparison.Ordinal)) throw new InvalidDataException($"adapter tensor {key} does not start with {prefix}");
+            var path = key[prefix.Length..^suffixA.Length];
+            var bKey = prefix + path + suffixB;
+            if (!tensors.TryGetValue(bKey, out var b)) throw new InvalidDataException($"adapter has {key} but no {bKey}");
+            var a = tensors[key];
+            if (a.shape[0] != rank || b.shape[1] != rank)
+                throw new InvalidDataException($"adapter module {path}: A {string.Join("x", a.shape)} / B {string.Join("x", b.shape)} do not have rank {rank}");
+            modules[path] = new LoraWeights(a.to(ScalarType.Float32).DetachFromDisposeScope(), b.to(ScalarType.Float32).DetachFromDisposeScope());
+        }
+        return new LoraAdapter(rank, alpha, dropout, modules);
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in Modules.Values) { w.A.Dispose(); w.B.Dispose(); }
+    }
+}

@@ -1,0 +1,43 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Modeling;
+
+/// <summary>
+/// A frozen linear layer (Hugging Face's <c>nn.Linear</c>: <c>weight</c> [out, in], optional <c>bias</c> [out])
+/// that a <see cref="LoraAdapter"/> can adapt. <see cref="Path"/> is its full module path, the adapter's key.
+/// </summary>
+public sealed class Projection : nn.Module
+{
+    /// <summary>The projections LoRA may target, by their Hugging Face names.</summary>
+    public static readonly IReadOnlyList<string> LoraTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+
+    public Projection(string path, long inFeatures, long outFeatures, bool hasBias, ScalarType dtype) : base(path)
+    {
+        Path = path;
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype), requires_grad: false);
+        bias = hasBias ? new Parameter(empty(outFeatures, dtype: dtype), requires_grad: false) : null;
+        RegisterComponents();
+    }
+
+    public string Path { get; }
+    public string ShortName => Path[(Path.LastIndexOf('.') + 1)..];
+    public long InFeatures { get; }
+    public long OutFeatures { get; }
+    public Tensor Weight => weight;
+    public Tensor? Bias => bias;
+
+    /// <param name="x">[rows, T, in]</param>
+    /// <returns>[rows, T, out]</returns>
+    internal Tensor Forward(Tensor x, LoraPlan? lora)
+    {
+        var y = nn.functional.linear(x, weight, bias);
+        return lora is null ? y : lora.Apply(Path, x, y);
+    }
+}

@@ -1,0 +1,68 @@
+using Tuneforge.Engine.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Modeling;
+
+/// <summary>
+/// Rotary position embedding in Hugging Face's "rotate_half" layout: dimension i pairs with i + head_dim/2.
+/// Inverse frequencies are θ^(−2i/d), optionally rescaled as <c>_compute_llama3_parameters</c> does; angles are
+/// computed in f64 from the position ids and cast once per forward.
+/// </summary>
+public sealed class RotaryEmbedding
+{
+    private readonly double[] _inverseFrequencies;
+
+    public RotaryEmbedding(ModelConfig config)
+    {
+        HeadDim = config.HeadDim;
+        _inverseFrequencies = InverseFrequencies(config);
+    }
+
+    public int HeadDim { get; }
+    public IReadOnlyList<double> InverseFrequencyValues => _inverseFrequencies;
+
+    public static double[] InverseFrequencies(ModelConfig config)
+    {
+        var half = config.HeadDim / 2;
+        var inv = new double[half];
+        for (var i = 0; i < half; i++) inv[i] = 1.0 / Math.Pow(config.RopeTheta, 2.0 * i / config.HeadDim);
+        if (config.RopeScaling is not { } s) return inv;
+
+        // Llama 3.1: wavelengths longer than original/low_freq_factor are scaled by 1/factor, shorter than
+        // original/high_freq_factor kept, and the band between interpolated smoothly.
+        var lowFreqWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
+        var highFreqWavelen = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+        for (var i = 0; i < half; i++)
+        {
+            var wavelen = 2 * Math.PI / inv[i];
+            if (wavelen > lowFreqWavelen) inv[i] /= s.Factor;
+            else if (wavelen >= highFreqWavelen)
+            {
+                var smooth = (s.OriginalMaxPositionEmbeddings / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                inv[i] = (1 - smooth) * inv[i] / s.Factor + smooth * inv[i];
+            }
+        }
+        return inv;
+    }
+
+    /// <summary>
+    /// cos and signed sin for <paramref name="positionIds"/> [B, T], each [B, T, 1, head_dim] in <paramref name="dtype"/>.
+    /// The sin half that multiplies the rotated first half carries the minus sign of rotate_half, so applying the
+    /// rotation is x·cos + roll(x, d/2)·sin (see <see cref="Apply"/>).
+    /// </summary>
+    internal (Tensor Cos, Tensor Sin) Angles(Tensor positionIds, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var inv = tensor(_inverseFrequencies, dtype: ScalarType.Float64);
+        var angles = positionIds.to(ScalarType.Float64).unsqueeze(-1).mul(inv);          // [B, T, d/2]
+        var cos = angles.cos();
+        var sin = angles.sin();
+        var fullCos = cat([cos, cos], -1).to(dtype).unsqueeze(2);                           // [B, T, 1, d]
+        var signedSin = cat([sin.neg(), sin], -1).to(dtype).unsqueeze(2);
+        return (fullCos.MoveToOuterDisposeScope(), signedSin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Rotates <paramref name="x"/> [B, T, heads, d]: x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(−x₂, x₁).</summary>
+    internal static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin) =>
+        x.mul(cos).add_(x.roll(x.shape[^1] / 2, -1).mul_(signedSin));
+}

@@ -1,0 +1,192 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tuneforge.Engine.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Modeling;
+
+/// <summary>
+/// The built-in base model <c>tuneforge-tiny</c>: a small Llama (hidden 256, 4 layers, 8 heads over 4 KV heads,
+/// SwiGLU 768, tied embeddings, 320-token byte-level vocabulary, 1024 positions, about 3.2 M parameters) drawn from
+/// a fixed seed and written as an ordinary Hugging Face checkpoint folder. It is untrained: it exists so that the
+/// service and tests work with no download, and learns only what a fine-tuning job teaches it. Weights are stored
+/// in float32 (13 MB; exact, and small enough that bf16 would save nothing worth having).
+/// </summary>
+public static class TinyModel
+{
+    public const string Name = "tuneforge-tiny";
+    public const int Seed = 20241126;
+    public const int EndOfText = 256, ImStart = 257, ImEnd = 258;
+
+    /// <summary>The ChatML template, byte for byte as the tokenizer code recognises it.</summary>
+    public const string ChatTemplate =
+        @"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    public static ModelConfig Config { get; } = new()
+    {
+        Architecture = ModelConfig.Llama,
+        VocabSize = 320,
+        HiddenSize = 256,
+        IntermediateSize = 768,
+        NumHiddenLayers = 4,
+        NumAttentionHeads = 8,
+        NumKeyValueHeads = 4,
+        HeadDim = 32,
+        MaxPositionEmbeddings = 1024,
+        RmsNormEps = 1e-5,
+        RopeTheta = 10000,
+        TieWordEmbeddings = true,
+        TorchDtype = "float32",
+        EosTokenIds = [ImEnd],
+    };
+
+    /// <summary>
+    /// Writes the checkpoint folder into <paramref name="directory"/> unless it is already there (config.json and
+    /// model.safetensors present). Deterministic: the same bytes on every machine run. Returns the directory.
+    /// </summary>
+    public static string EnsureWritten(string directory)
+    {
+        if (File.Exists(Path.Combine(directory, "config.json")) && File.Exists(Path.Combine(directory, CheckpointWeights.SingleFile)))
+            return directory;
+        TorchRuntime.Initialize();
+        // Write into a sibling folder and rename, so a crash never leaves a half-written model that looks complete.
+        var parent = Path.GetDirectoryName(Path.GetFullPath(directory))!;
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(directory)}.{Environment.ProcessId}.partial");
+        if (Directory.Exists(staging)) Directory.Delete(staging, true);
+        Directory.CreateDirectory(staging);
+
+        using (var scope = NewDisposeScope())
+            SafetensorsWriter.Write(Path.Combine(staging, CheckpointWeights.SingleFile), InitialWeights(),
+                new Dictionary<string, string> { ["format"] = "pt" });
+        Write(staging, "config.json", Config.ToJson());
+        Write(staging, "generation_config.json", Json(new JsonObject { ["eos_token_id"] = ImEnd, ["pad_token_id"] = EndOfText }));
+        Write(staging, "tokenizer.json", TokenizerJson());
+        Write(staging, "tokenizer_config.json", TokenizerConfigJson());
+        Write(staging, "README.md", Readme);
+
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any() is false) Directory.Delete(directory);
+        try { Directory.Move(staging, directory); }
+        catch (IOException) when (File.Exists(Path.Combine(directory, "config.json")))
+        {
+            Directory.Delete(staging, true); // another process wrote it first
+        }
+        return directory;
+    }
+
+    /// <summary>N(0, 0.02) for every matrix from one seeded generator in a fixed order; RMSNorm weights 1.</summary>
+    internal static IEnumerable<KeyValuePair<string, Tensor>> InitialWeights()
+    {
+        using var generator = new Generator(Seed);
+        using var probe = new CausalLM(Config, ScalarType.Float32);
+        var result = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (name, parameter) in probe.named_parameters())
+        {
+            var value = name.EndsWith("norm.weight", StringComparison.Ordinal)
+                ? ones(parameter.shape, dtype: ScalarType.Float32)
+                : randn(parameter.shape, dtype: ScalarType.Float32, generator: generator).mul_(0.02);
+            result.Add(new(name, value));
+        }
+        return result;
+    }
+
+    /// <summary>GPT-2's byte → printable-character table: byte b is vocabulary symbol ByteSymbols[b].</summary>
+    public static string[] ByteSymbols()
+    {
+        var printable = new List<int>();
+        for (var b = '!'; b <= '~'; b++) printable.Add(b);
+        for (var b = '¡'; b <= '¬'; b++) printable.Add(b);
+        for (var b = '®'; b <= 'ÿ'; b++) printable.Add(b);
+        var symbols = new string[256];
+        var next = 256;
+        for (var b = 0; b < 256; b++) symbols[b] = char.ConvertFromUtf32(printable.Contains(b) ? b : next++);
+        return symbols;
+    }
+
+    private static readonly (int Id, string Content)[] AddedTokens = [(EndOfText, "<|endoftext|>"), (ImStart, "<|im_start|>"), (ImEnd, "<|im_end|>")];
+
+    private static string TokenizerJson()
+    {
+        var vocab = new JsonObject();
+        var symbols = ByteSymbols();
+        for (var b = 0; b < 256; b++) vocab[symbols[b]] = b;
+        foreach (var (id, content) in AddedTokens) vocab[content] = id;
+        var added = new JsonArray();
+        foreach (var (id, content) in AddedTokens)
+            added.Add(new JsonObject
+            {
+                ["id"] = id, ["content"] = content, ["single_word"] = false, ["lstrip"] = false,
+                ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+            });
+        return Json(new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = added,
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["post_processor"] = null,
+            ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = null,
+                ["end_of_word_suffix"] = null, ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false,
+                ["vocab"] = vocab, ["merges"] = new JsonArray(),
+            },
+        });
+    }
+
+    private static string TokenizerConfigJson()
+    {
+        var decoder = new JsonObject();
+        foreach (var (id, content) in AddedTokens)
+            decoder[id.ToString()] = new JsonObject
+            {
+                ["content"] = content, ["lstrip"] = false, ["normalized"] = false, ["rstrip"] = false,
+                ["single_word"] = false, ["special"] = true,
+            };
+        return Json(new JsonObject
+        {
+            ["add_bos_token"] = false,
+            ["add_eos_token"] = false,
+            ["added_tokens_decoder"] = decoder,
+            ["bos_token"] = null,
+            ["chat_template"] = ChatTemplate,
+            ["clean_up_tokenization_spaces"] = false,
+            ["eos_token"] = "<|im_end|>",
+            ["model_max_length"] = Config.MaxPositionEmbeddings,
+            ["pad_token"] = "<|endoftext|>",
+            ["tokenizer_class"] = "PreTrainedTokenizerFast",
+            ["unk_token"] = null,
+        });
+    }
+
+    private const string Readme = """
+        # tuneforge-tiny
+
+        An **untrained** base model built into Tuneforge. Its weights are random (normal, std 0.02, from a fixed seed),
+        so before fine-tuning it produces noise, and after fine-tuning it knows only what the training file taught it.
+        It exists so that `./tuneforge serve`, the fine-tuning API and the tests work out of the box, with no download.
+
+        - Architecture: `LlamaForCausalLM`, hidden 256, 4 layers, 8 attention heads over 4 key/value heads,
+          SwiGLU MLP 768, tied embeddings, RoPE θ = 10000, 1024 positions, about 3.2 M parameters, float32.
+        - Tokenizer: byte-level BPE with no merges (one token per UTF-8 byte, ids 0–255 in byte order) plus
+          `<|endoftext|>` (256, padding), `<|im_start|>` (257) and `<|im_end|>` (258, end of turn); ids 259–319 unused.
+        - Chat format: ChatML.
+
+        For real results, point Tuneforge at real Hugging Face checkpoints: every sub-folder of `--models-dir` that holds
+        a `config.json` is a base model named after its folder, for example
+
+            ./tuneforge serve --models-dir ~/models     # ~/models/SmolLM2-135M-Instruct/{config.json,model.safetensors,tokenizer.json,...}
+
+        """;
+
+    private static string Json(JsonObject o) =>
+        o.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static void Write(string directory, string name, string text) =>
+        File.WriteAllText(Path.Combine(directory, name), text, new UTF8Encoding(false));
+}

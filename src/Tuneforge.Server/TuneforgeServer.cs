@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Tuneforge.Core.Accounts;
+using Tuneforge.Core.Files;
+using Tuneforge.Core.Jobs;
+using Tuneforge.Core.Models;
+using Tuneforge.Core.Runner;
+using Tuneforge.Core.Storage;
+using Tuneforge.Server.Contracts;
+using Tuneforge.Server.Endpoints;
+using Tuneforge.Server.Http;
+
+namespace Tuneforge.Server;
+
+/// <summary>The HTTP service: Kestrel, authentication, the error envelope and one endpoints file per resource.</summary>
+public static class TuneforgeServer
+{
+    public static WebApplication Build(ServerOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.WebHost.UseUrls($"http://{options.Host}:{options.Port}");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes + FilesEndpoints.MultipartOverheadBytes);
+        builder.Services.ConfigureHttpJsonOptions(json => WireJson.Configure(json.SerializerOptions));
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        AddCoreServices(builder.Services, options);
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorEnvelope>();
+        app.UseMiddleware<ApiKeyAuthentication>();
+        app.UseRouting();
+        app.MapFilesEndpoints();
+        app.MapFineTuningEndpoints();
+        app.MapModelsEndpoints();
+        return app;
+    }
+
+    public static void AddCoreServices(IServiceCollection services, ServerOptions options)
+    {
+        var db = Database.Open(options.DataDir);
+        var store = new FileStore(options.DataDir);
+        services.AddSingleton(options);
+        services.AddSingleton(db);
+        services.AddSingleton(store);
+        services.AddSingleton<IAccountStore, SqliteAccountStore>();
+        services.AddSingleton<IFileRepository, SqliteFileRepository>();
+        services.AddSingleton<FileService>();
+        services.AddSingleton<IJobRepository, SqliteJobRepository>();
+        services.AddSingleton<JobService>();
+        services.AddSingleton<IModelRepository, SqliteModelRepository>();
+        services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
+        services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
+    }
+
+    /// <summary>Runs until stopped: seeds API keys, starts the worker, serves requests.</summary>
+    public static async Task<int> RunAsync(ServerOptions options, TextWriter console, CancellationToken cancellationToken = default)
+    {
+        var app = Build(options);
+        var accounts = app.Services.GetRequiredService<IAccountStore>();
+        app.Services.GetRequiredService<FileStore>().DiscardIncoming();
+        KeySeeding.Apply(accounts, Environment.GetEnvironmentVariable("TUNEFORGE_API_KEYS"), options, console);
+
+        await app.StartAsync(cancellationToken);
+        console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
+        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console) : null)
+        {
+            worker?.Start();
+            await app.WaitForShutdownAsync(cancellationToken);
+        }
+        return 0;
+    }
+}

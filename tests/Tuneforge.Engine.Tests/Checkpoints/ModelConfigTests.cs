@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Tests.Modeling;
+
+namespace Tuneforge.Engine.Tests.Checkpoints;
+
+/// <summary>config.json is read as Hugging Face defines it, and anything not implemented is refused by name.</summary>
+public class ModelConfigTests
+{
+    [Fact]
+    public void Llama3_config_with_rope_scaling_and_gqa_is_read()
+    {
+        var c = ModelConfig.Parse(RandomCheckpoint.Llama3ScaledConfig().ToJsonString());
+        Assert.Equal(ModelConfig.Llama, c.Architecture);
+        Assert.Equal((4, 2, 16, 2), (c.NumAttentionHeads, c.NumKeyValueHeads, c.HeadDim, c.KeyValueGroups));
+        Assert.Equal(new Llama3RopeScaling(8, 1, 4, 32), c.RopeScaling);
+        Assert.True(c.TieWordEmbeddings);
+        Assert.False(c.QkvBias);
+    }
+
+    [Fact]
+    public void Qwen2_always_has_qkv_bias_and_no_output_bias()
+    {
+        var c = ModelConfig.Parse(RandomCheckpoint.Qwen2Config().ToJsonString());
+        Assert.True(c.QkvBias);
+        Assert.False(c.OutputBias);
+        Assert.Equal(1_000_000, c.RopeTheta);
+    }
+
+    [Fact]
+    public void Llama_attention_bias_biases_all_four_projections_and_head_dim_is_honoured()
+    {
+        var json = RandomCheckpoint.LlamaConfig();
+        json["attention_bias"] = true;
+        json["head_dim"] = 32;
+        var c = ModelConfig.Parse(json.ToJsonString());
+        Assert.True(c.QkvBias && c.OutputBias);
+        Assert.Equal(32, c.HeadDim);
+    }
+
+    [Fact]
+    public void Config_round_trips_through_its_json()
+    {
+        var c = ModelConfig.Parse(RandomCheckpoint.Llama3ScaledConfig().ToJsonString()) with { EosTokenIds = [2, 3], BosTokenId = 1 };
+        Assert.Equal(c.ToJson(), ModelConfig.Parse(c.ToJson()).ToJson());
+        Assert.Equal(new[] { 2, 3 }, ModelConfig.Parse(c.ToJson()).EosTokenIds);
+    }
+
+    public static TheoryData<string, string, string> Unsupported => new()
+    {
+        // mutation (field=json value), expected field, expected value fragment
+        { "architectures=[\"GPT2LMHeadModel\"]", "architectures", "GPT2LMHeadModel" },
+        { "quantization_config={\"quant_method\":\"gptq\"}", "quantization_config", "gptq" },
+        { "rope_scaling={\"rope_type\":\"yarn\",\"factor\":4.0}", "rope_scaling.rope_type", "yarn" },
+        { "rope_scaling={\"type\":\"linear\",\"factor\":2.0}", "rope_scaling.rope_type", "linear" },
+        { "hidden_act=\"gelu\"", "hidden_act", "gelu" },
+        { "torch_dtype=\"int8\"", "torch_dtype", "int8" },
+        { "num_key_value_heads=3", "num_key_value_heads", "3" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unsupported))]
+    public void Unsupported_settings_name_the_field_and_value(string mutation, string field, string value)
+    {
+        var json = RandomCheckpoint.LlamaConfig();
+        var (name, raw) = (mutation[..mutation.IndexOf('=')], mutation[(mutation.IndexOf('=') + 1)..]);
+        json[name] = JsonNode.Parse(raw);
+        var e = Assert.Throws<UnsupportedCheckpointException>(() => ModelConfig.Parse(json.ToJsonString()));
+        Assert.Equal(field, e.Field);
+        Assert.Contains(value, e.Value);
+        Assert.Contains(field, e.Message);
+    }
+
+    [Fact]
+    public void Mistral_sliding_window_is_accepted_only_when_it_covers_every_position()
+    {
+        var json = RandomCheckpoint.MistralConfig();
+        json["sliding_window"] = null;
+        Assert.Equal(ModelConfig.Mistral, ModelConfig.Parse(json.ToJsonString()).Architecture);
+        json["sliding_window"] = 256;                                                                       // = max_position_embeddings
+        ModelConfig.Parse(json.ToJsonString());
+        json["sliding_window"] = 64;
+        var e = Assert.Throws<UnsupportedCheckpointException>(() => ModelConfig.Parse(json.ToJsonString()));
+        Assert.Equal(("sliding_window", "64"), (e.Field, e.Value));
+    }
+
+    [Fact]
+    public void Qwen2_sliding_window_matters_only_when_use_sliding_window_is_true()
+    {
+        var json = RandomCheckpoint.Qwen2Config();                                                            // window 32, use false
+        ModelConfig.Parse(json.ToJsonString());
+        json["use_sliding_window"] = true;
+        var e = Assert.Throws<UnsupportedCheckpointException>(() => ModelConfig.Parse(json.ToJsonString()));
+        Assert.Equal("use_sliding_window", e.Field);
+        Assert.Contains("32", e.Message);
+    }
+
+    [Fact]
+    public void A_missing_required_field_is_named()
+    {
+        var json = RandomCheckpoint.LlamaConfig();
+        json.Remove("hidden_size");
+        var e = Assert.Throws<InvalidDataException>(() => ModelConfig.Parse(json.ToJsonString()));
+        Assert.Contains("hidden_size", e.Message);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Text.Json.Nodes;
+using TorchSharp;
+using Tuneforge.Engine.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Tests.Modeling;
+
+/// <summary>
+/// Writes small random Hugging Face checkpoint folders (config.json + model.safetensors, or shards + index).
+/// Weights are scaled so attention is sharp (q/k entries of order one): a wrong mask, RoPE or head mapping moves the
+/// logits visibly rather than hiding in near-uniform attention.
+/// </summary>
+internal static class RandomCheckpoint
+{
+    public static JsonObject LlamaConfig(int vocab = 97, int hidden = 64, int layers = 2, int heads = 4, int kvHeads = 2,
+        int intermediate = 96, bool tied = true, int maxPositions = 256) => new()
+    {
+        ["architectures"] = new JsonArray("LlamaForCausalLM"),
+        ["model_type"] = "llama",
+        ["vocab_size"] = vocab,
+        ["hidden_size"] = hidden,
+        ["intermediate_size"] = intermediate,
+        ["num_hidden_layers"] = layers,
+        ["num_attention_heads"] = heads,
+        ["num_key_value_heads"] = kvHeads,
+        ["max_position_embeddings"] = maxPositions,
+        ["rms_norm_eps"] = 1e-5,
+        ["rope_theta"] = 10000.0,
+        ["tie_word_embeddings"] = tied,
+        ["hidden_act"] = "silu",
+        ["attention_bias"] = false,
+        ["torch_dtype"] = "float32",
+    };
+
+    public static JsonObject Qwen2Config()
+    {
+        var c = LlamaConfig(tied: false);
+        c["architectures"] = new JsonArray("Qwen2ForCausalLM");
+        c["model_type"] = "qwen2";
+        c.Remove("attention_bias");
+        c["rope_theta"] = 1000000.0;
+        c["use_sliding_window"] = false;
+        c["sliding_window"] = 32;
+        c["max_window_layers"] = 2;
+        return c;
+    }
+
+    public static JsonObject MistralConfig()
+    {
+        var c = LlamaConfig(heads: 4, kvHeads: 1, tied: false);
+        c["architectures"] = new JsonArray("MistralForCausalLM");
+        c["model_type"] = "mistral";
+        c["head_dim"] = 24;                  // not hidden / heads: exercises an explicit head_dim
+        c["sliding_window"] = null;
+        c.Remove("attention_bias");
+        return c;
+    }
+
+    public static JsonObject Llama3ScaledConfig()
+    {
+        var c = LlamaConfig(kvHeads: 2);
+        c["rope_scaling"] = new JsonObject
+        {
+            ["rope_type"] = "llama3", ["factor"] = 8.0, ["low_freq_factor"] = 1.0, ["high_freq_factor"] = 4.0,
+            ["original_max_position_embeddings"] = 32,
+        };
+        return c;
+    }
+
+    /// <summary>Writes <paramref name="config"/> and random weights in <paramref name="dtype"/>; returns the folder.</summary>
+    public static string Write(string directory, JsonObject config, ScalarType dtype = ScalarType.Float32, int seed = 1, int shards = 1)
+    {
+        TorchRuntime.Initialize();
+        Directory.CreateDirectory(directory);
+        config["torch_dtype"] = dtype switch { ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32" };
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJsonString());
+        var parsed = ModelConfig.Parse(config.ToJsonString());
+
+        using var scope = NewDisposeScope();
+        var tensors = new List<KeyValuePair<string, Tensor>>();
+        using var probe = new Tuneforge.Engine.Modeling.CausalLM(parsed, ScalarType.Float32);
+        using var generator = new Generator((ulong)seed);
+        foreach (var (name, p) in probe.named_parameters())
+        {
+            Tensor value;
+            if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(p.shape, generator: generator);
+            else if (name.EndsWith(".bias")) value = 0.3 * randn(p.shape, generator: generator);
+            else if (name.Contains("embed_tokens") || name == "lm_head.weight") value = randn(p.shape, generator: generator);
+            else
+            {
+                // q/k a little larger than 1/√in so attention scores spread over several units.
+                var gain = name.Contains("q_proj") || name.Contains("k_proj") ? 2.0 : 1.0;
+                value = gain / Math.Sqrt(p.shape[1]) * randn(p.shape, generator: generator);
+            }
+            tensors.Add(new(name, value.to(dtype)));
+        }
+
+        if (shards == 1)
+        {
+            SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            return directory;
+        }
+        var weightMap = new JsonObject();
+        var per = (tensors.Count + shards - 1) / shards;
+        for (var s = 0; s < shards; s++)
+        {
+            var file = $"model-{s + 1:00000}-of-{shards:00000}.safetensors";
+            var part = tensors.Skip(s * per).Take(per).ToList();
+            SafetensorsWriter.Write(Path.Combine(directory, file), part);
+            foreach (var (name, _) in part) weightMap[name] = file;
+        }
+        File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"),
+            new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap }.ToJsonString());
+        return directory;
+    }
+
+    public static int[] Tokens(int count, int vocab, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => random.Next(vocab)).ToArray();
+    }
+}
+
+/// <summary>A temporary folder deleted when disposed.</summary>
+internal sealed class TempDir : IDisposable
+{
+    public TempDir() => Directory.CreateDirectory(Path);
+    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "tuneforge-test-" + Guid.NewGuid().ToString("N")[..12]);
+    public string Sub(string name) => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}

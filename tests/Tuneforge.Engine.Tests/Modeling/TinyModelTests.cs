@@ -1,0 +1,85 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Modeling;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Tests.Modeling;
+
+/// <summary>tuneforge-tiny is written once, identically every time, and loads like any checkpoint.</summary>
+public class TinyModelTests
+{
+    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    [Fact]
+    public void Tiny_model_is_written_deterministically_and_loads()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        var first = TinyModel.EnsureWritten(dir.Sub("a/tuneforge-tiny"));
+        var second = TinyModel.EnsureWritten(dir.Sub("b/tuneforge-tiny"));
+        foreach (var file in new[] { "model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json", "README.md" })
+            Assert.Equal(Hash(Path.Combine(first, file)), Hash(Path.Combine(second, file)));
+
+        // A second call leaves the folder alone.
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(first, "model.safetensors"));
+        TinyModel.EnsureWritten(first);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(first, "model.safetensors")));
+
+        using var loaded = PretrainedModel.Load(first);
+        Assert.Equal(ModelConfig.Llama, loaded.Config.Architecture);
+        Assert.Equal((320, 256, 4, 8, 4, 768), (loaded.Config.VocabSize, loaded.Config.HiddenSize, loaded.Config.NumHiddenLayers,
+            loaded.Config.NumAttentionHeads, loaded.Config.NumKeyValueHeads, loaded.Config.IntermediateSize));
+        Assert.True(loaded.Config.TieWordEmbeddings);
+        Assert.Equal(ScalarType.Float32, loaded.Model.Dtype);
+        var parameters = loaded.Model.parameters().Sum(p => p.NumberOfElements);
+        Assert.InRange(parameters, 3_000_000, 3_500_000);
+        var embedding = loaded.Model.Weights()["model.embed_tokens.weight"];
+        Assert.InRange(embedding.std().item<float>(), 0.019, 0.021);
+        Assert.Same(embedding, loaded.Model.OutputWeight);                                                // tied: shared, not copied
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var batch = TokenBatch.FromSequences([[TinyModel.ImStart, 104, 105, TinyModel.ImEnd]]);
+        var logits = loaded.Model.Logits(loaded.Model.Forward(batch));
+        Assert.Equal(new long[] { 1, 4, 320 }, logits.shape);
+        Assert.False(logits.isnan().any().item<bool>());
+    }
+
+    [Fact]
+    public void Tiny_tokenizer_files_describe_the_byte_level_vocabulary_and_chatml()
+    {
+        using var dir = new TempDir();
+        var folder = TinyModel.EnsureWritten(dir.Sub("tuneforge-tiny"));
+        using var tokenizer = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var model = tokenizer.RootElement.GetProperty("model");
+        Assert.Equal("BPE", model.GetProperty("type").GetString());
+        Assert.Equal(0, model.GetProperty("merges").GetArrayLength());
+        var vocab = model.GetProperty("vocab");
+        Assert.Equal(0, vocab.GetProperty("\u0100").GetInt32());     // byte 0
+        Assert.Equal(32, vocab.GetProperty("\u0120").GetInt32());    // space is Ġ
+        Assert.Equal(10, vocab.GetProperty("\u010a").GetInt32());    // newline is Ċ
+        Assert.Equal(65, vocab.GetProperty("A").GetInt32());
+        Assert.Equal(255, vocab.GetProperty("ÿ").GetInt32());
+        var preTokenizer = tokenizer.RootElement.GetProperty("pre_tokenizer");
+        Assert.Equal("ByteLevel", preTokenizer.GetProperty("type").GetString());
+        Assert.False(preTokenizer.GetProperty("add_prefix_space").GetBoolean());
+        Assert.True(preTokenizer.GetProperty("use_regex").GetBoolean());
+        var added = tokenizer.RootElement.GetProperty("added_tokens").EnumerateArray()
+            .Select(t => (t.GetProperty("id").GetInt32(), t.GetProperty("content").GetString(), t.GetProperty("special").GetBoolean())).ToArray();
+        Assert.Equal([(256, "<|endoftext|>", true), (257, "<|im_start|>", true), (258, "<|im_end|>", true)], added);
+
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer_config.json")));
+        var c = config.RootElement;
+        Assert.Equal(JsonValueKind.Null, c.GetProperty("bos_token").ValueKind);
+        Assert.Equal("<|im_end|>", c.GetProperty("eos_token").GetString());
+        Assert.Equal("<|endoftext|>", c.GetProperty("pad_token").GetString());
+        Assert.False(c.GetProperty("add_bos_token").GetBoolean());
+        Assert.Equal(
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+            c.GetProperty("chat_template").GetString());
+        using var generation = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "generation_config.json")));
+        Assert.Equal(258, generation.RootElement.GetProperty("eos_token_id").GetInt32());
+        Assert.Contains("untrained", File.ReadAllText(Path.Combine(folder, "README.md")));
+    }
+}
