@@ -76,6 +76,7 @@ internal static partial class TemplateRecognizer
 
     private static (string, ChatRenderer, string?) Mistral(string source, string c, string? bos, string? eos)
     {
+        if (c.Contains("{%ifloop.lastandsystem_messageisdefined%}")) return MistralV3(source, c, bos, eos);
         if (c.Contains("system_message") || c.Contains("[AVAILABLE_TOOLS]") || c.Contains("[SYSTEM_PROMPT]"))
             throw Unrecognised(source, "it is a Mistral template with system-message or tool handling (v0.3 and later), which is not supported");
         var user = MistralUser().Match(c);
@@ -86,6 +87,18 @@ internal static partial class TemplateRecognizer
         return ("mistral", new MistralRenderer("mistral", Require(bos, "bos_token", "mistral"), Require(eos, "eos_token", "mistral"), bosFirst,
             Unescape(user.Groups[1].Value), Unescape(user.Groups[2].Value),
             Unescape(assistant.Groups[1].Value), Unescape(assistant.Groups[2].Value)), null);
+    }
+
+    private static (string, ChatRenderer, string?) MistralV3(string source, string c, string? bos, string? eos)
+    {
+        var user = MistralV3User().Match(c);
+        var assistant = MistralV3Assistant().Match(c);
+        bool sameUser = user.Success && user.Groups[1].Value == user.Groups[4].Value && user.Groups[3].Value == user.Groups[5].Value;
+        if (!sameUser || !assistant.Success || !c.Contains("{{bos_token}}{%formessageinloop_messages%}") || c.Contains("[SYSTEM_PROMPT]"))
+            throw Unrecognised(source, "it places the system message in the last user turn like Mistral v0.3 but its layout differs");
+        return ("mistral-v3", new MistralV3Renderer(Require(bos, "bos_token", "mistral-v3"), Require(eos, "eos_token", "mistral-v3"),
+            Unescape(user.Groups[1].Value), Unescape(user.Groups[2].Value), Unescape(user.Groups[3].Value),
+            Unescape(assistant.Groups[1].Value), assistant.Groups[2].Success), null);
     }
 
     private static (string, ChatRenderer, string?) Zephyr(string source, string c, string? eos)
@@ -199,6 +212,13 @@ internal static partial class TemplateRecognizer
 
     [GeneratedRegex(@"\{%elifmessage\.role=='assistant'%\}\{\{(?:" + Literal + @"\+)?message\.content\+eos_token(?:\+" + Literal + @")?\}\}")]
     private static partial Regex MistralAssistant();
+
+    [GeneratedRegex(@"\{%ifloop\.lastandsystem_messageisdefined%\}\{\{" + Literal + @"\+system_message\+" + Literal + @"\+message\.content\+" + Literal +
+                    @"\}\}\{%else%\}\{\{" + Literal + @"\+message\.content\+" + Literal + @"\}\}\{%endif%\}")]
+    private static partial Regex MistralV3User();
+
+    [GeneratedRegex(@"\{%elifmessage\.role=='assistant'%\}\{\{(?:" + Literal + @"\+)?message\.content(\|trim)?\+eos_token\}\}")]
+    private static partial Regex MistralV3Assistant();
 
     [GeneratedRegex(@"eos_token\s*\}\}\n")]
     private static partial Regex ZephyrNewline();
