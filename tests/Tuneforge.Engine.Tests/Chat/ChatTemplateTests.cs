@@ -172,6 +172,8 @@ public class ChatTemplateTests
     [InlineData("{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}")]
     [InlineData("{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n' }}{%- endif %}")]
     [InlineData("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] | upper + '<|im_end|>\\n' }}{% endfor %}")]
+    [InlineData("### {% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")]
+    [InlineData("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}\n{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")]
     public void An_unrecognised_template_is_an_error_naming_the_supported_families(string source)
     {
         var error = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromSource(source, "<s>", "</s>"));
