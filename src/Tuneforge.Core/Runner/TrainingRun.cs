@@ -6,12 +6,15 @@ using Tuneforge.Engine.Training;
 
 namespace Tuneforge.Core.Runner;
 
+/// <summary>The training entry point: the engine's <see cref="FineTuner.Run"/> in the worker.</summary>
+public delegate FineTuneResult Trainer(FineTuneSpec spec, IFineTuneObserver observer, CancellationToken cancellationToken);
+
 /// <summary>
 /// Trains one claimed job: builds the <see cref="FineTuneSpec"/> (resuming from the last checkpoint if there is
 /// one), runs the trainer on its own thread while watching the job's status and renewing the lease, and records
 /// the outcome: the fine-tuned model and the metrics CSV, or the failure.
 /// </summary>
-public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease)
+public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease, Trainer train)
 {
     private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(500);
 
@@ -28,7 +31,7 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         try
         {
             var spec = BuildSpec(resumeFrom?.Directory);
-            var training = Task.Factory.StartNew(() => FineTuner.Run(spec, observer, stop.Token),
+            var training = Task.Factory.StartNew(() => train(spec, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await WatchAsync(training, stop);
             Finish(await training);
