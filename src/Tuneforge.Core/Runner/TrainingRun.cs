@@ -17,6 +17,7 @@ public delegate FineTuneResult Trainer(FineTuneSpec spec, IFineTuneObserver obse
 public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease, Trainer train)
 {
     private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(500);
+    private bool _leaseLost;
 
     public async Task ExecuteAsync(CancellationToken workerStopping)
     {
@@ -34,7 +35,10 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
             var training = Task.Factory.StartNew(() => train(spec, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await WatchAsync(training, stop);
-            Finish(await training);
+            var result = await training;
+            // A trainer may return early rather than throw when told to stop: that is not a finished job.
+            if (stop.IsCancellationRequested) Stopped(new OperationCanceledException(), workerStopping.IsCancellationRequested);
+            else Finish(result);
         }
         catch (Exception e)
         {
@@ -70,7 +74,11 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
             if (DateTime.UtcNow - lastHeartbeat > JobRunner.HeartbeatInterval)
             {
                 lastHeartbeat = DateTime.UtcNow;
-                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration)) stop.Cancel();
+                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration))
+                {
+                    _leaseLost = true; // another worker took the job over after our lease ran out: leave it to them
+                    stop.Cancel();
+                }
             }
         }
     }
@@ -98,8 +106,8 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
     {
         var jobs = context.Jobs;
         var status = jobs.Get(job.Id)?.Status;
-        if (status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
-        if (workerStopping && e is OperationCanceledException)
+        if (_leaseLost || status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
+        if (workerStopping)
         {
             if (jobs.TryMove(job.Id, [JobStatus.Running], JobStatus.Queued))
                 jobs.AddEvent(job.Id, EventLevel.Warn, "The training worker stopped; the job was re-queued and resumes from its last checkpoint");
