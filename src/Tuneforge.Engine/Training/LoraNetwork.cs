@@ -49,7 +49,7 @@ internal sealed class LoraNetwork
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
             var h = RmsNorm(x, layer.InputNorm);
-            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator);     // [T, (nq + 2 nkv) · hd]
+            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
             var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
             x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
             h = RmsNorm(x, layer.PostNorm);
@@ -62,9 +62,9 @@ internal sealed class LoraNetwork
     }
 
     /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
-    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator)
+    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, Tensor? bias = null)
     {
-        var y = x.matmul(weight.t());
+        var y = bias is null ? x.matmul(weight.t()) : addmm(bias, x, weight.t(), 1, 1);
         if (group.Targeted == 0) return y;
         int r = _lora.Rank;
         var a = lora.narrow(0, group.AOffset, (long)group.Targeted * r * group.In).view(group.Targeted * r, group.In);
