@@ -14,7 +14,7 @@ internal sealed class LoraNetwork
     private readonly FrozenBase _base;
     private readonly LoraParameters _lora;
     private readonly NetworkShape _shape;
-    private readonly Tensor _invFreq; // f32 [head_dim / 2]
+    private readonly Tensor _invFreq; // f64 [head_dim / 2]
 
     public double Dropout { get; }
 
@@ -25,7 +25,7 @@ internal sealed class LoraNetwork
         _shape = frozen.Shape;
         Dropout = dropout;
         int hd = _shape.HeadDim;
-        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).to(float32).DetachFromDisposeScope();
+        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -103,7 +103,7 @@ internal sealed class LoraNetwork
 
     private (Tensor Cos, Tensor Sin) Rope(Tensor positions, ScalarType dtype)
     {
-        var freqs = positions.to(float32).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
+        var freqs = positions.to(float64).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
         var emb = cat([freqs, freqs], 1).unsqueeze(1);                              // [T, 1, hd]
         return (emb.cos().to(dtype), emb.sin().to(dtype));
     }
@@ -130,7 +130,7 @@ internal sealed class LoraNetwork
 
     internal Tensor RmsNorm(Tensor x, Tensor weight)
     {
-        var xf = x.to(float32);
+        var xf = x.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? x.to(float32) : x;
         var rstd = xf.square().mean([-1], keepdim: true).add_(_shape.RmsNormEps).rsqrt_();
         return xf.mul(rstd).to(x.dtype).mul(weight);
     }
