@@ -69,9 +69,6 @@ public static class TuneforgeServer
         app.Services.GetRequiredService<FileStore>().DiscardIncoming();
         KeySeeding.Apply(accounts, Environment.GetEnvironmentVariable("TUNEFORGE_API_KEYS"), options, console);
 
-        var catalog = app.Services.GetRequiredService<BaseModelCatalog>();
-        BaseModelCatalog.EnsureAvailable(BaseModelCatalog.TinyModelId, catalog.TinyModelDir);
-
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
         using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console) : null)
