@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Tuneforge.Engine.Training;
+
+namespace Tuneforge.Core.Datasets;
+
+/// <summary>
+/// Measures throughput the honest way: a real LoRA training run (one epoch, batch size 1) of the model on a few
+/// examples of the file, through the same <see cref="FineTuner"/> the service uses, in a temporary folder. The rate is
+/// what the trainer reports per step; the peak is this process's peak resident memory (VmHWM) afterwards.
+/// </summary>
+public sealed class FineTunerProbe : IThroughputProbe
+{
+    public ThroughputMeasurement? Measure(string modelDir, IReadOnlyList<TrainingExample> sample, CancellationToken ct)
+    {
+        var output = Path.Combine(Path.GetTempPath(), "tuneforge-measure-" + Guid.NewGuid().ToString("N"));
+        var observer = new Collector();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var spec = new FineTuneSpec(modelDir, sample, null, new FineTuneHyperparameters(Epochs: 1, BatchSize: 1, LearningRateMultiplier: 1), Seed: 0, output);
+            FineTuner.Run(spec, observer, ct);
+        }
+        catch (NotImplementedException)
+        {
+            return null; // a build without the trainer
+        }
+        finally
+        {
+            try { if (Directory.Exists(output)) Directory.Delete(output, recursive: true); } catch (IOException) { }
+        }
+        clock.Stop();
+        if (observer.Steps.Count == 0) return null;
+        // The first step pays for loading and warm-up; later steps show the steady rate when there are any.
+        var steady = observer.Steps.Count > 1 ? observer.Steps.Skip(1).ToList() : observer.Steps;
+        var rate = steady.Where(s => s.TokensPerSecond > 0).Select(s => s.TokensPerSecond).DefaultIfEmpty(0).Average();
+        return new ThroughputMeasurement(rate, PeakResidentBytes(), observer.Steps.Count, (int)observer.Steps.Sum(s => (long)s.TrainedTokens));
+    }
+
+    /// <summary>VmHWM from /proc/self/status (Linux); the working set's peak elsewhere.</summary>
+    public static long PeakResidentBytes()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+        catch (IOException)
+        {
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64;
+    }
+
+    private sealed class Collector : IFineTuneObserver
+    {
+        public List<StepMetrics> Steps { get; } = [];
+        public void Info(string message) { }
+        public void Warning(string message) { }
+        public void Metrics(StepMetrics metrics) => Steps.Add(metrics);
+        public void CheckpointSaved(CheckpointInfo checkpoint) { }
+    }
+}
