@@ -6,7 +6,7 @@ namespace Tuneforge.Core.Datasets;
 /// <summary>
 /// Measures throughput the honest way: a real LoRA training run (one epoch, batch size 1) of the model on a few
 /// examples of the file, through the same <see cref="FineTuner"/> the service uses, in a temporary folder. The rate is
-/// what the trainer reports per step; the peak is this process's peak resident memory (VmHWM) afterwards.
+/// what the trainer reports (tokens processed per second since its loop started); the peak is this process's peak resident memory (VmHWM) afterwards.
 /// </summary>
 public sealed class FineTunerProbe : IThroughputProbe
 {
@@ -30,10 +30,9 @@ public sealed class FineTunerProbe : IThroughputProbe
         }
         clock.Stop();
         if (observer.Steps.Count == 0) return null;
-        // The first step pays for loading and warm-up; later steps show the steady rate when there are any.
-        var steady = observer.Steps.Count > 1 ? observer.Steps.Skip(1).ToList() : observer.Steps;
-        var rate = steady.Where(s => s.TokensPerSecond > 0).Select(s => s.TokensPerSecond).DefaultIfEmpty(0).Average();
-        return new ThroughputMeasurement(rate, PeakResidentBytes(), observer.Steps.Count, (int)observer.Steps.Sum(s => (long)s.TrainedTokens));
+        // The trainer reports the rate over all tokens processed since its loop started (model loading excluded).
+        var last = observer.Steps[^1];
+        return new ThroughputMeasurement(last.TokensPerSecond, PeakResidentBytes(), observer.Steps.Count, (int)last.TrainedTokens);
     }
 
     /// <summary>VmHWM from /proc/self/status (Linux); the working set's peak elsewhere.</summary>
