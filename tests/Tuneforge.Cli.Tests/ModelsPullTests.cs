@@ -179,6 +179,21 @@ public class ModelsPullTests
     }
 
     [Fact]
+    public async Task An_index_naming_a_file_outside_the_folder_is_refused()
+    {
+        using var hub = new LocalHub(Repo);
+        hub.Add("config.json", "{}");
+        hub.Add("model.safetensors.index.json", """{"weight_map":{"a":"../../outside.safetensors"}}""");
+        using var dir = new TempDir();
+        using var client = new HubClient(hub.Endpoint, null, TimeSpan.FromMilliseconds(10));
+
+        var error = await Assert.ThrowsAsync<HubError>(() => new CheckpointPull(client).RunAsync(Repo, "main", Path.Combine(dir.Path, "m"), null, CancellationToken.None));
+
+        Assert.Contains("outside the checkpoint folder", error.Message);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "outside.safetensors")));
+    }
+
+    [Fact]
     public async Task Unknown_repositories_and_bad_ids_are_one_line_errors()
     {
         using var hub = Hub();
