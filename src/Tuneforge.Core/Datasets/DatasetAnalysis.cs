@@ -57,7 +57,9 @@ public sealed record DatasetAnalysis(
         else if ((options.Probe ?? DefaultProbe) is { } probe)
         {
             var measured = probe.Measure(options.ModelDir, SampleForMeasurement(report, counter), ct);
-            estimate = TrainingEstimate.Make(footprint, statistics, measured);
+            estimate = measured is null
+                ? estimate with { Note = "Time not measured: this build's trainer cannot run yet." }
+                : TrainingEstimate.Make(footprint, statistics, measured);
         }
         else
         {
@@ -71,8 +73,8 @@ public sealed record DatasetAnalysis(
     /// <summary>The trainer's own counting (tokenizer, chat template, loss mask of the checkpoint).</summary>
     public static Func<string, IExampleTokenCounter> DefaultCounter { get; set; } = ChatEncoderTokenCounter.FromCheckpoint;
 
-    /// <summary>The short real training run used to measure throughput; null when no trainer is available.</summary>
-    public static IThroughputProbe? DefaultProbe { get; set; }
+    /// <summary>The short real training run used to measure throughput.</summary>
+    public static IThroughputProbe? DefaultProbe { get; set; } = new FineTunerProbe();
 
     // The longest example decides peak memory; a few median-length ones make the rate typical.
     private static IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> SampleForMeasurement(DatasetReport report, IExampleTokenCounter counter)
