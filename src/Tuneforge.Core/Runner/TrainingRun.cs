@@ -6,14 +6,18 @@ using Tuneforge.Engine.Training;
 
 namespace Tuneforge.Core.Runner;
 
+/// <summary>The training entry point: the engine's <see cref="FineTuner.Run"/> in the worker.</summary>
+public delegate FineTuneResult Trainer(FineTuneSpec spec, IFineTuneObserver observer, CancellationToken cancellationToken);
+
 /// <summary>
 /// Trains one claimed job: builds the <see cref="FineTuneSpec"/> (resuming from the last checkpoint if there is
 /// one), runs the trainer on its own thread while watching the job's status and renewing the lease, and records
 /// the outcome: the fine-tuned model and the metrics CSV, or the failure.
 /// </summary>
-public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease)
+public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease, Trainer train)
 {
     private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(500);
+    private bool _leaseLost;
 
     public async Task ExecuteAsync(CancellationToken workerStopping)
     {
@@ -28,10 +32,13 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         try
         {
             var spec = BuildSpec(resumeFrom?.Directory);
-            var training = Task.Factory.StartNew(() => FineTuner.Run(spec, observer, stop.Token),
+            var training = Task.Factory.StartNew(() => train(spec, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await WatchAsync(training, stop);
-            Finish(await training);
+            var result = await training;
+            // A trainer may return early rather than throw when told to stop: that is not a finished job.
+            if (stop.IsCancellationRequested) Stopped(new OperationCanceledException(), workerStopping.IsCancellationRequested);
+            else Finish(result);
         }
         catch (Exception e)
         {
@@ -67,7 +74,11 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
             if (DateTime.UtcNow - lastHeartbeat > JobRunner.HeartbeatInterval)
             {
                 lastHeartbeat = DateTime.UtcNow;
-                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration)) stop.Cancel();
+                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration))
+                {
+                    _leaseLost = true; // another worker took the job over after our lease ran out: leave it to them
+                    stop.Cancel();
+                }
             }
         }
     }
@@ -95,8 +106,8 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
     {
         var jobs = context.Jobs;
         var status = jobs.Get(job.Id)?.Status;
-        if (status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
-        if (workerStopping && e is OperationCanceledException)
+        if (_leaseLost || status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
+        if (workerStopping)
         {
             if (jobs.TryMove(job.Id, [JobStatus.Running], JobStatus.Queued))
                 jobs.AddEvent(job.Id, EventLevel.Warn, "The training worker stopped; the job was re-queued and resumes from its last checkpoint");
