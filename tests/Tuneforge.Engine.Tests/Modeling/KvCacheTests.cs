@@ -107,3 +107,30 @@ public class KvCacheTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Decode(cache, [1], [1]));
     }
 }
+
+/// <summary>Model lifetime is independent of the dispose scope it is built in.</summary>
+public class ModelLifetimeTests
+{
+    [Fact]
+    public void A_model_built_inside_a_dispose_scope_outlives_it_and_keeps_hugging_face_keys()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.Qwen2Config(), seed: 9);
+        CausalLM model;
+        using (var scope = NewDisposeScope())
+            model = PretrainedModel.LoadModel(dir.Path, ModelConfig.Load(dir.Sub("config.json")), ScalarType.Float32);
+        using (model)
+        using (var noGrad = no_grad())
+        using (var scope = NewDisposeScope())
+        {
+            using var batch = TokenBatch.FromSequences([[1, 2, 3]]);
+            Assert.False(model.Logits(model.Forward(batch)).isnan().any().item<bool>());
+            var keys = model.Weights().Keys.ToHashSet();
+            Assert.Contains("model.layers.1.self_attn.q_proj.bias", keys);
+            Assert.Contains("model.layers.0.mlp.up_proj.weight", keys);
+            Assert.Contains("lm_head.weight", keys);
+            Assert.Equal(3 + 2 * (2 + 3 + 7), keys.Count);      // embed, norm, head + per layer: 2 norms, 3 biases, 7 projections
+        }
+    }
+}

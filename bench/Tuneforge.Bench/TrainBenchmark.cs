@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using Tuneforge.Engine;
+using Tuneforge.Engine.Training;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Bench;
+
+/// <summary>
+/// bench/train: LoRA training tokens/s, peak RSS and model-FLOPs utilisation of Tuneforge's trainer on a randomly
+/// initialised SmolLM2-135M-shaped model (sequence 512, rank 16 on all seven projections, bf16), side by side with
+/// the plain-PyTorch reference (bench/reference/train_reference.py) doing the identical step, plus the bf16 matmul
+/// peak measured in the same run.
+/// </summary>
+public sealed class TrainBenchmark : IBenchmark
+{
+    public string Name => "train";
+
+    public int Run(string[] args)
+    {
+        int steps = IntArg(args, "--steps", 3), warmup = IntArg(args, "--warmup", 1), seq = IntArg(args, "--seq", 512);
+        int threads = IntArg(args, "--threads", 2), rank = IntArg(args, "--rank", 16), layers = IntArg(args, "--layers", 30);
+        bool withReference = !args.Contains("--no-reference");
+        var shape = NetworkShape.SmolLm2_135M with { Layers = layers };
+        Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.Layers} layers, {shape.Heads} heads, " +
+                          $"{shape.KvHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
+                          $"LoRA rank {rank} on all seven projections, {threads} threads, {steps} measured steps after {warmup} warm-up");
+        Console.WriteLine("precision: bf16 base and activations, f32 adapters and AdamW state. The comparison is bf16 because " +
+                          "Debian's PyTorch has no fast f32 BLAS: an f32 comparison would flatter Tuneforge and mean nothing.");
+
+        JsonElement? reference = withReference ? RunReference(shape, seq, rank, steps, warmup, threads) : null;
+
+        TorchRuntime.Initialize(threads);
+        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup);
+        double peakGflops = MatmulPeakGflops();
+
+        double flopsPerToken = ModelFlopsPerToken(shape, seq, rank);
+        double ourTps = seq / ours.StepSeconds;
+        Console.WriteLine();
+        Console.WriteLine($"model FLOPs per token: {flopsPerToken / 1e9:F3} GFLOP (forward 2N + input-gradient backward 2N for the frozen " +
+                          "matmuls incl. the LM head, 6N for the adapters, causal attention; no weight gradients for frozen weights)");
+        Console.WriteLine($"bf16 matmul peak (2048³, this run): {peakGflops:F1} GFLOPS");
+        Console.WriteLine($"tuneforge: {ourTps:F1} tokens/s, step {ours.StepSeconds:F3} s, peak RSS {ours.PeakRssMb:F0} MB, " +
+                          $"MFU {100 * ourTps * flopsPerToken / (peakGflops * 1e9):F1}% of the bf16 peak, loss {ours.Loss:F4}");
+        if (reference is { } r)
+        {
+            double refTps = r.GetProperty("tokens_per_second").GetDouble();
+            Console.WriteLine($"pytorch {r.GetProperty("torch").GetString()}: {refTps:F1} tokens/s, step {r.GetProperty("step_seconds").GetDouble():F3} s, " +
+                              $"peak RSS {r.GetProperty("peak_rss_mb").GetDouble():F0} MB, MFU {100 * refTps * flopsPerToken / (peakGflops * 1e9):F1}%, " +
+                              $"loss {r.GetProperty("loss").GetDouble():F4}");
+            Console.WriteLine($"memory ratio (tuneforge / pytorch peak RSS): {ours.PeakRssMb / r.GetProperty("peak_rss_mb").GetDouble():F2}");
+            Console.WriteLine($"ratio: {ourTps / refTps:F2}");
+        }
+        return 0;
+    }
+
+    private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
+
+    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup)
+    {
+        using var frozen = FrozenBase.Random(shape, bfloat16, seed: 1);
+        using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
+        lora.Initialize(seed: 2);
+        using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
+        var rng = new Random(3);
+        var ids = Enumerable.Range(0, seq + 1).Select(_ => rng.Next(shape.VocabSize)).ToArray();
+        // one example of seq + 1 tokens, all trained: seq predictions, as in the reference
+        var example = new EncodedExample(1, ids, Enumerable.Repeat(true, ids.Length).ToArray());
+        var full = PackedRow.Pack([example]);
+        var row = full with { Ids = full.Ids[..seq], Positions = full.Positions[..seq], Labels = full.Labels[..seq], SegmentLengths = [seq] };
+        var times = new List<double>();
+        double loss = 0;
+        for (int s = 0; s < warmup + steps; s++)
+        {
+            var sw = Stopwatch.StartNew();
+            var (score, _) = trainer.Step([row], 2e-4, 1.0, (ulong)s);
+            times.Add(sw.Elapsed.TotalSeconds);
+            loss = score.Loss;
+            Console.WriteLine($"  tuneforge step {s}: {times[^1]:F3} s, loss {loss:F4}{(s < warmup ? " (warm-up)" : "")}");
+        }
+        var measured = times.Skip(warmup).Order().ToList();
+        return new Measurement(measured[measured.Count / 2], PeakRssMb(), loss);
+    }
+
+    /// <summary>Forward 2N + input-gradient backward 2N over the frozen matmuls, 6N over the adapters, plus attention.</summary>
+    internal static double ModelFlopsPerToken(NetworkShape s, int seq, int rank)
+    {
+        double frozen = s.MatmulParameters;
+        double adapters = s.Layers * NetworkShape.AllProjections.Sum(p => (double)rank * (s.InFeatures(p) + s.OutFeatures(p)));
+        // causal attention: QKᵀ and PV, 2·seq·hd each per head, halved by the mask; backward twice the forward
+        double attention = s.Layers * s.Heads * (2.0 * 2 * seq * s.HeadDim / 2) * 3;
+        return 4 * frozen + 6 * adapters + attention;
+    }
+
+    private static double MatmulPeakGflops()
+    {
+        using var scope = NewDisposeScope();
+        const int n = 2048;
+        var a = randn(n, n, dtype: bfloat16);
+        var b = randn(n, n, dtype: bfloat16);
+        a.matmul(b);
+        var best = double.MaxValue;
+        for (int i = 0; i < 5; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var c = a.matmul(b);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n / best / 1e9;
+    }
+
+    private static JsonElement? RunReference(NetworkShape shape, int seq, int rank, int steps, int warmup, int threads)
+    {
+        const string python = "/usr/bin/python3";
+        if (!PythonHasTorch(python))
+        {
+            Console.WriteLine("installing Debian's python3-torch for the reference (apt-get) ...");
+            var install = Process.Start(new ProcessStartInfo("apt-get", "install -y -q python3-torch") { Environment = { ["DEBIAN_FRONTEND"] = "noninteractive" } })!;
+            install.WaitForExit();
+            if (!PythonHasTorch(python)) { Console.WriteLine("reference skipped: python3-torch is not available"); return null; }
+        }
+        var script = Path.Combine(AppContext.BaseDirectory, "reference", "train_reference.py");
+        var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true };
+        foreach (var a in new[] { script, "--hidden", $"{shape.HiddenSize}", "--layers", $"{shape.Layers}", "--heads", $"{shape.Heads}",
+                     "--kv-heads", $"{shape.KvHeads}", "--intermediate", $"{shape.IntermediateSize}", "--vocab", $"{shape.VocabSize}",
+                     "--seq", $"{seq}", "--rank", $"{rank}", "--alpha", $"{2 * rank}", "--steps", $"{steps}", "--warmup", $"{warmup}", "--threads", $"{threads}" })
+            psi.ArgumentList.Add(a);
+        Console.WriteLine("running the PyTorch reference ...");
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        if (p.ExitCode != 0 || line is null) { Console.WriteLine($"reference failed (exit {p.ExitCode})"); return null; }
+        return JsonDocument.Parse(line).RootElement.Clone();
+    }
+
+    private static bool PythonHasTorch(string python)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(python, "-c \"import torch\"") { RedirectStandardError = true })!;
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    }
+
+    private static double PeakRssMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:"))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        return double.NaN;
+    }
+
+    private static int IntArg(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+    }
+}

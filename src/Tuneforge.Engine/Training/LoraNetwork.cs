@@ -1,0 +1,137 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Tuneforge.Engine.Training;
+
+/// <summary>
+/// The Llama-family decoder as the trainer runs it: frozen base weights, LoRA on the targeted projections, packed
+/// rows. Returns hidden states after the final norm for the rows the loss needs; the LM head and loss are computed
+/// by <see cref="ChunkedLmHead"/> in chunks, so [tokens, vocab] logits never exist at once.
+/// </summary>
+internal sealed class LoraNetwork
+{
+    private readonly FrozenBase _base;
+    private readonly LoraParameters _lora;
+    private readonly NetworkShape _shape;
+    private readonly Tensor _invFreq; // f64 [head_dim / 2]
+
+    public double Dropout { get; }
+
+    public LoraNetwork(FrozenBase frozen, LoraParameters lora, double dropout)
+    {
+        _base = frozen;
+        _lora = lora;
+        _shape = frozen.Shape;
+        Dropout = dropout;
+        int hd = _shape.HeadDim;
+        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// Forward over one packed row. <paramref name="selectRows"/> [M] (int64) picks the rows returned; the result is
+    /// [M, hidden] after the final RMSNorm, attached to the graph of the LoRA weights.
+    /// </summary>
+    public Tensor Forward(PackedRow row, Tensor selectRows, Generator? dropoutGenerator)
+    {
+        var dtype = _base.DType;
+        int T = row.Length;
+        var ids = tensor(row.Ids);
+        var positions = tensor(row.Positions);
+        var (cos, sin) = Rope(positions, dtype);                 // [T, 1, head_dim]
+        var mask = AttentionMask(row);                            // null (one example) or bool [1, 1, T, T]
+        // the adapters in the compute dtype, in one cast; gradients flow back to the f32 leaf
+        var lora = _lora.Flat.to(dtype);
+
+        var x = _base.Embed.index_select(0, ids);                 // [T, H]
+        for (int i = 0; i < _shape.Layers; i++)
+        {
+            var layer = _base.Layers[i];
+            var groups = _lora.Groups[i];
+            var h = RmsNorm(x, layer.InputNorm);
+            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
+            var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
+            x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
+            h = RmsNorm(x, layer.PostNorm);
+            var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator); // [T, 2 I]
+            var gu = gateUp.chunk(2, 1);
+            var act = F.silu(gu[0]).mul_(gu[1]);
+            x = x + Project(act, layer.Down, groups[3], lora, dropoutGenerator);
+        }
+        return RmsNorm(x.index_select(0, selectRows), _base.FinalNorm);
+    }
+
+    /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
+    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, Tensor? bias = null)
+    {
+        var y = bias is null ? x.matmul(weight.t()) : addmm(bias, x, weight.t(), 1, 1);
+        if (group.Targeted == 0) return y;
+        int r = _lora.Rank;
+        var a = lora.narrow(0, group.AOffset, (long)group.Targeted * r * group.In).view(group.Targeted * r, group.In);
+        Tensor b;
+        if (group.Slots.Length == 1) b = LoraParameters.BView(lora, group.Slots[0]!, r);
+        else
+        {
+            var blocks = new Tensor[group.Slots.Length];
+            for (int m = 0; m < blocks.Length; m++)
+                blocks[m] = group.Slots[m] is { } s ? LoraParameters.BView(lora, s, r) : zeros(group.OutFeatures[m], 0, dtype: lora.dtype);
+            b = block_diag(blocks);                                   // [Σ out, targeted · r]
+        }
+        var input = x;
+        if (generator is not null && Dropout > 0)
+            input = x.mul(empty_like(x).bernoulli_(1 - Dropout, generator).div_(1 - Dropout));
+        var mid = input.matmul(a.t());                                // [T, targeted · r]
+        return y.addmm_(mid, b.t(), beta: 1, alpha: (float)_lora.Scale);
+    }
+
+    private Tensor Attention(Tensor qkv, Tensor cos, Tensor sin, Tensor? mask, int T)
+    {
+        int nq = _shape.Heads, nkv = _shape.KvHeads, hd = _shape.HeadDim;
+        var heads = qkv.view(T, nq + 2 * nkv, hd);
+        var qk = ApplyRope(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
+        var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
+        var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
+        var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]
+        if (nq != nkv)
+        {
+            k = k.repeat_interleave(nq / nkv, 0);
+            v = v.repeat_interleave(nq / nkv, 0);
+        }
+        var o = F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
+        return o.squeeze(0).transpose(0, 1).reshape(T, nq * hd);      // [T, nq · hd]
+    }
+
+    private (Tensor Cos, Tensor Sin) Rope(Tensor positions, ScalarType dtype)
+    {
+        var freqs = positions.to(float64).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
+        var emb = cat([freqs, freqs], 1).unsqueeze(1);                              // [T, 1, hd]
+        return (emb.cos().to(dtype), emb.sin().to(dtype));
+    }
+
+    private static Tensor ApplyRope(Tensor x, Tensor cos, Tensor sin)
+    {
+        int half = (int)x.shape[2] / 2;
+        var rotated = cat([x.narrow(2, half, half).neg(), x.narrow(2, 0, half)], 2);
+        return x.mul(cos).add_(rotated.mul_(sin));
+    }
+
+    /// <summary>Block-diagonal causal mask over the row's examples, or null when the row is a single example.</summary>
+    private static Tensor? AttentionMask(PackedRow row)
+    {
+        if (row.SegmentLengths.Length <= 1) return null;
+        var segment = new long[row.Length];
+        int o = 0;
+        for (int s = 0; s < row.SegmentLengths.Length; s++)
+            for (int t = 0; t < row.SegmentLengths[s]; t++) segment[o++] = s;
+        var seg = tensor(segment);
+        var same = seg.unsqueeze(1).eq(seg.unsqueeze(0));
+        return same.logical_and_(ones(row.Length, row.Length, dtype: @bool).tril()).view(1, 1, row.Length, row.Length);
+    }
+
+    internal Tensor RmsNorm(Tensor x, Tensor weight)
+    {
+        var xf = x.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? x.to(float32) : x;
+        var rstd = xf.square().mean([-1], keepdim: true).add_(_shape.RmsNormEps).rsqrt_();
+        return xf.mul(rstd).to(x.dtype).mul(weight);
+    }
+}
