@@ -21,7 +21,7 @@ public sealed class ServeBenchmark : IBenchmark
         using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, slots: streams, contextLength: 512);
         using var loop = new GenerationLoop(decoder);
         var prompt = Enumerable.Range(0, promptLength).Select(i => 1000 + i * 37 % 40000).ToArray();
-        GenerationRequest Request(int max) => new(prompt, SamplingOptions.Greedy(max), [], _ => [(byte)'x']);
+        GenerationRequest Request(int max) => new(prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
 
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
         var sw = Stopwatch.StartNew();

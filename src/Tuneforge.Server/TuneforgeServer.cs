@@ -41,6 +41,8 @@ public static class TuneforgeServer
         app.MapFineTuningEndpoints();
         app.MapModelsEndpoints();
         app.MapUploadsEndpoints();
+        app.MapChatCompletionsEndpoints();
+        app.MapCompletionsEndpoints();
         return app;
     }
 
@@ -62,6 +64,7 @@ public static class TuneforgeServer
         services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
+        services.AddSingleton(sp => new Tuneforge.Core.Inference.InferenceService(sp.GetRequiredService<IModelResolver>(), Tuneforge.Core.Inference.InferenceOptions.FromEnvironment()));
     }
 
     /// <summary>Runs until stopped: seeds API keys, starts the worker, serves requests.</summary>

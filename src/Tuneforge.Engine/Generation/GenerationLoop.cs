@@ -18,7 +18,7 @@ public sealed class GenerationLoop : IDisposable
         public readonly ChannelWriter<GenerationEvent> Output = output;
         public readonly CancellationToken Cancel = cancel;
         public readonly TokenSampler Sampler = new(request.Sampling);
-        public readonly TextStream Text = new(request.TokenBytes);
+        public readonly IDetokenizer Text = request.Detokenizer();
         public readonly StopStringMatcher Stops = new(request.Sampling.Stop);
         public int Slot = -1;
         public int LastToken;

@@ -1,17 +1,24 @@
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// One sequence to generate. <see cref="TokenBytes"/> gives each token's UTF-8 bytes (the tokenizer's view), from
-/// which text is built and stop strings are found. <see cref="PromptLogprobs"/> ≥ 0 asks for the prompt tokens'
+/// One sequence to generate. <see cref="Detokenizer"/> makes the incremental token-to-text decoder from which the
+/// completion text is built and stop strings are found. <see cref="PromptLogprobs"/> ≥ 0 asks for the prompt tokens'
 /// log-probabilities with that many alternatives each (the legacy completions <c>echo</c> + <c>logprobs</c>).
 /// </summary>
 public sealed record GenerationRequest(
     IReadOnlyList<int> Prompt,
     SamplingOptions Sampling,
     IReadOnlyCollection<int> EosTokenIds,
-    Func<int, byte[]> TokenBytes,
+    Func<IDetokenizer> Detokenizer,
     LoraWeights? Adapter = null,
     int PromptLogprobs = -1);
+
+/// <summary>Turns tokens into text one at a time, holding back incomplete characters until they are whole.</summary>
+public interface IDetokenizer
+{
+    string Push(int tokenId);
+    string Flush();
+}
 
 public static class FinishReasons
 {

@@ -6,7 +6,7 @@ namespace Tuneforge.Engine.Generation;
 /// Turns generated token ids into text as they come: each token's bytes go through one stateful UTF-8 decoder, so
 /// a character split across tokens is released whole, once. Streamed and non-streamed text share this path.
 /// </summary>
-public sealed class TextStream
+public sealed class TextStream : IDetokenizer
 {
     private readonly Func<int, byte[]> _tokenBytes;
     private readonly Decoder _decoder = new UTF8Encoding(false, false).GetDecoder();

@@ -2,7 +2,6 @@ using Tuneforge.Engine.Chat;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Tests.Tokenization;
 using Tuneforge.Engine.Tokenization;
-using System.Text.Json.Nodes;
 
 namespace Tuneforge.Engine.Tests.Chat;
 
@@ -38,8 +37,7 @@ public class CheckpointChatTests
     [InlineData("tokenizer-llama2", "llama2", "</s>")]
     public void Real_tokenizer_mask_decodes_to_exactly_the_assistant_content_and_end_of_turn(string package, string templateName, string endOfTurn)
     {
-        var config = JsonNode.Parse(File.ReadAllText(ReferenceNode.LenmlModelFile(package, "tokenizer_config.json")))!;
-        var tokenizer = HfTokenizer.FromJson(File.ReadAllText(ReferenceNode.LenmlModelFile(package, "tokenizer.json")), config.ToJsonString());
+        var tokenizer = ReferenceNode.LenmlTokenizer(package);
         var template = ChatTemplate.FromSource(Conversations.Template(templateName), tokenizer.BosToken, tokenizer.EosToken ?? endOfTurn);
         var encoder = new ChatEncoder(tokenizer, template);
         ChatMessage[] messages =
@@ -64,8 +62,7 @@ public class CheckpointChatTests
     [InlineData("tokenizer-qwen3")]
     public void Streaming_real_tokenizers_gives_the_full_decode(string package)
     {
-        var tokenizer = HfTokenizer.FromJson(File.ReadAllText(ReferenceNode.LenmlModelFile(package, "tokenizer.json")),
-            File.ReadAllText(ReferenceNode.LenmlModelFile(package, "tokenizer_config.json")));
+        var tokenizer = ReferenceNode.LenmlTokenizer(package);
         foreach (string text in TrickyText.Corpus.Where(t => !t.Contains("\u0001")))
         {
             var ids = tokenizer.Encode(text);

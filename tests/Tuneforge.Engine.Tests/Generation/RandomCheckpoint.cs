@@ -79,7 +79,7 @@ internal static class RandomCheckpoint
     public static byte[] TokenBytes(int id) => [(byte)('a' + id % 26)];
 
     public static GenerationRequest Request(int[] prompt, SamplingOptions sampling, LoraWeights? adapter = null, int promptLogprobs = -1) =>
-        new(prompt, sampling, [], TokenBytes, adapter, promptLogprobs);
+        new(prompt, sampling, [], () => new TextStream(TokenBytes), adapter, promptLogprobs);
 
     public static int[] Tokens(IEnumerable<GenerationEvent> events) => events.OfType<TokenGenerated>().Select(t => t.TokenId).ToArray();
 
