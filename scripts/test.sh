@@ -9,14 +9,17 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 cd "$ROOT"
 # Reference implementations for the tokenizer and chat-template tests (Hugging Face's JavaScript tokenizers and Jinja,
-# real tokenizer files), pinned in tests/reference-node/package-lock.json. Without them those tests fail, not skip.
-if [ ! -d "$ROOT/tests/reference-node/node_modules" ]; then
+# real tokenizer files) and the official Node SDK (npm `openai`) for the Node SDK tests, pinned in
+# tests/reference-node/package-lock.json. Without them those tests fail, not skip. npm records what it installed in
+# node_modules/.package-lock.json, so a lock file changed since then is installed again.
+NODE_REF="$ROOT/tests/reference-node"
+if [ ! -f "$NODE_REF/node_modules/.package-lock.json" ] || [ "$NODE_REF/package-lock.json" -nt "$NODE_REF/node_modules/.package-lock.json" ]; then
   command -v npm >/dev/null 2>&1 || tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 || true
   if command -v npm >/dev/null 2>&1; then
     (cd "$ROOT/tests/reference-node" && npm ci --silent --no-audit --no-fund) \
       || echo "warning: npm ci failed in tests/reference-node; the reference tests will fail" >&2
   else
-    echo "warning: npm not found; the tokenizer reference tests will fail (install Node.js and npm)" >&2
+    echo "warning: npm not found; the tokenizer reference and Node SDK tests will fail (install Node.js and npm)" >&2
   fi
 fi
 dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
