@@ -31,6 +31,10 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         Assert.Equal("second.jsonl", results.Value("files.create.toFile").GetProperty("file").GetProperty("filename").GetString());
         results.Value("files.create.third");
 
+        var expiring = results.Value("files.create.expires").GetProperty("file");
+        Assert.Equal(expiring.GetProperty("created_at").GetInt64() + 3600, expiring.GetProperty("expires_at").GetInt64());
+        Assert.Equal("processed", results.Value("files.waitForProcessing").GetProperty("file").GetProperty("status").GetString());
+
         var paging = results.Value("files.list.paging");
         Assert.Equal(1, paging.GetProperty("firstPageCount").GetInt32());
         Assert.True(paging.GetProperty("firstPageHasMore").GetBoolean());
@@ -84,6 +88,7 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
 
         var list = results.Value("jobs.list.metadata");
         Assert.Equal([list.GetProperty("expectedA").GetString()!], Strings(list.GetProperty("filteredIds")));
+        Assert.Equal([list.GetProperty("expectedSpaced").GetString()!], Strings(list.GetProperty("spacedIds")));
         var paged = Strings(list.GetProperty("pagedIds"));
         Assert.Equal(paged.Count, paged.Distinct().Count());
         Assert.Contains(list.GetProperty("expectedA").GetString()!, paged);
@@ -103,6 +108,14 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
             Assert.Contains(e.GetProperty("level").GetString(), new[] { "info", "warn", "error" });
         });
         Assert.Equal(events.Count, events.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
+        Assert.Contains(events, e => e.GetProperty("message").GetString() == $"Created fine-tuning job: {top.GetProperty("id").GetString()}");
+
+        var pause = results.Value("jobs.pause.resume");
+        Assert.Equal("queued", pause.GetProperty("before").GetString());
+        Assert.Equal("paused", pause.GetProperty("paused").GetString());
+        AssertApiError(pause.GetProperty("pausedAgain"), 400, "BadRequestError");
+        Assert.Equal("invalid_job_status", pause.GetProperty("pausedAgain").GetProperty("code").GetString());
+        Assert.Equal("queued", pause.GetProperty("resumed").GetString());
 
         var checkpoints = results.Value("jobs.checkpoints.list");
         Assert.Empty(checkpoints.GetProperty("data").EnumerateArray()); // nothing trained
@@ -163,6 +176,14 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
             Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         }
 
+        var auth = results.Value("errors.auth");
+        AssertApiError(auth, 401, "AuthenticationError");
+        Assert.Equal("invalid_api_key", auth.GetProperty("code").GetString());
+
+        var fineTuned = results.Value("errors.ftmodel.notfound"); // ':' stays literal in Node's path
+        AssertApiError(fineTuned, 404, "NotFoundError");
+        Assert.Contains("`ft:tuneforge-tiny:org-a:x:abc123`", fineTuned.GetProperty("error").GetProperty("message").GetString());
+
         var chat = results.Value("errors.chat.unknownmodel");
         AssertApiError(chat, 404, "NotFoundError");
         Assert.Equal("model", chat.GetProperty("param").GetString());
@@ -201,6 +222,11 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         Assert.All(chunks[..^1], c => Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind));
         Assert.True(stream.GetProperty("ended").GetBoolean());
         Assert.Equal(choice.GetProperty("message").GetProperty("content").GetString(), stream.GetProperty("text").GetString());
+
+        var capped = results.Value("chat.max_completion_tokens").GetProperty("completion");
+        var cappedTokens = capped.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+        Assert.InRange(cappedTokens, 1, 3);
+        Assert.Equal(cappedTokens == 3 ? "length" : "stop", capped.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
 
         var sampled = results.Value("chat.sampled");
         var runs = sampled.GetProperty("runs").EnumerateArray().ToList();

@@ -99,6 +99,14 @@ const groups = {
     });
     const third = await scenario('files.create.third', async () =>
       ({ file: await client.files.create({ file: await toFile(Buffer.from(text), 'third.jsonl'), purpose: 'fine-tune' }) }));
+    // Node sends expires_after as the form fields expires_after[anchor] / expires_after[seconds].
+    await scenario('files.create.expires', async () => {
+      const f = await client.files.create({ file: await toFile(Buffer.from(text), 'expiring.jsonl'), purpose: 'fine-tune',
+        expires_after: { anchor: 'created_at', seconds: 3600 } });
+      return { file: f };
+    });
+    await scenario('files.waitForProcessing', async () =>
+      ({ file: await client.files.waitForProcessing(created.file.id, { pollInterval: 100, maxWait: 30_000 }) }));
     await scenario('files.list.paging', async () => {
       const firstPage = await client.files.list({ limit: 1 });
       const all = await collect(client.files.list({ limit: 1 }));
@@ -139,6 +147,7 @@ const groups = {
       seed: 7,
       metadata: { team: `${runTag}-a` },
     }) }));
+    const spacedJob = await client.fineTuning.jobs.create({ model: 'tuneforge-tiny', training_file: upload.id, metadata: { team: `${runTag} a` } });
     const method = await scenario('jobs.create.method', async () => ({ job: await client.fineTuning.jobs.create({
       model: 'tuneforge-tiny',
       training_file: upload.id,
@@ -148,10 +157,13 @@ const groups = {
     await scenario('jobs.list.metadata', async () => {
       const filtered = await collect(client.fineTuning.jobs.list({ metadata: { team: `${runTag}-a` } }));
       const paged = await collect(client.fineTuning.jobs.list({ limit: 1 }));
+      // Brackets and a space in the query: ?metadata%5Bteam%5D=...%20a
+      const spacedJobs = await collect(client.fineTuning.jobs.list({ metadata: { team: `${runTag} a` } }));
       return {
         filteredIds: filtered.map((j) => j.id),
+        spacedIds: spacedJobs.map((j) => j.id),
         pagedIds: paged.map((j) => j.id),
-        expectedA: top?.job.id, expectedB: method?.job.id,
+        expectedA: top?.job.id, expectedB: method?.job.id, expectedSpaced: spacedJob.id,
       };
     });
     await scenario('jobs.retrieve', async () => ({ job: await client.fineTuning.jobs.retrieve(top.job.id) }));
@@ -162,6 +174,19 @@ const groups = {
     await scenario('jobs.checkpoints.list', async () => {
       const page = await client.fineTuning.jobs.checkpoints.list(top.job.id, { limit: 5 });
       return { data: page.data, hasMore: page.has_more ?? null, all: await collect(client.fineTuning.jobs.checkpoints.list(top.job.id)) };
+    });
+    await scenario('jobs.pause.resume', async () => {
+      // Validation finishes without a trainer (--workers 0) and leaves the job queued, which can be paused.
+      let status = spacedJob.status;
+      for (let i = 0; i < 300 && status === 'validating_files'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await client.fineTuning.jobs.retrieve(spacedJob.id)).status;
+      }
+      const paused = await client.fineTuning.jobs.pause(spacedJob.id);
+      const pausedAgain = await expectError(() => client.fineTuning.jobs.pause(spacedJob.id));
+      const resumed = await client.fineTuning.jobs.resume(spacedJob.id);
+      await client.fineTuning.jobs.cancel(spacedJob.id);
+      return { before: status, paused: paused.status, pausedAgain, resumed: resumed.status };
     });
     await scenario('jobs.cancel', async () => {
       const cancelled = await client.fineTuning.jobs.cancel(method.job.id);
@@ -190,6 +215,10 @@ const groups = {
       return expectError(() => client.fineTuning.jobs.create({
         model: 'tuneforge-tiny', training_file: upload.id, hyperparameters: { n_epochs: 0 } }));
     });
+    await scenario('errors.auth', async () =>
+      expectError(() => new OpenAI({ baseURL, apiKey: 'wrong-key', maxRetries: 0 }).files.list()));
+    // Node keeps ':' literal in the path; the id must still be read whole.
+    await scenario('errors.ftmodel.notfound', async () => expectError(() => client.models.retrieve('ft:tuneforge-tiny:org-a:x:abc123')));
     await scenario('errors.chat.unknownmodel', async () => expectError(() => client.chat.completions.create({
       model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 })));
   },
@@ -215,6 +244,10 @@ const groups = {
       }
       const text = chunks.flatMap((c) => c.choices.map((x) => x.content ?? '')).join('');
       return { chunks, text, ended: true, plainText: plain?.completion.choices[0]?.message.content ?? null };
+    });
+    await scenario('chat.max_completion_tokens', async () => {
+      const { max_tokens, ...rest } = request;
+      return { completion: await client.chat.completions.create({ ...rest, max_completion_tokens: 3 }) };
     });
     // Sampling at a high temperature reaches every id the model can emit, padding ids included: each must decode.
     await scenario('chat.sampled', async () => {
