@@ -63,6 +63,22 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
     }
 
     [Fact]
+    public async Task Multipart_uploads_assemble_a_file_from_parts_through_the_node_sdk()
+    {
+        var results = await RunAsync("uploads");
+
+        var value = results.Value("uploads.parts.complete");
+        Assert.StartsWith("upload_", value.GetProperty("upload").GetProperty("id").GetString());
+        Assert.Equal("pending", value.GetProperty("upload").GetProperty("status").GetString());
+        Assert.Equal("upload.part", value.GetProperty("part").GetProperty("object").GetString());
+        var done = value.GetProperty("done");
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal("parts.jsonl", done.GetProperty("file").GetProperty("filename").GetString());
+        Assert.Equal(value.GetProperty("expectedBytes").GetInt64(), done.GetProperty("file").GetProperty("bytes").GetInt64());
+        Assert.True(value.GetProperty("identical").GetBoolean(), "the assembled file differs from the parts sent");
+    }
+
+    [Fact]
     public async Task Fine_tuning_jobs_create_list_by_metadata_retrieve_events_checkpoints_and_cancel_through_the_node_sdk()
     {
         var results = await RunAsync("jobs");
@@ -184,6 +200,10 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         AssertApiError(fineTuned, 404, "NotFoundError");
         Assert.Contains("`ft:tuneforge-tiny:org-a:x:abc123`", fineTuned.GetProperty("error").GetProperty("message").GetString());
 
+        var streamed = results.Value("errors.chat.stream.badtemperature");
+        AssertApiError(streamed, 400, "BadRequestError");
+        Assert.Equal("temperature", streamed.GetProperty("param").GetString());
+
         var chat = results.Value("errors.chat.unknownmodel");
         AssertApiError(chat, 404, "NotFoundError");
         Assert.Equal("model", chat.GetProperty("param").GetString());
@@ -233,6 +253,24 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         Assert.All(runs, r => Assert.False(r.GetProperty("raised").GetBoolean(), $"a sampled chat failed: {r}"));
         Assert.Equal(runs[0].GetProperty("value").GetString(), sampled.GetProperty("streamedSeed1").GetString());
 
+        var two = results.Value("chat.n2");
+        var plainTwo = two.GetProperty("plain").EnumerateArray().ToList();
+        var streamedTwo = two.GetProperty("streamed").EnumerateArray().ToList();
+        var helperTwo = two.GetProperty("helper").EnumerateArray().ToList();
+        Assert.Equal(2, plainTwo.Count);
+        Assert.Equal(2, streamedTwo.Count);
+        Assert.Equal(2, helperTwo.Count);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal("assistant", streamedTwo[i].GetProperty("role").GetString());
+            Assert.Equal(0, streamedTwo[i].GetProperty("chunksAfterFinish").GetInt32());
+            foreach (var other in new[] { streamedTwo[i], helperTwo[i] })
+            {
+                Assert.Equal(plainTwo[i].GetProperty("text").GetString(), other.GetProperty("text").GetString());
+                Assert.Equal(plainTwo[i].GetProperty("finish").GetString(), other.GetProperty("finish").GetString());
+            }
+        }
+
         var helper = results.Value("chat.stream.helper");
         var final = helper.GetProperty("completion").GetProperty("choices")[0];
         Assert.Equal("assistant", final.GetProperty("message").GetProperty("role").GetString());
@@ -252,6 +290,10 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         Assert.Equal(JsonValueKind.String, choice.GetProperty("text").ValueKind);
         Assert.Contains(choice.GetProperty("finish_reason").GetString(), new[] { "stop", "length" });
         Assert.InRange(plain.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), 1, 8);
+
+        var prompts = results.Value("completions.prompts").GetProperty("completion").GetProperty("choices").EnumerateArray().ToList();
+        Assert.Equal([0, 1], prompts.Select(c => c.GetProperty("index").GetInt32()));
+        Assert.StartsWith(prompts[0].GetProperty("text").GetString()!, choice.GetProperty("text").GetString()); // greedy: a prefix of the 8-token answer
 
         var stream = results.Value("completions.stream");
         Assert.Equal(choice.GetProperty("text").GetString(), stream.GetProperty("text").GetString());

@@ -1,7 +1,7 @@
 // Drives a running Tuneforge service with the official Node SDK (npm `openai`, pinned in package-lock.json),
 // changing nothing but the base URL. Usage:
 //   node openai-sdk.mjs <group> [baseURL] [apiKey]     (or TUNEFORGE_BASE_URL / TUNEFORGE_API_KEY)
-// Groups: files, jobs, models, errors, chat, completions. Prints one JSON line per scenario:
+// Groups: files, uploads, jobs, models, errors, chat, completions. Prints one JSON line per scenario:
 //   {"scenario": "...", "ok": true, "value": {...}}  or  {"scenario": "...", "ok": false, "error": {...}}
 // The .NET tests (NodeSdkTests) assert on these values; this script only observes and records.
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ const [group, argUrl, argKey] = process.argv.slice(2);
 const baseURL = argUrl ?? process.env.TUNEFORGE_BASE_URL;
 const apiKey = argKey ?? process.env.TUNEFORGE_API_KEY;
 if (!group || !baseURL || !apiKey) {
-  console.error('usage: node openai-sdk.mjs <files|jobs|models|errors|chat|completions> <baseURL> <apiKey>');
+  console.error('usage: node openai-sdk.mjs <files|uploads|jobs|models|errors|chat|completions> <baseURL> <apiKey>');
   process.exit(2);
 }
 // No retries: a 5xx must surface as itself, not as a slow success on the third try.
@@ -219,8 +219,26 @@ const groups = {
       expectError(() => new OpenAI({ baseURL, apiKey: 'wrong-key', maxRetries: 0 }).files.list()));
     // Node keeps ':' literal in the path; the id must still be read whole.
     await scenario('errors.ftmodel.notfound', async () => expectError(() => client.models.retrieve('ft:tuneforge-tiny:org-a:x:abc123')));
+    // A bad parameter on a streamed request is refused before the stream starts.
+    await scenario('errors.chat.stream.badtemperature', async () => expectError(async () => {
+      const stream = await client.chat.completions.create({ model: 'tuneforge-tiny', messages: [{ role: 'user', content: 'Hi' }], temperature: 7, stream: true });
+      for await (const chunk of stream) void chunk;
+    }));
     await scenario('errors.chat.unknownmodel', async () => expectError(() => client.chat.completions.create({
       model: 'no-such-model', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 })));
+  },
+
+  async uploads() {
+    await scenario('uploads.parts.complete', async () => {
+      const data = Buffer.from(chatJsonl(10, runTag));
+      const upload = await client.uploads.create({ bytes: data.length, filename: 'parts.jsonl', mime_type: 'text/jsonl', purpose: 'fine-tune' });
+      const half = Math.floor(data.length / 2);
+      const first = await client.uploads.parts.create(upload.id, { data: await toFile(data.subarray(0, half), 'part-1') });
+      const second = await client.uploads.parts.create(upload.id, { data: await toFile(data.subarray(half), 'part-2') });
+      const done = await client.uploads.complete(upload.id, { part_ids: [first.id, second.id] });
+      const content = Buffer.from(await (await client.files.content(done.file.id)).arrayBuffer());
+      return { upload, part: first, done, expectedBytes: data.length, identical: content.equals(data) };
+    });
   },
 
   async chat() {
@@ -261,6 +279,29 @@ const groups = {
       for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
       return { runs, streamedSeed1: streamed };
     });
+    // Two choices: each must open with its role and close with its own finish_reason, or the helper throws.
+    await scenario('chat.n2', async () => {
+      const two = { ...request, messages: [{ role: 'user', content: 'Hi' }], n: 2, temperature: 0.8, seed: 3, max_tokens: 6 };
+      const texts = (choices, pick) => [...choices].sort((a, b) => a.index - b.index).map(pick);
+      const plain = await client.chat.completions.create(two);
+      const stream = await client.chat.completions.create({ ...two, stream: true });
+      const byIndex = {};
+      for await (const chunk of stream) {
+        for (const c of chunk.choices) {
+          const entry = (byIndex[c.index] ??= { role: null, text: '', finish: null, chunksAfterFinish: 0 });
+          if (entry.finish) entry.chunksAfterFinish++;
+          if (c.delta?.role) entry.role ??= c.delta.role;
+          entry.text += c.delta?.content ?? '';
+          entry.finish ??= c.finish_reason ?? null;
+        }
+      }
+      const helper = await client.chat.completions.stream(two).finalChatCompletion();
+      return {
+        plain: texts(plain.choices, (c) => ({ text: c.message.content, finish: c.finish_reason })),
+        streamed: Object.keys(byIndex).sort().map((k) => byIndex[k]),
+        helper: texts(helper.choices, (c) => ({ role: c.message.role, text: c.message.content, finish: c.finish_reason })),
+      };
+    });
     await scenario('chat.stream.helper', async () => {
       const runner = client.chat.completions.stream(request);
       const final = await runner.finalChatCompletion();
@@ -271,6 +312,8 @@ const groups = {
   async completions() {
     const request = { model: 'tuneforge-tiny', prompt: 'Once upon a time', temperature: 0, max_tokens: 8 };
     const plain = await scenario('completions.create', async () => ({ completion: await client.completions.create(request) }));
+    await scenario('completions.prompts', async () =>
+      ({ completion: await client.completions.create({ ...request, prompt: ['Once upon a time', 'The end'], max_tokens: 3 }) }));
     await scenario('completions.stream', async () => {
       const stream = await client.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
       const chunks = [];
