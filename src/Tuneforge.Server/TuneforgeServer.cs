@@ -40,6 +40,9 @@ public static class TuneforgeServer
         app.MapFilesEndpoints();
         app.MapFineTuningEndpoints();
         app.MapModelsEndpoints();
+        app.MapUploadsEndpoints();
+        app.MapChatCompletionsEndpoints();
+        app.MapCompletionsEndpoints();
         return app;
     }
 
@@ -53,12 +56,15 @@ public static class TuneforgeServer
         services.AddSingleton<IAccountStore, SqliteAccountStore>();
         services.AddSingleton<IFileRepository, SqliteFileRepository>();
         services.AddSingleton<FileService>();
+        services.AddSingleton<IUploadRepository, SqliteUploadRepository>();
+        services.AddSingleton<UploadService>();
         services.AddSingleton<IJobRepository, SqliteJobRepository>();
         services.AddSingleton<JobService>();
         services.AddSingleton<IModelRepository, SqliteModelRepository>();
         services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
+        services.AddSingleton(sp => new Tuneforge.Core.Inference.InferenceService(sp.GetRequiredService<IModelResolver>(), Tuneforge.Core.Inference.InferenceOptions.FromEnvironment()));
     }
 
     /// <summary>Runs until stopped: seeds API keys, starts the worker, serves requests.</summary>
@@ -68,9 +74,6 @@ public static class TuneforgeServer
         var accounts = app.Services.GetRequiredService<IAccountStore>();
         app.Services.GetRequiredService<FileStore>().DiscardIncoming();
         KeySeeding.Apply(accounts, Environment.GetEnvironmentVariable("TUNEFORGE_API_KEYS"), options, console);
-
-        var catalog = app.Services.GetRequiredService<BaseModelCatalog>();
-        BaseModelCatalog.EnsureAvailable(BaseModelCatalog.TinyModelId, catalog.TinyModelDir);
 
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");

@@ -62,5 +62,7 @@ public class ErrorEnvelopeTests(ServiceFixture fixture) : IClassFixture<ServiceF
 
         var stored = Directory.GetFiles(Path.Combine(dataDir, "files"), "*", SearchOption.AllDirectories);
         Assert.Single(stored); // only the file that fitted; nothing half-written in .incoming
+        service.Kill();
+        Directory.Delete(dataDir, recursive: true);
     }
 }

@@ -20,6 +20,12 @@ public sealed class ModelsDirServiceFixture : ServiceFixture
             return ["--models-dir", ModelsDir, "--workers", "0"];
         }
     }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        try { Directory.Delete(ModelsDir, recursive: true); } catch (IOException) { }
+    }
 }
 
 public class ModelsApiTests(ModelsDirServiceFixture fixture) : IClassFixture<ModelsDirServiceFixture>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
 using Tuneforge.Core.Datasets;
+using Tuneforge.Engine.Modeling;
 
 namespace Tuneforge.Cli.Commands;
 
@@ -16,7 +17,11 @@ public static class DataValidate
     public static Command Create()
     {
         var file = new Argument<FileInfo>("file") { Description = "The JSONL training (or validation) file to check." };
-        var model = new Option<string?>("--model", "-m") { Description = "Base model whose tokenizer and chat template count the tokens: a name under --models-dir or a checkpoint folder." };
+        var model = new Option<string>("--model", "-m")
+        {
+            Description = $"Base model whose tokenizer and chat template count the tokens: a name under --models-dir or a checkpoint folder (default: {TinyModel.Name}, written on first use).",
+            DefaultValueFactory = _ => TinyModel.Name,
+        };
         var modelsDir = ModelsCommand.ModelsDirOption();
         var validation = new Option<bool>("--validation-file") { Description = "Check it as a validation file (no 10-example minimum)." };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs to estimate with (default: what auto would choose)." };
@@ -38,7 +43,7 @@ public static class DataValidate
 
             var analysis = DatasetAnalysis.Run(path.FullName, new DatasetAnalysis.Options(
                 IsTrainingFile: !result.GetValue(validation),
-                ModelDir: ResolveModel(result.GetValue(model), result.GetValue(modelsDir)!),
+                ModelDir: ResolveModel(result.GetValue(model)!, result.GetValue(modelsDir)!),
                 Epochs: result.GetValue(epochs),
                 Measure: !result.GetValue(noMeasure),
                 Prices: priceTable), ct);
@@ -57,9 +62,10 @@ public static class DataValidate
     }
 
     /// <summary>A folder path is used as is; otherwise the name of a folder under the models directory.</summary>
-    internal static string? ResolveModel(string? model, string modelsDir)
+    internal static string ResolveModel(string model, string modelsDir)
     {
-        if (model is null) return null;
+        if (model == TinyModel.Name && !File.Exists(Path.Combine(model, "config.json")))
+            return TinyModel.EnsureWritten(Path.GetFullPath(Path.Combine(modelsDir, model)));
         if (File.Exists(Path.Combine(model, "config.json"))) return Path.GetFullPath(model);
         var named = Path.Combine(modelsDir, model);
         if (File.Exists(Path.Combine(named, "config.json"))) return Path.GetFullPath(named);
@@ -113,9 +119,10 @@ public static class DataValidate
             console.WriteLine();
             console.MarkupLine("[bold]On this machine[/]");
             var fits = e.Fits ? "[green]fits[/]" : "[red]does not fit[/]";
-            console.MarkupLine($"Peak memory: about {Show.Bytes(e.EstimatedPeakBytes)} of {Show.Bytes(e.AvailableBytes)} available: {fits}.");
+            var measuredPeak = e.Measured is { } mp ? $" (measured peak of the trial run: {Show.Bytes(mp.PeakBytes)})" : "";
+            console.MarkupLine($"Peak memory: about {Show.Bytes(e.EstimatedPeakBytes)} of {Show.Bytes(e.AvailableBytes)} available{measuredPeak}: {fits}.");
             if (e.Measured is { } m)
-                console.MarkupLine($"Measured {m.TokensPerSecond:N0} tokens/s over {m.Steps} training steps ({m.Tokens:N0} tokens); estimated training time [bold]{Show.Duration(e.Duration!.Value)}[/].");
+                console.MarkupLine($"Measured {m.TokensPerSecond:N0} tokens/s over {m.Steps} real training steps ({m.Tokens:N0} trained tokens); estimated training time [bold]{Show.Duration(e.Duration!.Value)}[/].");
             if (e.Note is not null) console.MarkupLine(Markup.Escape(e.Note));
         }
 

@@ -25,8 +25,8 @@ public sealed record DatasetAnalysis(
         Func<string, IExampleTokenCounter>? Counter = null,
         IThroughputProbe? Probe = null);
 
-    /// <summary>How many examples the throughput measurement trains on: the longest and a few typical ones.</summary>
-    public const int MeasurementExamples = 4;
+    /// <summary>How many examples the throughput measurement trains on: the longest and typical ones.</summary>
+    public const int MeasurementExamples = 3;
 
     public static DatasetAnalysis Run(string path, Options options, CancellationToken ct)
     {
@@ -40,6 +40,10 @@ public sealed record DatasetAnalysis(
         var footprint = ModelFootprint.Read(options.ModelDir);
         var counter = (options.Counter ?? DefaultCounter)(options.ModelDir);
         var statistics = DatasetStatistics.Compute(report.Examples, counter, footprint.ContextLength, options.Epochs);
+        if (statistics.TemplateProblems.Count > 0)
+            report = report with { Problems = report.Problems.Concat(statistics.TemplateProblems).OrderBy(p => p.Line == 0 ? int.MaxValue : p.Line).ToList() };
+        if (statistics.Examples == 0)
+            return new DatasetAnalysis(path, report, FolderName(options.ModelDir), null, null, [], options.Epochs is not null, "No example can be rendered with this model's chat template.");
 
         var estimate = TrainingEstimate.Make(footprint, statistics, null);
         if (!estimate.Fits)
@@ -52,8 +56,12 @@ public sealed record DatasetAnalysis(
         }
         else if ((options.Probe ?? DefaultProbe) is { } probe)
         {
-            var measured = probe.Measure(options.ModelDir, SampleForMeasurement(report, counter), ct);
-            estimate = TrainingEstimate.Make(footprint, statistics, measured);
+            var sample = SampleForMeasurement(report, counter);
+            var sampleTokens = sample.Sum(e => (long)Math.Min(counter.Count(e).Total, footprint.ContextLength));
+            var measured = probe.Measure(options.ModelDir, sample, sampleTokens, ct);
+            estimate = measured is null
+                ? estimate with { Note = "Time not measured: the trial run reported no steps." }
+                : TrainingEstimate.Make(footprint, statistics, measured);
         }
         else
         {
@@ -64,17 +72,18 @@ public sealed record DatasetAnalysis(
         return new DatasetAnalysis(path, report, FolderName(options.ModelDir), statistics, estimate, costs, options.Epochs is not null, null);
     }
 
-    /// <summary>The trainer's own counting; set once the engine's encoder is available.</summary>
-    public static Func<string, IExampleTokenCounter> DefaultCounter { get; set; } =
-        _ => throw new NotSupportedException("token counting needs the engine's chat encoder");
+    /// <summary>The trainer's own counting (tokenizer, chat template, loss mask of the checkpoint).</summary>
+    public static Func<string, IExampleTokenCounter> DefaultCounter { get; set; } = ChatEncoderTokenCounter.FromCheckpoint;
 
-    /// <summary>The short real training run used to measure throughput; null when no trainer is available.</summary>
-    public static IThroughputProbe? DefaultProbe { get; set; }
+    /// <summary>The short real training run used to measure throughput.</summary>
+    public static IThroughputProbe? DefaultProbe { get; set; } = new FineTunerProbe();
 
     // The longest example decides peak memory; a few median-length ones make the rate typical.
     private static IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> SampleForMeasurement(DatasetReport report, IExampleTokenCounter counter)
     {
-        var byLength = report.Examples.Select(e => (Example: e, Tokens: counter.Count(e).Total)).OrderBy(x => x.Tokens).ToList();
+        var unrenderable = report.Problems.Where(p => p.Category == "template_error").Select(p => p.Line).ToHashSet();
+        var byLength = report.Examples.Where(e => !unrenderable.Contains(e.LineNumber))
+            .Select(e => (Example: e, Tokens: counter.Count(e).Total)).OrderBy(x => x.Tokens).ToList();
         var sample = new List<Tuneforge.Engine.Training.TrainingExample> { byLength[^1].Example };
         var middle = byLength.Count / 2;
         for (var i = 0; sample.Count < Math.Min(MeasurementExamples, byLength.Count); i++)

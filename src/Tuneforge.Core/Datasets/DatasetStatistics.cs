@@ -50,24 +50,39 @@ public sealed record DatasetStatistics(
     int BatchSize,
     long BilledTokens)
 {
+    /// <summary>Examples the model's chat template could not render (line, reason); they are left out of the counts.</summary>
+    public IReadOnlyList<DatasetProblem> TemplateProblems { get; init; } = [];
+
     public static DatasetStatistics Compute(IReadOnlyList<TrainingExample> examples, IExampleTokenCounter counter, int contextLength, int? epochs = null, int? batchSize = null)
     {
         var totals = new List<int>(examples.Count);
         var trained = new List<int>(examples.Count);
         var over = new List<int>();
+        var problems = new List<DatasetProblem>();
+        var counted = new List<TrainingExample>(examples.Count);
         long trainingTokens = 0;
         foreach (var example in examples)
         {
-            var tokens = counter.Count(example);
+            ExampleTokens tokens;
+            try
+            {
+                tokens = counter.Count(example);
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add(new DatasetProblem(example.LineNumber, "template_error", $"the model's chat template cannot render this example: {e.Message}", IsError: true));
+                continue;
+            }
+            counted.Add(example);
             totals.Add(tokens.Total);
             trained.Add(tokens.Trained);
             if (tokens.Total > contextLength) over.Add(example.LineNumber);
             trainingTokens += Math.Min(tokens.Total, contextLength);
         }
-        var resolved = AutoHyperparameters.Resolve(examples.Count, epochs, batchSize, null);
+        var resolved = AutoHyperparameters.Resolve(counted.Count, epochs, batchSize, null);
         return new DatasetStatistics(
-            examples.Count,
-            Distribution.Of(examples.Select(e => e.Messages?.Count ?? 2).ToList()),
+            counted.Count,
+            Distribution.Of(counted.Select(e => e.Messages?.Count ?? 2).ToList()),
             Distribution.Of(totals),
             Distribution.Of(trained),
             contextLength,
@@ -75,7 +90,10 @@ public sealed record DatasetStatistics(
             trainingTokens,
             resolved.Epochs,
             resolved.BatchSize,
-            trainingTokens * resolved.Epochs);
+            trainingTokens * resolved.Epochs)
+        {
+            TemplateProblems = problems,
+        };
     }
 
     /// <summary>Optimizer steps an epoch takes at the resolved batch size.</summary>

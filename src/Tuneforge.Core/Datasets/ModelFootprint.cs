@@ -16,10 +16,9 @@ public sealed record ModelFootprint(
     int AttentionHeads,
     int KeyValueHeads,
     int VocabSize,
-    int ContextLength)
+    int ContextLength,
+    int HeadDim)
 {
-    public int HeadDim => HiddenSize / Math.Max(1, AttentionHeads);
-
     public static ModelFootprint Read(string directory)
     {
         var configPath = Path.Combine(directory, "config.json");
@@ -38,7 +37,8 @@ public sealed record ModelFootprint(
             heads,
             Int("num_key_value_heads", heads),
             Int("vocab_size", 0),
-            Int("max_position_embeddings", 2048));
+            Int("max_position_embeddings", 2048),
+            Int("head_dim", hidden / Math.Max(1, heads)));
     }
 
     /// <summary>Sums the element counts in every safetensors header (8-byte little-endian length, then JSON).</summary>

@@ -142,14 +142,16 @@ public sealed class HubClient : IDisposable
     {
         var length = new FileInfo(path).Length;
         if (file.Size is { } size && length != size) return $"size is {length} bytes, the hub lists {size}";
-        var sha256 = file.Sha256 ?? (linkedEtag is { Length: 64 } ? linkedEtag : null);
+        // The listing is the authority; the hub's ETag (sha256 for LFS files, git blob id otherwise) fills in when it is silent.
+        var sha256 = file.Sha256 ?? (file.BlobId is null && linkedEtag is { Length: 64 } ? linkedEtag : null);
+        var blob = file.Sha256 is null ? file.BlobId ?? (linkedEtag is { Length: 40 } ? linkedEtag : null) : null;
         if (sha256 is not null)
         {
             await using var stream = File.OpenRead(path);
             var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, ct));
             return string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase) ? null : $"sha256 is {actual}, the hub lists {sha256}";
         }
-        if (file.BlobId is { Length: 40 } blob)
+        if (blob is { Length: 40 })
         {
             var actual = await GitBlobIdAsync(path, length, ct);
             return string.Equals(actual, blob, StringComparison.OrdinalIgnoreCase) ? null : $"git blob id is {actual}, the hub lists {blob}";

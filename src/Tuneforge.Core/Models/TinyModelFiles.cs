@@ -1,11 +1,9 @@
+using Tuneforge.Engine.Modeling;
+
 namespace Tuneforge.Core.Models;
 
 /// <summary>Writes the built-in tuneforge-tiny checkpoint through the engine (the one call site for it).</summary>
 internal static class TinyModelFiles
 {
-    public static void EnsureWritten(string directory)
-    {
-        // The engine's TinyModel writer is called here once it is available.
-        Directory.CreateDirectory(directory);
-    }
+    public static void EnsureWritten(string directory) => TinyModel.EnsureWritten(directory);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Tuneforge.Core.Models;
 
 namespace Tuneforge.Core.Runner;
 
@@ -21,6 +22,15 @@ public static class WorkerHost
         if (parentProcessId is { } parent) WatchParent(parent, stopping);
         if (stopOnEndOfInput) WatchInput(stopping);
 
+        // The built-in base model is written once, here rather than in the API process, which then never loads libtorch for it.
+        try
+        {
+            BaseModelCatalog.EnsureAvailable(BaseModelCatalog.TinyModelId, new BaseModelCatalog(context.DataDir, null).TinyModelDir);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"worker: could not write {BaseModelCatalog.TinyModelId}: {e.Message} (jobs on it will fail)");
+        }
         Console.Error.WriteLine($"worker: started (pid {Environment.ProcessId}, {slots} training slot(s), data in {context.DataDir})");
         await new JobRunner(context).RunAsync(slots, stopping.Token);
         Console.Error.WriteLine("worker: stopped");

@@ -22,6 +22,8 @@ public sealed class KvCache : IDisposable
         _lengths = new int[slots];
         Keys = new Tensor[config.NumHiddenLayers];
         Values = new Tensor[config.NumHiddenLayers];
+        // Ordinary tensors even when made under inference_mode, so the cache may be updated in either mode.
+        using var normal = inference_mode(false);
         for (var l = 0; l < config.NumHiddenLayers; l++)
         {
             Keys[l] = zeros([slots, config.NumKeyValueHeads, capacity, config.HeadDim], dtype: dtype).DetachFromDisposeScope();

@@ -20,8 +20,8 @@ public sealed partial class PretrainedModel : IDisposable
     public CausalLM Model { get; }
 
     /// <summary>
-    /// Loads <paramref name="directory"/>. Weights are held in <paramref name="dtype"/>, by default the checkpoint's
-    /// own dtype except float16, which becomes bfloat16 (libtorch's CPU f16 matmuls are slow; bf16 has f32's range).
+    /// Loads <paramref name="directory"/>. Weights are held in <paramref name="dtype"/>, by default
+    /// <see cref="ComputeDtype.For"/> the checkpoint's dtype (bf16 where the CPU multiplies bf16 natively, else f32).
     /// </summary>
     public static PretrainedModel Load(string directory, ScalarType? dtype = null)
     {
@@ -48,8 +48,7 @@ public sealed partial class PretrainedModel : IDisposable
         return model;
     }
 
-    public static ScalarType DefaultDtype(ModelConfig config) =>
-        config.CheckpointDtype == ScalarType.Float16 ? ScalarType.BFloat16 : config.CheckpointDtype;
+    public static ScalarType DefaultDtype(ModelConfig config) => ComputeDtype.For(config.CheckpointDtype);
 
     /// <summary>Implemented by the tokenization code to read tokenizer.json, tokenizer_config.json and generation_config.json.</summary>
     partial void LoadTokenizerFiles();

@@ -20,7 +20,7 @@ public class ServiceFixture : IAsyncLifetime
         Service = await ServiceProcess.StartAsync(DataDir, $"{KeyA}:org-a,{KeyB}:org-b", ExtraArgs);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await Service.DisposeAsync();
         try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }

@@ -1,0 +1,52 @@
+using Tuneforge.Engine.Chat;
+using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Tokenization;
+
+namespace Tuneforge.Core.Inference;
+
+/// <summary>One base model in memory: its weights and KV cache, the loop that batches its requests, its tokenizer.</summary>
+internal sealed class LoadedBase : IDisposable
+{
+    public LoadedBase(string directory, InferenceOptions options)
+    {
+        Directory = directory;
+        Decoder = BatchDecoder.Load(directory, options.Dtype, options.Slots, options.ContextLength);
+        Loop = new GenerationLoop(Decoder);
+        Text = ModelText.Load(directory, Decoder.Config.EosTokenIds);
+    }
+
+    public string Directory { get; }
+    public BatchDecoder Decoder { get; }
+    public GenerationLoop Loop { get; }
+    public ModelText Text { get; }
+
+    public void Dispose()
+    {
+        Loop.Dispose();
+        Decoder.Dispose();
+    }
+}
+
+/// <summary>
+/// The text side of a checkpoint folder: tokenizer, chat template and end-of-sequence ids. A fine-tuned checkpoint
+/// carries its own (the template it was trained with), which is why this is loaded per folder.
+/// </summary>
+public sealed record ModelText(HfTokenizer Tokenizer, ChatEncoder Chat, IReadOnlyCollection<int> EosTokenIds)
+{
+    public static ModelText Load(string directory, IEnumerable<int> configEos)
+    {
+        var tokenizer = HfTokenizer.FromDirectory(directory);
+        var template = ChatTemplate.FromCheckpoint(directory);
+        var eos = new HashSet<int>(tokenizer.EosTokenIds);
+        eos.UnionWith(configEos);
+        return new ModelText(tokenizer, new ChatEncoder(tokenizer, template), eos);
+    }
+
+    public IDetokenizer Detokenizer() => new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true));
+
+    private sealed class StreamingText(StreamingDecoder decoder) : IDetokenizer
+    {
+        public string Push(int tokenId) => decoder.Push(tokenId);
+        public string Flush() => decoder.Flush();
+    }
+}

@@ -1,0 +1,51 @@
+using System.Threading.Channels;
+using Tuneforge.Core.Models;
+using Tuneforge.Engine.Chat;
+using Tuneforge.Engine.Generation;
+
+namespace Tuneforge.Core.Inference;
+
+/// <summary>
+/// A model readied for one request: the shared base, the adapter (leased until disposed) and the text side —
+/// the checkpoint's own tokenizer and chat template for a fine-tuned model.
+/// </summary>
+public sealed class ServedModel : IDisposable
+{
+    private readonly LoadedBase _base;
+    private readonly AdapterCache.Entry? _adapter;
+    private Action? _release;
+
+    internal ServedModel(ResolvedModel model, LoadedBase loaded, AdapterCache.Entry? adapter, Action? release)
+    {
+        Model = model; _base = loaded; _adapter = adapter; _release = release;
+    }
+
+    public ResolvedModel Model { get; }
+    public ModelText Text => _adapter?.Text ?? _base.Text;
+    public int ContextLength => _base.Decoder.ContextLength;
+    public int VocabSize => _base.Decoder.VocabSize;
+
+    /// <summary>The prompt of a chat: the template rendered with the generation prompt, then tokenized.</summary>
+    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages) => Text.Chat.Encode(messages, addGenerationPrompt: true).Ids;
+
+    /// <summary>A legacy completions prompt: BOS when the tokenizer adds one, then the text's tokens.</summary>
+    public int[] EncodePrompt(string prompt)
+    {
+        var ids = Text.Tokenizer.Encode(prompt);
+        return Text.Tokenizer is { AddBosToken: true, BosTokenId: { } bos } ? [bos, .. ids] : ids;
+    }
+
+    /// <summary>A token's bytes; ids past the tokenizer's vocabulary (padding rows of the embedding) have none.</summary>
+    public byte[] TokenBytes(int id) => id < Text.Tokenizer.VocabSize ? Text.Tokenizer.TokenBytes(id) : [];
+
+    public ChannelReader<GenerationEvent> Generate(IReadOnlyList<int> prompt, SamplingOptions sampling, int promptLogprobs,
+        CancellationToken cancellationToken) =>
+        _base.Loop.Submit(new GenerationRequest(prompt, sampling, Text.EosTokenIds, Text.Detokenizer, _adapter?.Weights, promptLogprobs,
+            Text.Tokenizer.VocabSize),
+            cancellationToken);
+
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _release, null)?.Invoke();
+    }
+}

@@ -1,0 +1,250 @@
+using Tuneforge.Engine.Checkpoints;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Tuneforge.Engine.Generation;
+
+/// <summary>
+/// A Llama-family base model held once in memory for serving, running many sequences at once. Each sequence owns a
+/// slot of the KV cache; <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
+/// advances several slots by one token each, every sequence at its own position, each row with its own LoRA adapter
+/// (or none) over the shared base weights. Weights are laid out for inference: q|k|v and gate|up fused.
+/// Not thread-safe: one generation loop drives it.
+/// </summary>
+public sealed class BatchDecoder : IDisposable
+{
+    private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor Down,
+        Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
+
+    // Scalars are native handles outside dispose scopes: make the constant ones once.
+    private static readonly TorchSharp.Scalar One = 1;
+
+    private readonly Layer[] _layers;
+    private readonly Tensor _embed;   // [V, hidden]
+    private readonly Tensor _lmHead;  // [V, hidden] (the embedding itself when tied)
+    private readonly Tensor _finalNorm;
+    private readonly RotaryTable _rope;
+    private readonly int[] _lengths;  // tokens held per slot
+    private readonly bool[] _used;
+    private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
+    private readonly double _eps;
+
+    public ModelConfig Config { get; }
+    public ScalarType Dtype { get; }
+    public int SlotCount { get; }
+    /// <summary>Positions each slot holds: the prompt plus everything generated must fit.</summary>
+    public int ContextLength { get; }
+    public int VocabSize => Config.VocabSize;
+    /// <summary>Bytes held by the base weights (not the cache): what one loaded base costs, shared by every adapter.</summary>
+    public long WeightBytes { get; }
+
+    private BatchDecoder(ModelConfig config, Func<string, ScalarType, Tensor?> load, ScalarType dtype, int slots, int context)
+    {
+        Config = config; Dtype = dtype; SlotCount = slots;
+        ContextLength = Math.Min(context, config.MaxPositionEmbeddings);
+        _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
+        _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
+        _lengths = new int[slots]; _used = new bool[slots];
+
+        Tensor Need(string name, ScalarType t) => load(name, t) ?? throw new InvalidDataException($"checkpoint has no tensor {name}");
+        long bytes = 0;
+        Tensor Keep(Tensor t) { bytes += t.NumberOfElements * t.ElementSize; return t.DetachFromDisposeScope(); }
+        using (no_grad())
+        {
+            _embed = Keep(Need("model.embed_tokens.weight", dtype));
+            _lmHead = config.TieWordEmbeddings || load("lm_head.weight", dtype) is not { } head ? _embed : Keep(head);
+            _finalNorm = Keep(Need("model.norm.weight", float32));
+            _layers = new Layer[config.NumHiddenLayers];
+            var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
+            for (var i = 0; i < _layers.Length; i++)
+            {
+                var p = $"model.layers.{i}.";
+                using var scope = NewDisposeScope();
+                var qkv = cat([Need(p + "self_attn.q_proj.weight", dtype), Need(p + "self_attn.k_proj.weight", dtype), Need(p + "self_attn.v_proj.weight", dtype)]);
+                var qkvBias = config.QkvBias
+                    ? cat([Need(p + "self_attn.q_proj.bias", dtype), Need(p + "self_attn.k_proj.bias", dtype), Need(p + "self_attn.v_proj.bias", dtype)])
+                    : null;
+                var gateUp = cat([Need(p + "mlp.gate_proj.weight", dtype), Need(p + "mlp.up_proj.weight", dtype)]);
+                _layers[i] = new Layer(
+                    Keep(qkv), qkvBias is null ? null : Keep(qkvBias),
+                    Keep(Need(p + "self_attn.o_proj.weight", dtype)),
+                    config.OutputBias ? Keep(Need(p + "self_attn.o_proj.bias", dtype)) : null,
+                    Keep(gateUp), Keep(Need(p + "mlp.down_proj.weight", dtype)),
+                    Keep(Need(p + "input_layernorm.weight", float32)), Keep(Need(p + "post_attention_layernorm.weight", float32)),
+                    zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope());
+            }
+            if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
+        }
+        WeightBytes = bytes;
+        _rope = new RotaryTable(config, ContextLength, dtype);
+    }
+
+    /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
+    public static BatchDecoder Load(string modelDir, ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048)
+    {
+        var config = ModelConfig.Load(Path.Combine(modelDir, "config.json"));
+        using var weights = CheckpointWeights.Open(modelDir);
+        return new BatchDecoder(config, (name, t) => weights.Contains(name) ? weights.Load(name, t) : null, dtype, slots, contextLength);
+    }
+
+    /// <summary>Builds a decoder over weights held in memory (HF names), e.g. a randomly initialised model.</summary>
+    public static BatchDecoder FromTensors(ModelConfig config, IReadOnlyDictionary<string, Tensor> weights,
+        ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048) =>
+        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, slots, contextLength);
+
+    public int FreeSlots => _used.Count(u => !u);
+
+    public int AcquireSlot()
+    {
+        for (var i = 0; i < _used.Length; i++)
+            if (!_used[i]) { _used[i] = true; _lengths[i] = 0; return i; }
+        throw new InvalidOperationException("every KV-cache slot is in use");
+    }
+
+    public void ReleaseSlot(int slot) { _used[slot] = false; _lengths[slot] = 0; }
+
+    public int Length(int slot) => _lengths[slot];
+
+    /// <summary>
+    /// Runs a prompt into an empty slot. Returns float32 logits [T, V] for every position when
+    /// <paramref name="allPositions"/> (prompt log-probabilities), else [1, V] for the last one.
+    /// </summary>
+    public Tensor Prefill(int slot, ReadOnlySpan<int> tokens, LoraWeights? adapter, bool allPositions = false)
+    {
+        var t = tokens.Length;
+        if (t == 0) throw new ArgumentException("a prompt needs at least one token", nameof(tokens));
+        if (_lengths[slot] != 0) throw new InvalidOperationException($"slot {slot} already holds a sequence");
+        if (t > ContextLength) throw new ArgumentException($"the prompt has {t} tokens; the context holds {ContextLength}", nameof(tokens));
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var ids = TokenTensor(tokens);
+        var positions = arange(t, dtype: int64);
+        var routing = adapter is null ? LoraRouting.None : LoraRouting.AllRows(adapter);
+        var h = _embed.index_select(0, ids).to(float32); // [T, hidden] residual stream kept in f32
+        for (var i = 0; i < _layers.Length; i++)
+        {
+            var l = _layers[i];
+            var (q, k, v) = Projections(h, l, i, routing, positions);
+            l.KeyCache[slot].narrow(0, 0, t).copy_(k);
+            l.ValueCache[slot].narrow(0, 0, t).copy_(v);
+            // [1, H, T, D]; K/V heads repeated for grouped-query attention
+            var qh = q.permute(1, 0, 2).unsqueeze(0);
+            var kh = RepeatHeads(k.permute(1, 0, 2)).unsqueeze(0);
+            var vh = RepeatHeads(v.permute(1, 0, 2)).unsqueeze(0);
+            var attn = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
+            var merged = attn.squeeze(0).permute(1, 0, 2).reshape(t, _heads * _headDim);
+            FinishLayer(h, merged, l, i, routing);
+        }
+        _lengths[slot] = t;
+        var last = allPositions ? h : h.narrow(0, t - 1, 1);
+        return Logits(last).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// One decoding step: <paramref name="tokens"/>[b] is appended to slot <paramref name="slots"/>[b] and attends to
+    /// everything that slot holds. Returns float32 logits [B, V].
+    /// </summary>
+    public Tensor Decode(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters)
+    {
+        var b = slots.Length;
+        var pos = new long[b];
+        var slotIds = new long[b];
+        var maxLen = 0;
+        var contiguous = true;
+        for (var i = 0; i < b; i++)
+        {
+            if (_lengths[slots[i]] >= ContextLength) throw new InvalidOperationException($"slot {slots[i]} is full ({ContextLength} tokens)");
+            pos[i] = _lengths[slots[i]];
+            slotIds[i] = slots[i];
+            maxLen = Math.Max(maxLen, _lengths[slots[i]] + 1);
+            if (i > 0 && slots[i] != slots[i - 1] + 1) contiguous = false;
+        }
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var ids = TokenTensor(tokens);
+        var positions = tensor(pos);
+        var slotIndex = tensor(slotIds);
+        // Bool mask [B, 1, 1, maxLen]: each row sees its own length only; not needed when all lengths agree.
+        Tensor? mask = null;
+        if (pos.Any(p => p != pos[0]))
+            mask = arange(maxLen, dtype: int64).unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, maxLen);
+        var routing = LoraRouting.For(adapters);
+        var h = _embed.index_select(0, ids).to(float32); // [B, hidden]
+        for (var i = 0; i < _layers.Length; i++)
+        {
+            var l = _layers[i];
+            var (q, k, v) = Projections(h, l, i, routing, positions);
+            l.KeyCache.index_put_(k, slotIndex, positions);
+            l.ValueCache.index_put_(v, slotIndex, positions);
+            // Cached keys [B, KVH, maxLen, D]: a view when the slots are adjacent, else gathered.
+            var keys = contiguous ? l.KeyCache.narrow(0, slots[0], b) : l.KeyCache.index_select(0, slotIndex);
+            var values = contiguous ? l.ValueCache.narrow(0, slots[0], b) : l.ValueCache.index_select(0, slotIndex);
+            keys = keys.narrow(1, 0, maxLen).permute(0, 2, 1, 3);
+            values = values.narrow(1, 0, maxLen).permute(0, 2, 1, 3);
+            // Queries grouped by their K/V head: [B, KVH, G, D]; one query position per row, so no causal mask.
+            var qg = q.view(b, _kvHeads, _groups, _headDim);
+            var attn = F.scaled_dot_product_attention(qg, keys, values, mask);
+            FinishLayer(h, attn.reshape(b, _heads * _headDim), l, i, routing);
+        }
+        for (var i = 0; i < b; i++) _lengths[slots[i]]++;
+        return Logits(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Normalised input through q|k|v, RoPE on q and k. Returns q [N, H, D], k and v [N, KVH, D].</summary>
+    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, LoraRouting routing, Tensor positions)
+    {
+        var n = h.shape[0];
+        var x = RmsNorm(h, l.InputNorm);
+        var qkv = F.linear(x, l.Qkv, l.QkvBias);
+        routing.Apply(qkv, x, layer, static f => f.Qkv);
+        var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
+        var qk = heads.narrow(1, 0, _heads + _kvHeads);
+        var cos = _rope.Cos.index_select(0, positions).unsqueeze(1); // [N, 1, D]
+        var sin = _rope.Sin.index_select(0, positions).unsqueeze(1);
+        var roped = (qk * cos).addcmul_(qk.matmul(_rope.RotateHalf), sin, One);
+        return (roped.narrow(1, 0, _heads), roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
+    }
+
+    /// <summary>Output projection and MLP, both added into the residual stream <paramref name="h"/> in place.</summary>
+    private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, LoraRouting routing)
+    {
+        var o = F.linear(attn, l.O, l.OBias);
+        routing.Apply(o, attn, layer, static f => f.O);
+        h.add_(o);
+        var x = RmsNorm(h, l.PostNorm);
+        var gu = F.linear(x, l.GateUp);
+        routing.Apply(gu, x, layer, static f => f.GateUp);
+        var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
+        var down = F.linear(act, l.Down);
+        routing.Apply(down, act, layer, static f => f.Down);
+        h.add_(down);
+    }
+
+    /// <summary>RMSNorm in f32 (as Hugging Face computes it), cast to the serving dtype for the next matmul.</summary>
+    private Tensor RmsNorm(Tensor h, Tensor weight)
+    {
+        var r = h.square().mean([-1L], keepdim: true).add_(_eps).rsqrt_();
+        return (h * r).mul_(weight).to(Dtype);
+    }
+
+    private Tensor RepeatHeads(Tensor kv) => _groups == 1 ? kv
+        : kv.unsqueeze(1).expand(_kvHeads, _groups, kv.shape[1], _headDim).reshape(_heads, kv.shape[1], _headDim);
+
+    private Tensor Logits(Tensor h) => F.linear(RmsNorm(h, _finalNorm), _lmHead).to(float32);
+
+    private static Tensor TokenTensor(ReadOnlySpan<int> tokens)
+    {
+        var ids = new long[tokens.Length];
+        for (var i = 0; i < ids.Length; i++) ids[i] = tokens[i];
+        return tensor(ids);
+    }
+
+    public void Dispose()
+    {
+        foreach (var l in _layers)
+            foreach (var t in new[] { l.Qkv, l.QkvBias, l.O, l.OBias, l.GateUp, l.Down, l.InputNorm, l.PostNorm, l.KeyCache, l.ValueCache })
+                t?.Dispose();
+        if (!ReferenceEquals(_lmHead, _embed)) _lmHead.Dispose();
+        _embed.Dispose(); _finalNorm.Dispose(); _rope.Dispose();
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http;
+using Tuneforge.Core.Inference;
+using Tuneforge.Engine.Generation;
+using Tuneforge.Server.Contracts;
+
+namespace Tuneforge.Server.Endpoints;
+
+/// <summary>Server-sent events as OpenAI streams completions: <c>data: {json}\n\n</c> per chunk, then <c>data: [DONE]</c>.</summary>
+internal sealed class CompletionsStream(HttpResponse response)
+{
+    public async Task StartAsync()
+    {
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.StartAsync(response.HttpContext.RequestAborted);
+    }
+
+    public async Task WriteAsync<T>(T chunk)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(chunk, WireJson.Options);
+        await response.Body.WriteAsync("data: "u8.ToArray());
+        await response.Body.WriteAsync(json);
+        await response.Body.WriteAsync("\n\n"u8.ToArray());
+        await response.Body.FlushAsync();
+    }
+
+    /// <summary>A failure after the stream started: an error payload (clients raise it), then the end.</summary>
+    public Task FailAsync(string message) =>
+        WriteAsync(new ErrorResponse(new ErrorDetail(message, "server_error", null, null)));
+
+    public async Task DoneAsync()
+    {
+        await response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray());
+        await response.Body.FlushAsync();
+    }
+}
+
+/// <summary>One sequence of a request: which choice it is, its prompt and how it samples.</summary>
+internal sealed record CompletionsChoice(int Index, int[] Prompt, SamplingOptions Sampling, int PromptLogprobs = -1);
+
+/// <summary>Runs all choices of a request at once (they decode in the same batches) and merges their events in arrival order.</summary>
+internal static class CompletionsGeneration
+{
+    public static ChannelReader<(int Choice, GenerationEvent Event)> Run(ServedModel model, IReadOnlyList<CompletionsChoice> choices, CancellationToken cancel)
+    {
+        var merged = Channel.CreateUnbounded<(int, GenerationEvent)>();
+        var readers = choices.Select(c => (c.Index, Reader: model.Generate(c.Prompt, c.Sampling, c.PromptLogprobs, cancel))).ToList();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.WhenAll(readers.Select(async r =>
+                {
+                    await foreach (var e in r.Reader.ReadAllAsync(CancellationToken.None)) await merged.Writer.WriteAsync((r.Index, e));
+                }));
+                merged.Writer.TryComplete();
+            }
+            catch (Exception e) { merged.Writer.TryComplete(e); }
+        });
+        return merged.Reader;
+    }
+
+    /// <summary>Choice i samples with seed + i, so n choices differ from each other yet repeat with the same seed.</summary>
+    public static SamplingOptions ForChoice(SamplingOptions sampling, int i) =>
+        sampling.Seed is { } seed ? sampling with { Seed = unchecked(seed + i) } : sampling;
+}
