@@ -35,9 +35,15 @@ public sealed class TrainBenchmark : IBenchmark
         JsonElement? reference = withReference ? RunReference(shape, seq, rank, steps, warmup, threads, dtypeName) : null;
 
         TorchRuntime.Initialize(threads);
-        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype);
         double peakGflops = MatmulPeakGflops(dtype);
         double otherPeak = MatmulPeakGflops(dtype == bfloat16 ? float32 : bfloat16);
+        double bf16Peak = dtype == bfloat16 ? peakGflops : otherPeak, f32Peak = dtype == bfloat16 ? otherPeak : peakGflops;
+        if (bf16Peak < f32Peak)
+            Console.WriteLine($"warning: this CPU has no native bf16 matmul (bf16 {bf16Peak:F1} GFLOPS < f32 {f32Peak:F1} GFLOPS): libtorch's bf16 " +
+                              "fallback GEMM dominates both sides, so a bf16 run here measures that fallback, not the trainer. The trainer " +
+                              "itself upcasts bf16 checkpoints to f32 on such CPUs (TUNEFORGE_TRAIN_DTYPE=auto); compare with --dtype f32, " +
+                              "or run on a CPU with AMX / AVX512-BF16.");
+        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype);
 
         double flopsPerToken = ModelFlopsPerToken(shape, seq, rank);
         double ourTps = seq / ours.StepSeconds;
