@@ -13,7 +13,7 @@ public sealed record InferenceOptions
     /// <summary>Weights and KV cache dtype (TUNEFORGE_SERVE_DTYPE: bfloat16 or float32).</summary>
     public torch.ScalarType Dtype { get; init; } = torch.ScalarType.BFloat16;
     /// <summary>Sequences decoded together per base model (KV-cache slots).</summary>
-    public int Slots { get; init; } = 16;
+    public int Slots { get; init; } = 8;
     /// <summary>Tokens per sequence (prompt + completion), capped by the model's max_position_embeddings.</summary>
     public int ContextLength { get; init; } = 2048;
     /// <summary>Memory the LRU cache of loaded adapters may hold (TUNEFORGE_ADAPTER_CACHE_MB).</summary>
@@ -31,7 +31,7 @@ public sealed record InferenceOptions
         {
             Threads = Int("TUNEFORGE_SERVE_THREADS"),
             Dtype = dtype,
-            Slots = Int("TUNEFORGE_SERVE_SLOTS") ?? 16,
+            Slots = Int("TUNEFORGE_SERVE_SLOTS") ?? 8,
             ContextLength = Int("TUNEFORGE_SERVE_CONTEXT") ?? 2048,
             AdapterCacheBytes = (Int("TUNEFORGE_ADAPTER_CACHE_MB") ?? 512) * (1L << 20),
         };
