@@ -3,7 +3,7 @@ using Tuneforge.Cli.Tests.Harness;
 
 namespace Tuneforge.Cli.Tests;
 
-/// <summary>The whole recipe with the CLI against a real service that trains: validate, upload, create, follow, export.</summary>
+/// <summary>The whole recipe with the CLI against a real service that trains: validate, upload, create, follow, chat, export.</summary>
 public class RecipeTests(LiveService service) : IClassFixture<LiveService>
 {
     private static string ShortAirportFile(TempDir dir) => dir.Write("airport-short.jsonl", string.Concat(new[]
@@ -23,7 +23,7 @@ public class RecipeTests(LiveService service) : IClassFixture<LiveService>
     }.Select(p => $$"""{"messages":[{"role":"system","content":"NBI help desk."},{"role":"user","content":"{{p.Item1}}"},{"role":"assistant","content":"{{p.Item2}}"}]}""" + "\n")));
 
     [Fact]
-    public async Task Validate_upload_create_follow_to_success_then_list_checkpoints_and_export()
+    public async Task Validate_upload_create_follow_to_success_chat_with_the_fine_tune_and_export_it()
     {
         using var dir = new TempDir();
         var file = ShortAirportFile(dir);
@@ -49,6 +49,26 @@ public class RecipeTests(LiveService service) : IClassFixture<LiveService>
         Assert.Contains(":airport:", model);
         var models = await service.RunAsync("models", "list");
         Assert.Contains(model, models.Stdout);
+
+        // Chat with the fine-tune: streamed, whole, as JSON, and an interactive session fed on stdin.
+        var streamed = await service.RunAsync("chat", "-m", model, "Can I bring pork products?", "--max-tokens", "12", "--temperature", "0");
+        Assert.True(streamed.ExitCode == 0, streamed.ToString());
+        var whole = await service.RunAsync("chat", "-m", model, "Can I bring pork products?", "--max-tokens", "12", "--temperature", "0", "--no-stream");
+        Assert.Equal(streamed.Stdout, whole.Stdout); // greedy: the same text either way
+        var json = await service.RunAsync("chat", "-m", model, "Can I bring pork products?", "--max-tokens", "12", "--temperature", "0", "--json");
+        var response = JsonDocument.Parse(json.Stdout).RootElement;
+        Assert.Equal("chat.completion", response.GetProperty("object").GetString());
+        Assert.Equal(whole.Stdout, response.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString() + "\n");
+        var session = await CliProcess.RunAsync(["chat", "-m", model, "--system", "NBI help desk.", "--max-tokens", "6", "--temperature", "0"],
+            service.Environment(), stdin: "Where are taxis?\nAnd the train?\n/reset\nIs Wi-Fi free?\n/exit\n");
+        Assert.True(session.ExitCode == 0, session.ToString());
+        Assert.Contains("history cleared", session.Stderr);
+
+        var completion = await service.RunAsync("complete", "-m", "tuneforge-tiny", "The airport", "--max-tokens", "5");
+        Assert.True(completion.ExitCode == 0, completion.ToString());
+        var unknown = await service.RunAsync("chat", "-m", "ft:nope", "hi");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Matches(@"^error: .*ft:nope.*\[HTTP 404\]$", unknown.Stderr.Trim());
 
         var checkpoints = await service.RunAsync("jobs", "checkpoints", jobId, "--json");
         Assert.NotEmpty(JsonDocument.Parse(checkpoints.Stdout).RootElement.GetProperty("data").EnumerateArray());

@@ -25,9 +25,9 @@ internal sealed class RecordingObserver : IFineTuneObserver
 internal static class Tiny
 {
     private static readonly Lazy<string> Dir = new(() =>
-        TinyModel.EnsureWritten(Path.Combine(Path.GetTempPath(), $"tuneforge-tests-tiny-{Environment.ProcessId}")));
+        TinyModel.EnsureWritten(Path.Combine(Path.GetTempPath(), "tuneforge-tests-tiny")));
 
-    /// <summary>tuneforge-tiny written once per test process (read-only for tests).</summary>
+    /// <summary>tuneforge-tiny, written once per machine (EnsureWritten is idempotent and safe across processes); tests only read it.</summary>
     public static string ModelDir => Dir.Value;
 
     public static FineTuneHyperparameters Hyper(int epochs, int batchSize, double multiplier, double dropout = 0.05) =>
