@@ -1,7 +1,7 @@
 // Drives a running Tuneforge service with the official Node SDK (npm `openai`, pinned in package-lock.json),
 // changing nothing but the base URL. Usage:
 //   node openai-sdk.mjs <group> [baseURL] [apiKey]     (or TUNEFORGE_BASE_URL / TUNEFORGE_API_KEY)
-// Groups: files, uploads, jobs, models, errors, chat, completions. Prints one JSON line per scenario:
+// Groups: files, uploads, jobs, models, errors, chat, completions, trained (needs a training worker). Prints one JSON line per scenario:
 //   {"scenario": "...", "ok": true, "value": {...}}  or  {"scenario": "...", "ok": false, "error": {...}}
 // The .NET tests (NodeSdkTests) assert on these values; this script only observes and records.
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ const [group, argUrl, argKey] = process.argv.slice(2);
 const baseURL = argUrl ?? process.env.TUNEFORGE_BASE_URL;
 const apiKey = argKey ?? process.env.TUNEFORGE_API_KEY;
 if (!group || !baseURL || !apiKey) {
-  console.error('usage: node openai-sdk.mjs <files|uploads|jobs|models|errors|chat|completions> <baseURL> <apiKey>');
+  console.error('usage: node openai-sdk.mjs <files|uploads|jobs|models|errors|chat|completions|trained> <baseURL> <apiKey>');
   process.exit(2);
 }
 // No retries: a 5xx must surface as itself, not as a slow success on the third try.
@@ -194,6 +194,39 @@ const groups = {
       await client.fineTuning.jobs.cancel(top.job.id);
       return { cancelled, retrievedStatus: again.status };
     });
+  },
+
+  // Needs a service that trains (workers > 0): a real job to a fine-tuned model, then that model through the SDK.
+  async trained() {
+    const upload = await client.files.create({ file: await toFile(Buffer.from(chatJsonl(12, runTag)), 'trained.jsonl'), purpose: 'fine-tune' });
+    const job = await scenario('trained.job', async () => {
+      let current = await client.fineTuning.jobs.create({ model: 'tuneforge-tiny', training_file: upload.id, suffix: 'node', seed: 7,
+        method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 2, batch_size: 4 } } } });
+      const deadline = Date.now() + 300_000;
+      while (!['succeeded', 'failed', 'cancelled'].includes(current.status) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        current = await client.fineTuning.jobs.retrieve(current.id);
+      }
+      return { job: current };
+    });
+    const model = job?.job.fine_tuned_model;
+    await scenario('trained.events', async () => ({ events: await collect(client.fineTuning.jobs.listEvents(job.job.id, { limit: 5 })) }));
+    const checkpoints = await scenario('trained.checkpoints', async () =>
+      ({ checkpoints: await collect(client.fineTuning.jobs.checkpoints.list(job.job.id, { limit: 1 })) }));
+    await scenario('trained.models', async () => ({
+      retrieved: await client.models.retrieve(model),
+      listed: (await client.models.list()).data.map((m) => m.id),
+    }));
+    await scenario('trained.chat', async () => {
+      const ask = (m) => client.chat.completions.create({ model: m, messages: [{ role: 'system', content: `You answer in one word. (${runTag})` },
+        { role: 'user', content: 'Colour number 4? ünïcødé ✓' }], temperature: 0, max_tokens: 4 });
+      const checkpoint = checkpoints.checkpoints.at(-1)?.fine_tuned_model_checkpoint;
+      return { model: await ask(model), checkpointModel: checkpoint, checkpoint: await ask(checkpoint) };
+    });
+    await scenario('trained.delete', async () => ({
+      deleted: await client.models.delete(model),
+      retrieveAfter: await expectError(() => client.models.retrieve(model)),
+    }));
   },
 
   async models() {

@@ -12,11 +12,12 @@ namespace Tuneforge.Server.Tests.Harness;
 /// </summary>
 public static class NodeSdkScript
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(3);
 
     /// <summary>Every scenario line the script printed for <paramref name="group"/>, by scenario name.</summary>
-    public static async Task<NodeSdkResults> RunAsync(ServiceProcess service, string key, string group)
+    public static async Task<NodeSdkResults> RunAsync(ServiceProcess service, string key, string group, TimeSpan? timeout = null)
     {
+        var limit = timeout ?? DefaultTimeout;
         var directory = FindDirectory();
         var package = Path.Combine(directory, "node_modules", "openai", "package.json");
         if (!File.Exists(package))
@@ -40,12 +41,12 @@ public static class NodeSdkScript
         {
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            using var cancel = new CancellationTokenSource(Timeout);
+            using var cancel = new CancellationTokenSource(limit);
             try { await process.WaitForExitAsync(cancel.Token); }
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"node openai-sdk.mjs {group} ran longer than {Timeout}:\n{await stdout}\n{await stderr}\nservice:\n{service.Output}");
+                throw new TimeoutException($"node openai-sdk.mjs {group} ran longer than {limit}:\n{await stdout}\n{await stderr}\nservice:\n{service.Output}");
             }
             var output = await stdout;
             if (process.ExitCode != 0)
