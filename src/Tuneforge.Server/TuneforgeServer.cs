@@ -34,6 +34,7 @@ public static class TuneforgeServer
         AddCoreServices(builder.Services, options);
 
         var app = builder.Build();
+        app.UseMiddleware<RequestId>();
         app.UseMiddleware<ErrorEnvelope>();
         app.UseMiddleware<ApiKeyAuthentication>();
         app.UseRouting();
