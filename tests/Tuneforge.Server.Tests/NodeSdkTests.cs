@@ -153,7 +153,9 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         Assert.Equal(Strings(list.GetProperty("ids")), Strings(list.GetProperty("iterated")));
         Assert.Equal("model", list.GetProperty("first").GetProperty("object").GetString());
 
-        var model = results.Value("models.retrieve").GetProperty("model");
+        var retrieved = results.Value("models.retrieve");
+        Assert.Matches("^req_[0-9a-f]{32}$", retrieved.GetProperty("requestId").GetString()); // x-request-id, as the SDK reads it
+        var model = retrieved.GetProperty("model");
         Assert.Equal("tuneforge-tiny", model.GetProperty("id").GetString());
         Assert.Equal("model", model.GetProperty("object").GetString());
         Assert.Equal(JsonValueKind.Number, model.GetProperty("created").ValueKind);
@@ -308,6 +310,7 @@ public class NodeSdkTests(ValidateOnlyServiceFixture fixture) : IClassFixture<Va
         Assert.True(error.GetProperty("isApiError").GetBoolean(), $"not an APIError: {error}");
         Assert.Equal(status, error.GetProperty("status").GetInt32());
         Assert.Equal(sdkClass, error.GetProperty("class").GetString());
+        Assert.Matches("^req_[0-9a-f]{32}$", error.GetProperty("requestID").GetString()); // quoted on errors too
     }
 
     private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();

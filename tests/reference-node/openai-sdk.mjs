@@ -27,6 +27,7 @@ function describeError(err) {
     isNotFound: err instanceof NotFoundError,
     isBadRequest: err instanceof BadRequestError,
     status: err?.status ?? null,
+    requestID: err?.requestID ?? null,
     code: err?.code ?? null,
     param: err?.param ?? null,
     type: err?.type ?? null,
@@ -234,7 +235,10 @@ const groups = {
       const page = await client.models.list();
       return { ids: page.data.map((m) => m.id), iterated: (await collect(client.models.list())).map((m) => m.id), first: page.data[0] };
     });
-    await scenario('models.retrieve', async () => ({ model: await client.models.retrieve('tuneforge-tiny') }));
+    await scenario('models.retrieve', async () => {
+      const { data, request_id } = await client.models.retrieve('tuneforge-tiny').withResponse();
+      return { model: data, requestId: request_id ?? null };
+    });
   },
 
   async errors() {
