@@ -136,6 +136,7 @@ const groups = {
       const listed = (await collect(client.files.list())).some((f) => f.id === second.file.id);
       return { deleted, retrieveAfter: after, stillListed: listed };
     });
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   },
 
   async jobs() {
