@@ -11,6 +11,8 @@ public static class Ids
     public static string Job() => "ftjob-" + Random(24);
     public static string Event() => "ftevent-" + Random(24);
     public static string Checkpoint() => "ftckpt_" + Random(24);
+    public static string Upload() => "upload_" + Random(24);
+    public static string UploadPart() => "part_" + Random(24);
     public static string Organization() => "org-" + Random(24);
 
     /// <summary>The last field of a fine-tuned model name: about 8 alphanumeric characters, like OpenAI's.</summary>

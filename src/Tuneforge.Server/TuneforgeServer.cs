@@ -40,6 +40,7 @@ public static class TuneforgeServer
         app.MapFilesEndpoints();
         app.MapFineTuningEndpoints();
         app.MapModelsEndpoints();
+        app.MapUploadsEndpoints();
         app.MapChatCompletionsEndpoints();
         app.MapCompletionsEndpoints();
         return app;
@@ -55,6 +56,8 @@ public static class TuneforgeServer
         services.AddSingleton<IAccountStore, SqliteAccountStore>();
         services.AddSingleton<IFileRepository, SqliteFileRepository>();
         services.AddSingleton<FileService>();
+        services.AddSingleton<IUploadRepository, SqliteUploadRepository>();
+        services.AddSingleton<UploadService>();
         services.AddSingleton<IJobRepository, SqliteJobRepository>();
         services.AddSingleton<JobService>();
         services.AddSingleton<IModelRepository, SqliteModelRepository>();

@@ -16,9 +16,9 @@ public class ModelsPullTests
         return bytes;
     }
 
-    private static LocalHub Hub(bool sharded = false)
+    private static LocalHub Hub(bool sharded = false, bool separateCdn = false)
     {
-        var hub = new LocalHub(Repo);
+        var hub = new LocalHub(Repo, separateCdn);
         hub.Add("config.json", """{"model_type":"llama","hidden_size":64}""");
         hub.Add("generation_config.json", """{"eos_token_id":2}""");
         hub.Add("tokenizer.json", """{"model":{"type":"BPE"}}""");
@@ -159,6 +159,38 @@ public class ModelsPullTests
         var run = await CliProcess.RunAsync(["models", "pull", Repo, "--models-dir", dir.Path], Env(hub, "hf_secret"));
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains(hub.Requests, r => r.Path.StartsWith("/api/") && r.Authorization == "Bearer hf_secret");
+    }
+
+    [Fact]
+    public async Task The_token_never_travels_to_the_cdn_host_the_hub_redirects_to()
+    {
+        using var hub = Hub(separateCdn: true);
+        using var dir = new TempDir();
+        hub.RequiredToken = "hf_secret";
+
+        var run = await CliProcess.RunAsync(["models", "pull", Repo, "--models-dir", dir.Path], Env(hub, "hf_secret"));
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(hub.Bytes("model.safetensors"), File.ReadAllBytes(Path.Combine(dir.Path, "tiny-llama", "model.safetensors")));
+        var cdn = hub.Requests.Where(r => r.Port == hub.CdnPort).ToList();
+        Assert.NotEmpty(cdn);
+        Assert.All(cdn, r => Assert.Null(r.Authorization));
+        Assert.All(hub.Requests.Where(r => r.Port == hub.Port), r => Assert.Equal("Bearer hf_secret", r.Authorization));
+    }
+
+    [Fact]
+    public async Task An_index_naming_a_file_outside_the_folder_is_refused()
+    {
+        using var hub = new LocalHub(Repo);
+        hub.Add("config.json", "{}");
+        hub.Add("model.safetensors.index.json", """{"weight_map":{"a":"../../outside.safetensors"}}""");
+        using var dir = new TempDir();
+        using var client = new HubClient(hub.Endpoint, null, TimeSpan.FromMilliseconds(10));
+
+        var error = await Assert.ThrowsAsync<HubError>(() => new CheckpointPull(client).RunAsync(Repo, "main", Path.Combine(dir.Path, "m"), null, CancellationToken.None));
+
+        Assert.Contains("outside the checkpoint folder", error.Message);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "outside.safetensors")));
     }
 
     [Fact]

@@ -1,11 +1,13 @@
 // Prints reference token ids and chat-template renders from Hugging Face's own JavaScript implementations
 // (@huggingface/tokenizers, @huggingface/jinja) for the engine tests to compare with, exactly.
 // Input (stdin, JSON):
-//   { "tokenize": [{ "tokenizer": path, "config": path|null, "texts": [string] }],
-//     "render":   [{ "template": string, "variables": object }] }
+//   { "tokenize":  [{ "tokenizer": path, "config": path|null, "texts": [string] }],
+//     "render":    [{ "template": string, "variables": object }],
+//     "benchmark": { "tokenizer": path, "config": path, "textFile": path } }
 // Output (stdout, JSON):
 //   { "tokenize": [[{ "ids": [int], "decoded": string }]],
-//     "render":   [{ "text": string } | { "error": string }] }
+//     "render":   [{ "text": string } | { "error": string }],
+//     "benchmark": { "tokens": int, "ms": number } }   (the text is encoded line by line, after one warm-up pass)
 import fs from "node:fs";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { Template } from "@huggingface/jinja";
@@ -30,4 +32,16 @@ const render = (request.render ?? []).map(({ template, variables }) => {
   }
 });
 
-process.stdout.write(JSON.stringify({ tokenize, render }));
+let benchmark;
+if (request.benchmark) {
+  const { tokenizer, config, textFile } = request.benchmark;
+  const tok = new Tokenizer(readJson(tokenizer), readJson(config));
+  const lines = fs.readFileSync(textFile, "utf8").split("\n");
+  tok.encode(lines.slice(0, 200).join("\n"), { add_special_tokens: false });
+  const start = performance.now();
+  let tokens = 0;
+  for (const line of lines) tokens += tok.encode(line, { add_special_tokens: false }).ids.length;
+  benchmark = { tokens, ms: performance.now() - start };
+}
+
+process.stdout.write(JSON.stringify({ tokenize, render, benchmark }));

@@ -119,9 +119,10 @@ public static class DataValidate
             console.WriteLine();
             console.MarkupLine("[bold]On this machine[/]");
             var fits = e.Fits ? "[green]fits[/]" : "[red]does not fit[/]";
-            console.MarkupLine($"Peak memory: about {Show.Bytes(e.EstimatedPeakBytes)} of {Show.Bytes(e.AvailableBytes)} available: {fits}.");
+            var measuredPeak = e.Measured is { } mp ? $" (measured peak of the trial run: {Show.Bytes(mp.PeakBytes)})" : "";
+            console.MarkupLine($"Peak memory: about {Show.Bytes(e.EstimatedPeakBytes)} of {Show.Bytes(e.AvailableBytes)} available{measuredPeak}: {fits}.");
             if (e.Measured is { } m)
-                console.MarkupLine($"Measured {m.TokensPerSecond:N0} tokens/s over {m.Steps} training steps ({m.Tokens:N0} tokens); estimated training time [bold]{Show.Duration(e.Duration!.Value)}[/].");
+                console.MarkupLine($"Measured {m.TokensPerSecond:N0} tokens/s over {m.Steps} real training steps ({m.Tokens:N0} trained tokens); estimated training time [bold]{Show.Duration(e.Duration!.Value)}[/].");
             if (e.Note is not null) console.MarkupLine(Markup.Escape(e.Note));
         }
 

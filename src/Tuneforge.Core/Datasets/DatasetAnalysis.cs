@@ -25,8 +25,8 @@ public sealed record DatasetAnalysis(
         Func<string, IExampleTokenCounter>? Counter = null,
         IThroughputProbe? Probe = null);
 
-    /// <summary>How many examples the throughput measurement trains on: the longest and a few typical ones.</summary>
-    public const int MeasurementExamples = 4;
+    /// <summary>How many examples the throughput measurement trains on: the longest and typical ones.</summary>
+    public const int MeasurementExamples = 3;
 
     public static DatasetAnalysis Run(string path, Options options, CancellationToken ct)
     {
@@ -56,8 +56,12 @@ public sealed record DatasetAnalysis(
         }
         else if ((options.Probe ?? DefaultProbe) is { } probe)
         {
-            var measured = probe.Measure(options.ModelDir, SampleForMeasurement(report, counter), ct);
-            estimate = TrainingEstimate.Make(footprint, statistics, measured);
+            var sample = SampleForMeasurement(report, counter);
+            var sampleTokens = sample.Sum(e => (long)Math.Min(counter.Count(e).Total, footprint.ContextLength));
+            var measured = probe.Measure(options.ModelDir, sample, sampleTokens, ct);
+            estimate = measured is null
+                ? estimate with { Note = "Time not measured: the trial run reported no steps." }
+                : TrainingEstimate.Make(footprint, statistics, measured);
         }
         else
         {
@@ -71,8 +75,8 @@ public sealed record DatasetAnalysis(
     /// <summary>The trainer's own counting (tokenizer, chat template, loss mask of the checkpoint).</summary>
     public static Func<string, IExampleTokenCounter> DefaultCounter { get; set; } = ChatEncoderTokenCounter.FromCheckpoint;
 
-    /// <summary>The short real training run used to measure throughput; null when no trainer is available.</summary>
-    public static IThroughputProbe? DefaultProbe { get; set; }
+    /// <summary>The short real training run used to measure throughput.</summary>
+    public static IThroughputProbe? DefaultProbe { get; set; } = new FineTunerProbe();
 
     // The longest example decides peak memory; a few median-length ones make the rate typical.
     private static IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> SampleForMeasurement(DatasetReport report, IExampleTokenCounter counter)

@@ -3,10 +3,11 @@ namespace Tuneforge.Core.Datasets;
 /// <summary>Training speed and memory of one model on this machine, measured by running a few real training steps.</summary>
 public sealed record ThroughputMeasurement(double TokensPerSecond, long PeakBytes, int Steps, int Tokens);
 
-/// <summary>Runs a few training steps of a model on sample examples and reports how fast and how big that was.</summary>
+/// <summary>Runs a few training steps of a model on sample examples and reports how fast and how big that was (null: cannot measure).</summary>
 public interface IThroughputProbe
 {
-    ThroughputMeasurement Measure(string modelDir, IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> sample, CancellationToken ct);
+    /// <param name="tokensPerEpoch">Tokens one pass over <paramref name="sample"/> processes (each capped at the context).</param>
+    ThroughputMeasurement? Measure(string modelDir, IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> sample, long tokensPerEpoch, CancellationToken ct);
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using Tuneforge.Core.Datasets;
 using Tuneforge.Core.Jobs;
+using Tuneforge.Core.Models;
 using Tuneforge.Engine.Training;
 
 namespace Tuneforge.Core.Runner;
@@ -22,6 +23,7 @@ public sealed class FileValidation(RunnerContext context)
 
             var resolved = AutoHyperparameters.Resolve(training.Examples.Count, job.Requested.Epochs, job.Requested.BatchSize,
                 job.Requested.LearningRateMultiplier);
+            ReportLength(job, job.TrainingFile, training, resolved.Epochs);
             jobs.SetResolvedHyperparameters(job.Id, new RequestedHyperparameters(resolved.Epochs, resolved.BatchSize, resolved.LearningRateMultiplier));
             if (jobs.TryMove(job.Id, [JobStatus.ValidatingFiles], JobStatus.Queued))
                 jobs.AddEvent(job.Id, EventLevel.Info,
@@ -59,6 +61,32 @@ public sealed class FileValidation(RunnerContext context)
         var more = errors.Count > 1 ? $" ({errors.Count - 1} more problem{(errors.Count > 2 ? "s" : "")} listed in the job's events)" : "";
         Fail(job, new JobError(code, $"The job failed due to an invalid {param.Replace('_', ' ')} {fileId}: {errors[0]}{more}", param));
         return null;
+    }
+
+    /// <summary>
+    /// Counts tokens with the base model's own tokenizer and chat template: examples longer than its context are
+    /// reported by line (the trainer truncates them), and the billed-token estimate is logged. Skipped, with a note,
+    /// when the model's tokenizer cannot be loaded here.
+    /// </summary>
+    private void ReportLength(FineTuningJob job, string fileId, DatasetReport report, int epochs)
+    {
+        DatasetStatistics statistics;
+        try
+        {
+            BaseModelCatalog.EnsureAvailable(job.Model, job.BaseModelDir);
+            var counter = DatasetAnalysis.DefaultCounter(job.BaseModelDir);
+            statistics = DatasetStatistics.Compute(report.Examples, counter, ModelFootprint.Read(job.BaseModelDir).ContextLength, epochs);
+        }
+        catch (Exception e) // best effort: a model whose tokenizer cannot be read here still trains (the trainer reports it)
+        {
+            context.Jobs.AddEvent(job.Id, EventLevel.Info, $"Token counts not checked: {e.Message}");
+            return;
+        }
+        foreach (var line in statistics.LinesOverContext)
+            context.Jobs.AddEvent(job.Id, EventLevel.Warn,
+                $"{fileId}: line {line}: example is longer than the model's context of {statistics.ContextLength} tokens and will be truncated [too_long]");
+        context.Jobs.AddEvent(job.Id, EventLevel.Info,
+            $"{fileId}: {statistics.Examples} examples, {statistics.TrainingTokens} tokens; about {statistics.BilledTokens} tokens will be trained over {epochs} epochs");
     }
 
     private void Fail(FineTuningJob job, JobError error)

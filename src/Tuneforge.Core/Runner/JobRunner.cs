@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tuneforge.Core.Jobs;
+using Tuneforge.Engine.Training;
 
 namespace Tuneforge.Core.Runner;
 
@@ -8,8 +9,10 @@ namespace Tuneforge.Core.Runner;
 /// jobs. Before claiming, jobs whose holder died (expired lease, or a dead process on this host) are freed; a
 /// running one among them is re-queued with an event and later resumes from its last checkpoint.
 /// </summary>
-public sealed class JobRunner(RunnerContext context)
+public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
 {
+    private readonly Trainer _train = trainer ?? FineTuner.Run;
+
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(300);
@@ -90,7 +93,7 @@ public sealed class JobRunner(RunnerContext context)
                     context.Queue.Release(job.Id, lease.Owner);
                     continue;
                 }
-                await new TrainingRun(context, job, lease).ExecuteAsync(stopping);
+                await new TrainingRun(context, job, lease, _train).ExecuteAsync(stopping);
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {

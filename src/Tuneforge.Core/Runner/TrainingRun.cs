@@ -1,4 +1,5 @@
 using System.Text;
+using Tuneforge.Core.Datasets;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Jobs;
 using Tuneforge.Core.Models;
@@ -6,14 +7,18 @@ using Tuneforge.Engine.Training;
 
 namespace Tuneforge.Core.Runner;
 
+/// <summary>The training entry point: the engine's <see cref="FineTuner.Run"/> in the worker.</summary>
+public delegate FineTuneResult Trainer(FineTuneSpec spec, IFineTuneObserver observer, CancellationToken cancellationToken);
+
 /// <summary>
 /// Trains one claimed job: builds the <see cref="FineTuneSpec"/> (resuming from the last checkpoint if there is
 /// one), runs the trainer on its own thread while watching the job's status and renewing the lease, and records
 /// the outcome: the fine-tuned model and the metrics CSV, or the failure.
 /// </summary>
-public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease)
+public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease lease, Trainer train)
 {
     private static readonly TimeSpan StatusPoll = TimeSpan.FromMilliseconds(500);
+    private bool _leaseLost;
 
     public async Task ExecuteAsync(CancellationToken workerStopping)
     {
@@ -28,10 +33,13 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         try
         {
             var spec = BuildSpec(resumeFrom?.Directory);
-            var training = Task.Factory.StartNew(() => FineTuner.Run(spec, observer, stop.Token),
+            var training = Task.Factory.StartNew(() => train(spec, observer, stop.Token),
                 stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             await WatchAsync(training, stop);
-            Finish(await training);
+            var result = await training;
+            // A trainer may return early rather than throw when told to stop: that is not a finished job.
+            if (stop.IsCancellationRequested) Stopped(new OperationCanceledException(), workerStopping.IsCancellationRequested);
+            else Finish(result, BilledTokens(spec, result));
         }
         catch (Exception e)
         {
@@ -67,19 +75,40 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
             if (DateTime.UtcNow - lastHeartbeat > JobRunner.HeartbeatInterval)
             {
                 lastHeartbeat = DateTime.UtcNow;
-                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration)) stop.Cancel();
+                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration))
+                {
+                    _leaseLost = true; // another worker took the job over after our lease ran out: leave it to them
+                    stop.Cancel();
+                }
             }
         }
     }
 
-    private void Finish(FineTuneResult result)
+    /// <summary>
+    /// OpenAI's trained_tokens are billed tokens: every token of each training example (up to the context length)
+    /// times the epochs — not just the assistant tokens the loss covers. Falls back to the trainer's count.
+    /// </summary>
+    private long BilledTokens(FineTuneSpec spec, FineTuneResult result)
+    {
+        try
+        {
+            var counter = DatasetAnalysis.DefaultCounter(job.BaseModelDir);
+            return DatasetStatistics.Compute(spec.Train, counter, ModelFootprint.Read(job.BaseModelDir).ContextLength, spec.Hyperparameters.Epochs).BilledTokens;
+        }
+        catch (Exception)
+        {
+            return result.TrainedTokens;
+        }
+    }
+
+    private void Finish(FineTuneResult result, long trainedTokens)
     {
         var jobs = context.Jobs;
         var csv = MetricsRecord.ToCsv(jobs.MetricsEvents(job.Id).Where(e => e.DataJson is not null).Select(e => e.DataJson!));
         var incoming = context.FileService.Store.ReceiveAsync(new MemoryStream(csv), long.MaxValue, CancellationToken.None).GetAwaiter().GetResult();
         var resultFile = context.FileService.Save(job.OrganizationId, incoming, "step_metrics.csv", FilePurposes.FineTuneResults);
 
-        if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, result.TrainedTokens, [resultFile.Id]))
+        if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, trainedTokens, [resultFile.Id]))
         {
             // Cancelled or paused while the last step finished: the job keeps that status.
             context.FileService.Delete(job.OrganizationId, resultFile.Id);
@@ -95,8 +124,8 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
     {
         var jobs = context.Jobs;
         var status = jobs.Get(job.Id)?.Status;
-        if (status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
-        if (workerStopping && e is OperationCanceledException)
+        if (_leaseLost || status is JobStatus.Paused or JobStatus.Cancelled) return; // the API already recorded why
+        if (workerStopping)
         {
             if (jobs.TryMove(job.Id, [JobStatus.Running], JobStatus.Queued))
                 jobs.AddEvent(job.Id, EventLevel.Warn, "The training worker stopped; the job was re-queued and resumes from its last checkpoint");

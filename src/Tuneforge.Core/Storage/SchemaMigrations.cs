@@ -99,6 +99,25 @@ internal static class SchemaMigrations
             created_at INTEGER NOT NULL);
         CREATE INDEX models_by_org ON models(organization_id);
         """,
+        """
+        CREATE TABLE uploads (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            filename TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            mime_type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            file_id TEXT);
+        CREATE TABLE upload_parts (
+            id TEXT PRIMARY KEY,
+            upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+            created_at INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            path TEXT NOT NULL);
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

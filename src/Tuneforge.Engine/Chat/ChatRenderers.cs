@@ -224,3 +224,45 @@ internal sealed class PlainRenderer(string? bos, string? eos) : ChatRenderer
         if (addGenerationPrompt) text.Glue("assistant: ");
     }
 }
+
+/// <summary>
+/// Mistral v0.3 / Nemo ("v3" and "v3-tekken"): {bos}, then [INST] user[/INST] and assistant + eos, with the exact
+/// literals read from the template. The system message is placed, with "\n\n", before the LAST message only when
+/// that last message is a user turn; otherwise the template drops it, and so does this renderer.
+/// </summary>
+internal sealed class MistralV3Renderer(string bos, string eos, string userPrefix, string systemSeparator, string userSuffix,
+    string assistantPrefix, bool trimAssistant) : ChatRenderer
+{
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    {
+        int offset = messages.Count > 0 && messages[0].Role == "system" ? 1 : 0;
+        for (int i = offset; i < messages.Count; i++)
+        {
+            RequireRole(messages[i], i, "mistral-v3", "user", "assistant");
+            RequireAlternation(messages[i], i - offset, i);
+        }
+        text.Glue(bos);
+        for (int i = offset; i < messages.Count; i++)
+        {
+            var message = messages[i];
+            if (message.Role == "user")
+            {
+                text.Glue(userPrefix);
+                if (i == messages.Count - 1 && offset == 1)
+                {
+                    text.Content(0, "system", ContentOf(messages[0], 0));
+                    text.Glue(systemSeparator);
+                }
+                text.Content(i, "user", ContentOf(message, i));
+                text.Glue(userSuffix);
+            }
+            else
+            {
+                text.Glue(assistantPrefix);
+                string content = ContentOf(message, i);
+                text.Content(i, "assistant", trimAssistant ? PythonText.Strip(content) : content);
+                text.EndOfTurn(i, eos);
+            }
+        }
+    }
+}

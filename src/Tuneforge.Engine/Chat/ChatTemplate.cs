@@ -21,12 +21,13 @@ public sealed class ChatTemplate
         "llama3.1 / llama3.2 (headers with the Cutting Knowledge Date system block, date pinned to 26 Jul 2024)",
         "llama2 ([INST] <<SYS>>)",
         "mistral ([INST] ... [/INST], v0.1/v0.2/Mixtral variants)",
+        "mistral-v3 (Mistral v0.3 and Nemo: system text joined to the last user turn)",
         "zephyr (<|user|> ... </s>, TinyLlama-Chat)",
     ];
 
     private readonly ChatRenderer _renderer;
 
-    /// <summary>The family name: chatml, qwen2, qwen2.5, smollm2, llama3, llama3.1, llama3.2, llama2, mistral, zephyr, plain.</summary>
+    /// <summary>The family name: chatml, qwen2, qwen2.5, smollm2, llama3, llama3.1, llama3.2, llama2, mistral, mistral-v3, zephyr, plain.</summary>
     public string Family { get; }
     /// <summary>The template source exactly as found (null for the plain default).</summary>
     public string? Source { get; }

@@ -19,11 +19,14 @@ internal static partial class TemplateRecognizer
         if (c.Contains("<think>") || c.Contains("reasoning_content") || c.Contains("enable_thinking"))
             throw Unrecognised(source, "it renders reasoning (<think>) blocks, which no supported family does");
 
+        var outside = TemplateText.OutsideTags(source);
+        if (c.Contains("<|user|>") && c.Contains("<|assistant|>") && !c.Contains("<|im_start|>")) return Zephyr(source, c, eos, outside);
+        if (outside.Count > 0)
+            throw Unrecognised(source, $"it emits text outside its tags ({System.Text.Json.JsonSerializer.Serialize(outside[0])}), which no supported family does");
         if (c.Contains("<|im_start|>") && c.Contains("<|im_end|>")) return ChatMl(source, c);
         if (c.Contains("<|start_header_id|>") && c.Contains("<|eot_id|>")) return Llama3(source, c, bos);
         if (c.Contains("<<SYS>>") && c.Contains("[INST]")) return Llama2(source, c, bos, eos);
         if (c.Contains("[INST]") && c.Contains("[/INST]")) return Mistral(source, c, bos, eos);
-        if (c.Contains("<|user|>") && c.Contains("<|assistant|>")) return Zephyr(source, c, eos);
         throw Unrecognised(source, "none of the known families' markers were found");
     }
 
@@ -76,6 +79,7 @@ internal static partial class TemplateRecognizer
 
     private static (string, ChatRenderer, string?) Mistral(string source, string c, string? bos, string? eos)
     {
+        if (c.Contains("{%ifloop.lastandsystem_messageisdefined%}")) return MistralV3(source, c, bos, eos);
         if (c.Contains("system_message") || c.Contains("[AVAILABLE_TOOLS]") || c.Contains("[SYSTEM_PROMPT]"))
             throw Unrecognised(source, "it is a Mistral template with system-message or tool handling (v0.3 and later), which is not supported");
         var user = MistralUser().Match(c);
@@ -88,11 +92,24 @@ internal static partial class TemplateRecognizer
             Unescape(assistant.Groups[1].Value), Unescape(assistant.Groups[2].Value)), null);
     }
 
-    private static (string, ChatRenderer, string?) Zephyr(string source, string c, string? eos)
+    private static (string, ChatRenderer, string?) MistralV3(string source, string c, string? bos, string? eos)
+    {
+        var user = MistralV3User().Match(c);
+        var assistant = MistralV3Assistant().Match(c);
+        bool sameUser = user.Success && user.Groups[1].Value == user.Groups[4].Value && user.Groups[3].Value == user.Groups[5].Value;
+        if (!sameUser || !assistant.Success || !c.Contains("{{bos_token}}{%formessageinloop_messages%}") || c.Contains("[SYSTEM_PROMPT]"))
+            throw Unrecognised(source, "it places the system message in the last user turn like Mistral v0.3 but its layout differs");
+        return ("mistral-v3", new MistralV3Renderer(Require(bos, "bos_token", "mistral-v3"), Require(eos, "eos_token", "mistral-v3"),
+            Unescape(user.Groups[1].Value), Unescape(user.Groups[2].Value), Unescape(user.Groups[3].Value),
+            Unescape(assistant.Groups[1].Value), assistant.Groups[2].Success), null);
+    }
+
+    private static (string, ChatRenderer, string?) Zephyr(string source, string c, string? eos, List<string> outside)
     {
         bool roles = new[] { "user", "system", "assistant" }.All(r => c.Contains($@"'<|{r}|>\n'+message.content+eos_token"));
-        // The "\n" after each message is template text kept by trim_blocks: it must be there in the source.
-        bool newlines = ZephyrNewline().Matches(source).Count >= 3;
+        // The "\n" after each message and after the generation prompt is template text that trim_blocks keeps
+        // (it follows an expression, not a block): exactly four of them, and no other text.
+        bool newlines = outside.Count == 4 && outside.All(t => t == "\n");
         if (!roles || !newlines || !c.Contains("{%ifloop.lastandadd_generation_prompt%}{{'<|assistant|>'}}"))
             throw Unrecognised(source, "it uses <|user|>/<|assistant|> markers but not the Zephyr layout");
         return ("zephyr", new ZephyrRenderer(Require(eos, "eos_token", "zephyr")), null);
@@ -200,6 +217,11 @@ internal static partial class TemplateRecognizer
     [GeneratedRegex(@"\{%elifmessage\.role=='assistant'%\}\{\{(?:" + Literal + @"\+)?message\.content\+eos_token(?:\+" + Literal + @")?\}\}")]
     private static partial Regex MistralAssistant();
 
-    [GeneratedRegex(@"eos_token\s*\}\}\n")]
-    private static partial Regex ZephyrNewline();
+    [GeneratedRegex(@"\{%ifloop\.lastandsystem_messageisdefined%\}\{\{" + Literal + @"\+system_message\+" + Literal + @"\+message\.content\+" + Literal +
+                    @"\}\}\{%else%\}\{\{" + Literal + @"\+message\.content\+" + Literal + @"\}\}\{%endif%\}")]
+    private static partial Regex MistralV3User();
+
+    [GeneratedRegex(@"\{%elifmessage\.role=='assistant'%\}\{\{(?:" + Literal + @"\+)?message\.content(\|trim)?\+eos_token\}\}")]
+    private static partial Regex MistralV3Assistant();
+
 }

@@ -12,14 +12,16 @@ namespace Tuneforge.Engine.Modeling;
 public sealed class Attention : nn.Module
 {
     private readonly Projection q_proj, k_proj, v_proj, o_proj;
+    private readonly FusedProjections _qkv;
     private readonly int _layer, _heads, _kvHeads, _headDim;
 
     public Attention(string path, int layer, ModelConfig config, ScalarType dtype) : base(path)
     {
         _layer = layer; _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
-        q_proj = new Projection($"{path}.q_proj", config.HiddenSize, _heads * _headDim, config.QkvBias, dtype);
-        k_proj = new Projection($"{path}.k_proj", config.HiddenSize, _kvHeads * _headDim, config.QkvBias, dtype);
-        v_proj = new Projection($"{path}.v_proj", config.HiddenSize, _kvHeads * _headDim, config.QkvBias, dtype);
+        // q, k and v read the same input: one matmul over their stacked weights.
+        _qkv = new FusedProjections([$"{path}.q_proj", $"{path}.k_proj", $"{path}.v_proj"], config.HiddenSize,
+            [_heads * _headDim, _kvHeads * _headDim, _kvHeads * _headDim], config.QkvBias, dtype);
+        (q_proj, k_proj, v_proj) = (_qkv.Parts[0], _qkv.Parts[1], _qkv.Parts[2]);
         o_proj = new Projection($"{path}.o_proj", _heads * _headDim, config.HiddenSize, config.OutputBias, dtype);
         RegisterComponents();
     }
@@ -32,16 +34,18 @@ public sealed class Attention : nn.Module
     {
         var b = x.shape[0]; var t = x.shape[1];
         var groups = _heads / _kvHeads;
-        var q = RotaryEmbedding.Apply(q_proj.Forward(x, ctx.Lora).view(b, t, _heads, _headDim), ctx.Cos, ctx.Sin);   // [B, T, H, d]
-        var k = RotaryEmbedding.Apply(k_proj.Forward(x, ctx.Lora).view(b, t, _kvHeads, _headDim), ctx.Cos, ctx.Sin); // [B, T, KV, d]
-        var v = v_proj.Forward(x, ctx.Lora).view(b, t, _kvHeads, _headDim);
+        var qkv = _qkv.Forward(x, ctx.Lora).view(b, t, _heads + 2 * _kvHeads, _headDim);                     // [B, T, H + 2·KV, d]
+        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, _heads + _kvHeads), ctx.Cos, ctx.Sin);              // q and k rotated at once
+        var q = qk.narrow(2, 0, _heads);                                                                       // [B, T, H, d]
+        var k = qk.narrow(2, _heads, _kvHeads);                                                                // [B, T, KV, d]
+        var v = qkv.narrow(2, _heads + _kvHeads, _kvHeads);
 
         Tensor keys, values;                                                                           // [B, KV, keys, d]
         if (ctx.Cache is { } cache) (keys, values) = UpdateCache(cache, k, v, ctx);
         else { keys = k.transpose(1, 2); values = v.transpose(1, 2); }
 
         // [B, T, KV, groups, d] → [B, KV, groups·T, d]
-        var folded = q.view(b, t, _kvHeads, groups, _headDim).permute(0, 2, 3, 1, 4).reshape(b, _kvHeads, groups * t, _headDim);
+        var folded = q.reshape(b, t, _kvHeads, groups, _headDim).permute(0, 2, 3, 1, 4).reshape(b, _kvHeads, groups * t, _headDim);
         var attended = nn.functional.scaled_dot_product_attention(folded, keys, values, ctx.Mask);
         // [B, KV, groups, T, d] → [B, T, H·d]
         var merged = attended.view(b, _kvHeads, groups, t, _headDim).permute(0, 3, 1, 2, 4).reshape(b, t, _heads * _headDim);
@@ -69,5 +73,11 @@ public sealed class Attention : nn.Module
             return ctx.ReadSlots is { } rows ? prefix.index_select(0, rows) : prefix.narrow(0, 0, ctx.Rows);
         }
         return (Read(cachedK), Read(cachedV));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _qkv.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -61,10 +61,36 @@ internal sealed class LoraPlan : IDisposable
         foreach (var (adapter, rows, scale) in _groups)
         {
             if (!adapter.Modules.TryGetValue(path, out var w)) continue;
-            var input = rows is null ? x : x.index_select(0, rows);
+            var input = (rows is null ? x : x.index_select(0, rows)).to(ScalarType.Float32);
             if (_training && adapter.Dropout > 0) input = nn.functional.dropout(input, adapter.Dropout, training: true);
             // [rows, T, in] → [rows, T, r] → [rows, T, out], in f32, back to the base dtype, added scaled.
-            var delta = nn.functional.linear(nn.functional.linear(input.to(ScalarType.Float32), w.A), w.B).to(y.dtype);
+            var delta = nn.functional.linear(nn.functional.linear(input, w.A), w.B).to(y.dtype);
+            y = rows is null ? y.add(delta, scale) : y.index_add(0, rows, delta, scale);
+        }
+        return y;
+    }
+
+    /// <summary>As <see cref="Apply(string, Tensor, Tensor)"/> for stacked projections: y [rows, T, Σ out].</summary>
+    public Tensor Apply(IReadOnlyList<Projection> parts, Tensor x, Tensor y)
+    {
+        foreach (var (adapter, rows, scale) in _groups)
+        {
+            if (!parts.Any(p => adapter.Modules.ContainsKey(p.Path))) continue;
+            var input = rows is null ? x : x.index_select(0, rows);
+            var input32 = input.to(ScalarType.Float32);
+            var deltas = new Tensor[parts.Count];
+            for (var i = 0; i < parts.Count; i++)
+            {
+                if (!adapter.Modules.TryGetValue(parts[i].Path, out var w))
+                {
+                    deltas[i] = zeros([input.shape[0], input.shape[1], parts[i].OutFeatures], dtype: ScalarType.Float32);
+                    continue;
+                }
+                // Each adapted module draws its own dropout mask, as PEFT's separate LoRA layers do.
+                var xi = _training && adapter.Dropout > 0 ? nn.functional.dropout(input32, adapter.Dropout, training: true) : input32;
+                deltas[i] = nn.functional.linear(nn.functional.linear(xi, w.A), w.B);
+            }
+            var delta = (deltas.Length == 1 ? deltas[0] : cat(deltas, -1)).to(y.dtype);
             y = rows is null ? y.add(delta, scale) : y.index_add(0, rows, delta, scale);
         }
         return y;

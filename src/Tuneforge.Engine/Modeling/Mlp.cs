@@ -7,11 +7,15 @@ namespace Tuneforge.Engine.Modeling;
 public sealed class Mlp : nn.Module
 {
     private readonly Projection gate_proj, up_proj, down_proj;
+    private readonly FusedProjections _gateUp;
+    private readonly long _intermediate;
 
     public Mlp(string path, ModelConfig config, ScalarType dtype) : base(path)
     {
-        gate_proj = new Projection($"{path}.gate_proj", config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype);
-        up_proj = new Projection($"{path}.up_proj", config.HiddenSize, config.IntermediateSize, config.MlpBias, dtype);
+        _intermediate = config.IntermediateSize;
+        _gateUp = new FusedProjections([$"{path}.gate_proj", $"{path}.up_proj"], config.HiddenSize,
+            [_intermediate, _intermediate], config.MlpBias, dtype);
+        (gate_proj, up_proj) = (_gateUp.Parts[0], _gateUp.Parts[1]);
         down_proj = new Projection($"{path}.down_proj", config.IntermediateSize, config.HiddenSize, config.MlpBias, dtype);
         RegisterComponents();
     }
@@ -21,7 +25,14 @@ public sealed class Mlp : nn.Module
     /// <param name="x">[B, T, hidden]</param>
     internal Tensor Forward(Tensor x, LoraPlan? lora)
     {
-        var gated = nn.functional.silu(gate_proj.Forward(x, lora)).mul_(up_proj.Forward(x, lora));        // [B, T, intermediate]
+        var gateUp = _gateUp.Forward(x, lora);                                                               // [B, T, 2·intermediate]
+        var gated = nn.functional.silu(gateUp.narrow(-1, 0, _intermediate)).mul_(gateUp.narrow(-1, _intermediate, _intermediate));
         return down_proj.Forward(gated, lora);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _gateUp.Dispose();
+        base.Dispose(disposing);
     }
 }

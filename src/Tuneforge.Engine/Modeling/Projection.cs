@@ -16,13 +16,20 @@ public sealed class Projection : nn.Module
     private readonly Parameter weight;
     private readonly Parameter? bias;
 
-    public Projection(string path, long inFeatures, long outFeatures, bool hasBias, ScalarType dtype) : base(path)
+    public Projection(string path, long inFeatures, long outFeatures, bool hasBias, ScalarType dtype)
+        : this(path, empty(outFeatures, inFeatures, dtype: dtype), hasBias ? empty(outFeatures, dtype: dtype) : null)
+    {
+    }
+
+    /// <summary>A projection over existing storage (e.g. rows of a <see cref="FusedProjections"/> weight).</summary>
+    internal Projection(string path, Tensor weightStorage, Tensor? biasStorage) : base(path)
     {
         Path = path;
-        InFeatures = inFeatures;
-        OutFeatures = outFeatures;
-        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype), requires_grad: false);
-        bias = hasBias ? new Parameter(empty(outFeatures, dtype: dtype), requires_grad: false) : null;
+        OutFeatures = weightStorage.shape[0];
+        InFeatures = weightStorage.shape[1];
+        // Weights belong to the module, never to whatever dispose scope the model happens to be built in.
+        weight = Frozen(weightStorage);
+        bias = biasStorage is null ? null : Frozen(biasStorage);
         RegisterComponents();
     }
 
@@ -32,6 +39,14 @@ public sealed class Projection : nn.Module
     public long OutFeatures { get; }
     public Tensor Weight => weight;
     public Tensor? Bias => bias;
+
+    /// <summary>A frozen (no-gradient) parameter over <paramref name="storage"/>, detached from any dispose scope.</summary>
+    internal static Parameter Frozen(Tensor storage)
+    {
+        var parameter = new Parameter(storage, requires_grad: false);
+        parameter.DetachFromDisposeScope();
+        return parameter;
+    }
 
     /// <param name="x">[rows, T, in]</param>
     /// <returns>[rows, T, out]</returns>

@@ -15,7 +15,7 @@ public sealed class RmsNorm : nn.Module
 
     public RmsNorm(string name, long size, double eps, ScalarType dtype) : base(name)
     {
-        weight = new Parameter(empty(size, dtype: dtype), requires_grad: false);
+        weight = Projection.Frozen(empty(size, dtype: dtype));
         _eps = eps;
         RegisterComponents();
     }

@@ -44,7 +44,7 @@ public sealed class TokenEmbedding : nn.Module
 
     public TokenEmbedding(long vocab, long hidden, ScalarType dtype) : base("model.embed_tokens")
     {
-        weight = new Parameter(empty(vocab, hidden, dtype: dtype), requires_grad: false);
+        weight = Projection.Frozen(empty(vocab, hidden, dtype: dtype));
         RegisterComponents();
     }
 

@@ -18,11 +18,13 @@ internal sealed class BpeModel
     private const int MaxCacheEntries = 200_000;
 
     private readonly Dictionary<string, int> _vocab;
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabBySpan;
     private readonly Dictionary<long, (int Rank, int NewId)> _merges;
     private readonly int[] _byteSymbolIds;      // byte-level: id of each byte's symbol, -1 if absent
     private readonly int[] _byteFallbackIds;    // byte fallback: id of <0xXX>, -1 if absent
     private readonly int? _unkId;
     private readonly ConcurrentDictionary<string, WordTokens> _cache = new(StringComparer.Ordinal);
+    private int _cacheEntries; // ConcurrentDictionary.Count takes every lock, so count separately
 
     public bool ByteLevel { get; }
     public bool ByteFallback { get; }
@@ -33,6 +35,7 @@ internal sealed class BpeModel
         bool byteFallback, bool ignoreMerges, bool fuseUnknown, string? unkToken)
     {
         _vocab = vocab;
+        _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         ByteLevel = byteLevel;
         ByteFallback = byteFallback;
         IgnoreMerges = ignoreMerges;
@@ -67,7 +70,7 @@ internal sealed class BpeModel
         if (word.Length > MaxCachedWordLength) return TokenizeUncached(word);
         if (_cache.TryGetValue(word, out var cached)) return cached;
         var tokens = TokenizeUncached(word);
-        if (_cache.Count < MaxCacheEntries) _cache.TryAdd(word, tokens);
+        if (Volatile.Read(ref _cacheEntries) < MaxCacheEntries && _cache.TryAdd(word, tokens)) Interlocked.Increment(ref _cacheEntries);
         return tokens;
     }
 
@@ -114,8 +117,7 @@ internal sealed class BpeModel
         for (int i = 0; i < word.Length; i++)
         {
             int width = char.IsSurrogatePair(word, i) ? 2 : 1;
-            string symbol = word.Substring(i, width);
-            if (_vocab.TryGetValue(symbol, out int id))
+            if (_vocabBySpan.TryGetValue(word.AsSpan(i, width), out int id))
             {
                 list.Add(id, i, i + width);
                 previousUnknown = false;
@@ -151,14 +153,14 @@ internal sealed class BpeModel
     private void Merge(SymbolList s)
     {
         if (s.Count < 2) return;
-        var queue = new PriorityQueue<(int Pos, int Rank, int NewId), (int Rank, int Pos)>();
+        // Priority = rank << 32 | position: lowest rank first, then leftmost, as huggingface/tokenizers orders them.
+        var queue = new PriorityQueue<int, long>(s.Count);
         for (int i = 0; i + 1 < s.Count; i++) Enqueue(queue, s, i);
-        while (queue.TryDequeue(out var candidate, out _))
+        while (queue.TryDequeue(out int pos, out long priority))
         {
-            int pos = candidate.Pos;
             int next = s.Next[pos];
             if (s.Dead[pos] || next < 0) continue;
-            if (!_merges.TryGetValue(Key(s.Id[pos], s.Id[next]), out var merge) || merge.Rank != candidate.Rank) continue;
+            if (!_merges.TryGetValue(Key(s.Id[pos], s.Id[next]), out var merge) || merge.Rank != (int)(priority >> 32)) continue;
             s.Id[pos] = merge.NewId;
             s.End[pos] = s.End[next];
             s.Dead[next] = true;
@@ -169,12 +171,12 @@ internal sealed class BpeModel
         }
     }
 
-    private void Enqueue(PriorityQueue<(int, int, int), (int, int)> queue, SymbolList s, int pos)
+    private void Enqueue(PriorityQueue<int, long> queue, SymbolList s, int pos)
     {
         int next = s.Next[pos];
         if (next < 0) return;
         if (_merges.TryGetValue(Key(s.Id[pos], s.Id[next]), out var merge))
-            queue.Enqueue((pos, merge.Rank, merge.NewId), (merge.Rank, pos));
+            queue.Enqueue(pos, ((long)merge.Rank << 32) | (uint)pos);
     }
 
     /// <summary>Symbols of one word as parallel arrays with prev/next links (merged-away symbols are Dead).</summary>

@@ -16,6 +16,7 @@ public sealed class HfTokenizer
     private readonly bool[] _special;
     private readonly Dictionary<string, int> _tokenToId;
     private readonly byte[]?[] _tokenBytes;
+    private readonly HashSet<int> _addedIds;
 
     public int VocabSize => _idToToken.Length;
     public string? BosToken { get; }
@@ -49,6 +50,7 @@ public sealed class HfTokenizer
             _special[token.Id] = token.Special;
         }
         _tokenBytes = new byte[]?[size];
+        _addedIds = pipeline.AddedTokens.Select(t => t.Id).ToHashSet();
 
         BosToken = config.BosToken ?? (config.GenerationBosTokenId is int b && b < size ? _idToToken[b] : null);
         BosTokenId = BosToken is null ? null : TokenToId(BosToken);
@@ -138,7 +140,7 @@ public sealed class HfTokenizer
         string token = IdToToken(id);
         if (_tokenBytes[id] is byte[] cached) return cached;
         byte[] bytes;
-        if (_added.Tokens.Any(t => t.Id == id)) bytes = Encoding.UTF8.GetBytes(token);
+        if (_addedIds.Contains(id)) bytes = Encoding.UTF8.GetBytes(token);
         else if (_pipeline.Model.ByteLevel) bytes = ByteLevelAlphabet.ToBytes(token) ?? Encoding.UTF8.GetBytes(token);
         else if (_pipeline.Model.ByteFallback && ByteFallbackDecoder.TryParseByteToken(token, out byte b)) bytes = [b];
         else bytes = Encoding.UTF8.GetBytes(token.Replace('\u2581', ' '));

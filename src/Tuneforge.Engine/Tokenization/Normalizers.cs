@@ -61,15 +61,43 @@ internal sealed class ReplaceNormalizer : TextNormalizer
     private readonly Regex _pattern;
     private readonly string _content;
 
-    public ReplaceNormalizer(Regex pattern, string content)
+    private readonly string? _literal;
+
+    public ReplaceNormalizer(Regex pattern, string content, string? literal = null)
     {
         _pattern = pattern;
         _content = content;
+        _literal = string.IsNullOrEmpty(literal) ? null : literal;
+    }
+
+    /// <summary>The common case (" " → "▁"): a literal pattern, replaced without the regex engine.</summary>
+    private TextPiece ReplaceLiteral(TextPiece piece, string literal)
+    {
+        string text = piece.Text;
+        int found = text.IndexOf(literal, StringComparison.Ordinal);
+        if (found < 0) return piece;
+        if (literal.Length == 1 && _content.Length == 1)
+        {
+            // One character for one: the origin mapping is unchanged.
+            string replaced = text.Replace(literal[0], _content[0]);
+            return TextPiece.MappedLike(piece, replaced);
+        }
+        var builder = new TextPiece.Builder();
+        int copied = 0;
+        for (; found >= 0; found = text.IndexOf(literal, copied, StringComparison.Ordinal))
+        {
+            for (int i = copied; i < found; i++) builder.Append(text[i], piece.OriginStart(i), piece.OriginEnd(i));
+            builder.Append(_content, piece.OriginStart(found), piece.OriginEnd(found + literal.Length - 1));
+            copied = found + literal.Length;
+        }
+        for (int i = copied; i < text.Length; i++) builder.Append(text[i], piece.OriginStart(i), piece.OriginEnd(i));
+        return builder.Build();
     }
 
     public override TextPiece Normalize(TextPiece piece)
     {
         string text = piece.Text;
+        if (_literal is not null) return ReplaceLiteral(piece, _literal);
         var match = _pattern.Match(text);
         if (!match.Success) return piece;
         var builder = new TextPiece.Builder();

@@ -24,6 +24,13 @@ internal sealed class TextPiece
 
     public static TextPiece Mapped(string text, int[] starts, int[] ends) => new(text, 0, starts, ends);
 
+    /// <summary>A same-length rewrite of <paramref name="source"/> (one unit for one), keeping its origin mapping.</summary>
+    public static TextPiece MappedLike(TextPiece source, string text)
+    {
+        if (text.Length != source.Text.Length) throw new ArgumentException("a same-length rewrite must keep the length", nameof(text));
+        return new TextPiece(text, source._offset, source._starts, source._ends);
+    }
+
     public bool IsIdentity => _starts is null;
 
     public int OriginStart(int unit) => _starts is null ? _offset + unit : _starts[unit];

@@ -107,7 +107,9 @@ internal static class TokenizerJsonReader
             case "Prepend":
                 return new PrependNormalizer(e.GetProperty("prepend").GetString()!);
             case "Replace":
-                return new ReplaceNormalizer(PatternReader.Read(e.GetProperty("pattern"), path), e.GetProperty("content").GetString()!);
+                var replacePattern = e.GetProperty("pattern");
+                return new ReplaceNormalizer(PatternReader.Read(replacePattern, path), e.GetProperty("content").GetString()!,
+                    replacePattern.TryGetProperty("String", out var literalPattern) ? literalPattern.GetString() : null);
             case "ByteLevel":
                 return null; // applied by the model, see HasType
             case "Sequence":

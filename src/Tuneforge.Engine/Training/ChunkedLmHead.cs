@@ -32,13 +32,14 @@ internal static class ChunkedLmHead
             long n = Math.Min(chunkRows, m - start);
             var hc = h.narrow(0, start, n);
             var target = labels.narrow(0, start, n).unsqueeze(1);              // [n, 1]
-            var logits = hc.matmul(head.t()).to(float32);                       // [n, V]
+            var logits = hc.matmul(head.t());                                   // [n, V]
+            if (logits.dtype != float64) logits = logits.to(float32);
             var lse = logits.logsumexp(1, keepdim: true);                        // [n, 1]
-            lossSum += lse.sum().item<float>() - logits.gather(1, target).sum().item<float>();
+            lossSum += lse.sum().to(float64).item<double>() - logits.gather(1, target).sum().to(float64).item<double>();
             correct += logits.argmax(1).eq(target.squeeze(1)).sum().item<long>();
             if (grad is null) continue;
             var dlogits = logits.sub_(lse).exp_();                               // softmax
-            dlogits.scatter_add_(1, target, full(n, 1, -1f, dtype: float32));    // − onehot
+            dlogits.scatter_add_(1, target, full(n, 1, -1.0, dtype: logits.dtype));    // − onehot
             dlogits.mul_(gradScale);
             grad.narrow(0, start, n).copy_(dlogits.to(h.dtype).matmul(head));   // [n, H]
         }

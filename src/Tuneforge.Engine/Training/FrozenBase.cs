@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Training;
 
 /// <summary>One decoder layer's frozen weights, with q/k/v and gate/up stacked so each is one matmul.</summary>
-internal sealed record FrozenLayer(Tensor InputNorm, Tensor Qkv, Tensor O, Tensor PostNorm, Tensor GateUp, Tensor Down)
+internal sealed record FrozenLayer(Tensor InputNorm, Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor PostNorm, Tensor GateUp, Tensor Down)
 {
-    public IEnumerable<Tensor> All => [InputNorm, Qkv, O, PostNorm, GateUp, Down];
+    public IEnumerable<Tensor> All => QkvBias is null ? [InputNorm, Qkv, O, PostNorm, GateUp, Down] : [InputNorm, Qkv, QkvBias, O, PostNorm, GateUp, Down];
 }
 
 /// <summary>
@@ -46,6 +46,7 @@ internal sealed class FrozenBase : IDisposable
             layers[i] = new FrozenLayer(
                 Get(p + "input_layernorm.weight"),
                 Stack(p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"),
+                shape.QkvBias ? Stack(p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias") : null,
                 Get(p + "self_attn.o_proj.weight"),
                 Get(p + "post_attention_layernorm.weight"),
                 Stack(p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"),
@@ -60,8 +61,8 @@ internal sealed class FrozenBase : IDisposable
         var generator = new Generator((ulong)seed);
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (name, dims) in ParameterShapes(shape))
-            tensors[name] = name.EndsWith("norm.weight")
-                ? ones(dims, dtype: float32)
+            tensors[name] = name.EndsWith("norm.weight") ? ones(dims, dtype: float32)
+                : name.EndsWith(".bias") ? zeros(dims, dtype: float32)
                 : randn(dims, dtype: float32, generator: generator).mul_(0.02f);
         try { return FromTensors(shape, n => tensors[n], dtype); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
@@ -76,7 +77,10 @@ internal sealed class FrozenBase : IDisposable
             yield return ($"model.layers.{i}.input_layernorm.weight", [s.HiddenSize]);
             yield return ($"model.layers.{i}.post_attention_layernorm.weight", [s.HiddenSize]);
             foreach (var p in NetworkShape.AllProjections)
+            {
                 yield return (NetworkShape.ModulePath(i, p) + ".weight", [s.OutFeatures(p), s.InFeatures(p)]);
+                if (s.QkvBias && p is "q_proj" or "k_proj" or "v_proj") yield return (NetworkShape.ModulePath(i, p) + ".bias", [s.OutFeatures(p)]);
+            }
         }
         yield return ("model.norm.weight", [s.HiddenSize]);
         if (!s.TiedEmbeddings) yield return ("lm_head.weight", [s.VocabSize, s.HiddenSize]);

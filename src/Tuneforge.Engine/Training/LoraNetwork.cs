@@ -14,7 +14,7 @@ internal sealed class LoraNetwork
     private readonly FrozenBase _base;
     private readonly LoraParameters _lora;
     private readonly NetworkShape _shape;
-    private readonly Tensor _invFreq; // f32 [head_dim / 2]
+    private readonly Tensor _invFreq; // f64 [head_dim / 2]
 
     public double Dropout { get; }
 
@@ -25,7 +25,7 @@ internal sealed class LoraNetwork
         _shape = frozen.Shape;
         Dropout = dropout;
         int hd = _shape.HeadDim;
-        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).to(float32).DetachFromDisposeScope();
+        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -49,7 +49,7 @@ internal sealed class LoraNetwork
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
             var h = RmsNorm(x, layer.InputNorm);
-            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator);     // [T, (nq + 2 nkv) · hd]
+            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
             var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
             x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
             h = RmsNorm(x, layer.PostNorm);
@@ -62,9 +62,9 @@ internal sealed class LoraNetwork
     }
 
     /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
-    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator)
+    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, Tensor? bias = null)
     {
-        var y = x.matmul(weight.t());
+        var y = bias is null ? x.matmul(weight.t()) : addmm(bias, x, weight.t(), 1, 1);
         if (group.Targeted == 0) return y;
         int r = _lora.Rank;
         var a = lora.narrow(0, group.AOffset, (long)group.Targeted * r * group.In).view(group.Targeted * r, group.In);
@@ -103,7 +103,7 @@ internal sealed class LoraNetwork
 
     private (Tensor Cos, Tensor Sin) Rope(Tensor positions, ScalarType dtype)
     {
-        var freqs = positions.to(float32).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
+        var freqs = positions.to(float64).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
         var emb = cat([freqs, freqs], 1).unsqueeze(1);                              // [T, 1, hd]
         return (emb.cos().to(dtype), emb.sin().to(dtype));
     }
@@ -130,7 +130,7 @@ internal sealed class LoraNetwork
 
     internal Tensor RmsNorm(Tensor x, Tensor weight)
     {
-        var xf = x.to(float32);
+        var xf = x.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? x.to(float32) : x;
         var rstd = xf.square().mean([-1], keepdim: true).add_(_shape.RmsNormEps).rsqrt_();
         return xf.mul(rstd).to(x.dtype).mul(weight);
     }

@@ -31,12 +31,18 @@ internal sealed class LoraTrainer : IDisposable
     }
 
     /// <returns>The batch's score and the gradient norm before clipping.</returns>
-    public (TokenScore Score, double GradNorm) Step(IReadOnlyList<PackedRow> rows, double learningRate, double maxGradNorm, ulong dropoutSeed)
+    public (TokenScore Score, double GradNorm) Step(IReadOnlyList<PackedRow> rows, double learningRate, double maxGradNorm, ulong dropoutSeed,
+        CancellationToken cancellationToken = default)
     {
         long batchTokens = rows.Sum(r => (long)r.TrainedTokens);
         var score = default(TokenScore);
         for (int i = 0; i < rows.Count; i++)
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                using (NewDisposeScope()) Lora.Flat.grad?.zero_();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             using var scope = NewDisposeScope();
             var generator = Network.Dropout > 0 ? new Generator(dropoutSeed * 1_000_003UL + (ulong)i) : null;
             score += Backward(rows[i], batchTokens, generator);

@@ -12,9 +12,21 @@ public sealed record NetworkShape(
     int VocabSize,
     double RopeTheta = 10000,
     double RmsNormEps = 1e-5,
-    bool TiedEmbeddings = true)
+    bool TiedEmbeddings = true,
+    int HeadDimension = 0,
+    bool QkvBias = false)
 {
-    public int HeadDim => HiddenSize / Heads;
+    public int HeadDim => HeadDimension > 0 ? HeadDimension : HiddenSize / Heads;
+
+    public static NetworkShape From(Checkpoints.ModelConfig c)
+    {
+        if (c.RopeScaling is not null)
+            throw new Checkpoints.UnsupportedCheckpointException("rope_scaling", "llama3", "the trainer supports only unscaled RoPE so far");
+        if (c.OutputBias || c.MlpBias)
+            throw new Checkpoints.UnsupportedCheckpointException(c.OutputBias ? "attention_bias" : "mlp_bias", "true", "the trainer supports biases on q/k/v only (Qwen2)");
+        return new NetworkShape(c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize, c.VocabSize,
+            c.RopeTheta, c.RmsNormEps, c.TieWordEmbeddings, c.HeadDim, c.QkvBias);
+    }
 
     /// <summary>The SmolLM2-135M shape the training benchmark uses.</summary>
     public static NetworkShape SmolLm2_135M => new(576, 30, 9, 3, 1536, 49152, 100000, 1e-5, true);

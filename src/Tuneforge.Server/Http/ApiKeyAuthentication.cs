@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Http;
 using Tuneforge.Core;
 using Tuneforge.Core.Accounts;
@@ -11,6 +12,8 @@ namespace Tuneforge.Server.Http;
 public sealed class ApiKeyAuthentication(RequestDelegate next, IAccountStore accounts)
 {
     private const string OrganizationItem = "tuneforge.organization";
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(30);
+    private readonly ConcurrentDictionary<string, (Organization Organization, DateTime Until)> _known = new(StringComparer.Ordinal);
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -20,10 +23,19 @@ public sealed class ApiKeyAuthentication(RequestDelegate next, IAccountStore acc
                 "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
                 code: "invalid_api_key");
         var key = header["Bearer ".Length..].Trim();
-        var organization = accounts.Authenticate(key)
+        var organization = Lookup(key)
             ?? throw new ApiProblem(401, $"Incorrect API key provided: {Redact(key)}.", code: "invalid_api_key");
         context.Items[OrganizationItem] = organization;
         return next(context);
+    }
+
+    /// <summary>Known keys are remembered briefly (unknown ones never), so a key created elsewhere works at once.</summary>
+    private Organization? Lookup(string key)
+    {
+        if (_known.TryGetValue(key, out var hit) && hit.Until > DateTime.UtcNow) return hit.Organization;
+        var organization = accounts.Authenticate(key);
+        if (organization is not null) _known[key] = (organization, DateTime.UtcNow + CacheFor);
+        return organization;
     }
 
     public static Organization OrganizationOf(HttpContext context)

@@ -19,23 +19,34 @@ public sealed class LocalHub : IDisposable
     public const string Commit = "0123456789abcdef0123456789abcdef01234567";
 
     private readonly HttpListener _listener = new();
+    private readonly HttpListener? _cdn;
     private readonly Dictionary<string, (byte[] Bytes, bool Lfs)> _files = new();
     private readonly ConcurrentDictionary<string, int> _cuts = new();
-    private readonly Task _loop;
+    private readonly Task[] _loops;
 
-    public LocalHub(string repo)
+    /// <param name="separateCdn">Serve LFS objects from a second port, as the hub's CDN is another host.</param>
+    public LocalHub(string repo, bool separateCdn = false)
     {
         Repo = repo;
         Port = FreePort();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
-        _loop = Task.Run(LoopAsync);
+        if (separateCdn)
+        {
+            CdnPort = FreePort();
+            _cdn = new HttpListener();
+            _cdn.Prefixes.Add($"http://127.0.0.1:{CdnPort}/");
+            _cdn.Start();
+        }
+        _loops = [Task.Run(() => LoopAsync(_listener)), .. _cdn is null ? Array.Empty<Task>() : [Task.Run(() => LoopAsync(_cdn))]];
     }
+
+    public int? CdnPort { get; }
 
     public string Repo { get; }
     public int Port { get; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
-    public ConcurrentQueue<(string Path, string? Range, string? Authorization)> Requests { get; } = new();
+    public ConcurrentQueue<(string Path, string? Range, string? Authorization, int Port)> Requests { get; } = new();
 
     /// <summary>Files whose bytes are served with one byte flipped (the listing keeps the true hashes).</summary>
     public HashSet<string> Corrupted { get; } = [];
@@ -52,12 +63,12 @@ public sealed class LocalHub : IDisposable
 
     public byte[] Bytes(string name) => _files[name].Bytes;
 
-    private async Task LoopAsync()
+    private async Task LoopAsync(HttpListener listener)
     {
-        while (_listener.IsListening)
+        while (listener.IsListening)
         {
             HttpListenerContext context;
-            try { context = await _listener.GetContextAsync(); }
+            try { context = await listener.GetContextAsync(); }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
             _ = Task.Run(() => Handle(context));
         }
@@ -68,7 +79,7 @@ public sealed class LocalHub : IDisposable
         var request = context.Request;
         var response = context.Response;
         var path = Uri.UnescapeDataString(request.Url!.AbsolutePath);
-        Requests.Enqueue((path, request.Headers["Range"], request.Headers["Authorization"]));
+        Requests.Enqueue((path, request.Headers["Range"], request.Headers["Authorization"], request.Url.Port));
         try
         {
             var apiPrefix = $"/api/models/{Repo}/revision/";
@@ -88,7 +99,8 @@ public sealed class LocalHub : IDisposable
                 {
                     // The hub's answer for LFS files: a redirect to the CDN, with the sha256 in X-Linked-Etag.
                     response.StatusCode = 302;
-                    response.Headers["Location"] = $"/cdn/{Sha256(entry.Bytes)}/{file}";
+                    var cdn = CdnPort is { } cdnPort ? $"http://127.0.0.1:{cdnPort}" : "";
+                    response.Headers["Location"] = $"{cdn}/cdn/{Sha256(entry.Bytes)}/{file}";
                     response.Headers["X-Linked-Etag"] = $"\"{Sha256(entry.Bytes)}\"";
                     response.Headers["X-Linked-Size"] = entry.Bytes.Length.ToString();
                     response.Close();
@@ -180,8 +192,11 @@ public sealed class LocalHub : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
-        try { _loop.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+        foreach (var listener in new[] { _listener, _cdn }.OfType<HttpListener>())
+        {
+            listener.Stop();
+            listener.Close();
+        }
+        try { Task.WaitAll(_loops, TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
     }
 }

@@ -117,6 +117,23 @@ public class ChatTemplateTests
     }
 
     [Fact]
+    public void Mistral_v3_joins_the_system_text_to_the_last_user_turn_only()
+    {
+        var v03 = Load("mistral-v0.3");
+        Assert.Equal("mistral-v3", v03.Family);
+        // The conversation ends with the assistant, so the template drops the system message.
+        Assert.Equal("<s>[INST] Hi there[/INST] Hello! How can I help?</s>", v03.Render(SystemUserAssistant, false).Text);
+        Assert.Equal("<s>[INST] What is 2+2?[/INST] 4</s>[INST] And 3+3?[/INST] 6</s>", v03.Render(MultiTurn, true).Text);
+        ChatMessage[] prompt = [ChatMessage.System("Be brief."), ChatMessage.User("u1"), ChatMessage.Assistant("a1"), ChatMessage.User("u2")];
+        Assert.Equal("<s>[INST] u1[/INST] a1</s>[INST] Be brief.\n\nu2[/INST]", v03.Render(prompt, true).Text);
+
+        var nemo = Load("mistral-nemo");
+        Assert.Equal("mistral-v3", nemo.Family);
+        Assert.Equal("<s>[INST]What is 2+2?[/INST]4</s>[INST]And 3+3?[/INST] 6 </s>", nemo.Render(MultiTurn, false).Text);
+        Assert.Equal("<s>[INST]u1[/INST]a1</s>[INST]Be brief.\n\nu2[/INST]", nemo.Render(prompt, true).Text);
+    }
+
+    [Fact]
     public void Zephyr_ends_each_message_with_eos_and_a_newline()
     {
         var template = Load("zephyr");
@@ -155,11 +172,13 @@ public class ChatTemplateTests
     [InlineData("{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}")]
     [InlineData("{%- for message in messages %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n\\n</think>\\n\\n' }}{%- endif %}")]
     [InlineData("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] | upper + '<|im_end|>\\n' }}{% endfor %}")]
+    [InlineData("### {% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")]
+    [InlineData("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}\n{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")]
     public void An_unrecognised_template_is_an_error_naming_the_supported_families(string source)
     {
         var error = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromSource(source, "<s>", "</s>"));
         Assert.Contains("Unrecognised chat template", error.Message);
-        foreach (var family in new[] { "chatml", "qwen2", "llama3", "llama2", "mistral", "zephyr" }) Assert.Contains(family, error.Message);
+        foreach (var family in new[] { "chatml", "qwen2", "llama3", "llama2", "mistral", "mistral-v3", "zephyr" }) Assert.Contains(family, error.Message);
     }
 
     [Theory]

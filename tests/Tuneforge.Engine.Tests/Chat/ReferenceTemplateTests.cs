@@ -35,6 +35,8 @@ public class ReferenceTemplateTests
         { "llama2", "llama2", "<s>", "</s>" },
         { "mistral", "mistral", "<s>", "</s>" },
         { "mixtral-spaced", "mistral", "<s>", "</s>" },
+        { "mistral-v0.3", "mistral-v3", "<s>", "</s>" },
+        { "mistral-nemo", "mistral-v3", "<s>", "</s>" },
         { "zephyr", "zephyr", "<s>", "</s>" },
     };
 

@@ -107,3 +107,57 @@ public class KvCacheTests
         Assert.Throws<ArgumentOutOfRangeException>(() => model.Decode(cache, [1], [1]));
     }
 }
+
+/// <summary>Model lifetime is independent of the dispose scope it is built in.</summary>
+public class ModelLifetimeTests
+{
+    [Fact]
+    public void A_model_built_inside_a_dispose_scope_outlives_it_and_keeps_hugging_face_keys()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.Qwen2Config(), seed: 9);
+        CausalLM model;
+        using (var scope = NewDisposeScope())
+            model = PretrainedModel.LoadModel(dir.Path, ModelConfig.Load(dir.Sub("config.json")), ScalarType.Float32);
+        using (model)
+        using (var noGrad = no_grad())
+        using (var scope = NewDisposeScope())
+        {
+            using var batch = TokenBatch.FromSequences([[1, 2, 3]]);
+            Assert.False(model.Logits(model.Forward(batch)).isnan().any().item<bool>());
+            var keys = model.Weights().Keys.ToHashSet();
+            Assert.Contains("model.layers.1.self_attn.q_proj.bias", keys);
+            Assert.Contains("model.layers.0.mlp.up_proj.weight", keys);
+            Assert.Contains("lm_head.weight", keys);
+            Assert.Equal(3 + 2 * (2 + 3 + 7), keys.Count);      // embed, norm, head + per layer: 2 norms, 3 biases, 7 projections
+        }
+    }
+}
+
+/// <summary>Steps run inside a dispose scope leave no live tensors behind.</summary>
+public class DecodeLeakTests
+{
+    [Fact]
+    public void Decode_steps_leave_no_tensors_alive()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.LlamaConfig(), seed: 13);
+        using var model = PretrainedModel.LoadModel(dir.Path, ModelConfig.Load(dir.Sub("config.json")), ScalarType.Float32);
+        using var adapter = LoraAdapter.Create(model, rank: 2, alpha: 4, seed: 1, trainable: false);
+        using var noGrad = no_grad();
+        using var cache = model.CreateCache(slots: 2, capacity: 40);
+        using (var scope = NewDisposeScope()) model.Extend(cache, [0, 1], [[1, 2, 3], [4, 5]]);
+        long Live() => TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        void Step(int i)
+        {
+            using var scope = NewDisposeScope();
+            model.Decode(cache, [1, 0], [i % 97, (i * 3) % 97], LoraRouting.PerRow([adapter, null]));
+        }
+        Step(0);
+        var before = Live();
+        for (var i = 1; i <= 10; i++) Step(i);
+        Assert.Equal(before, Live());
+    }
+}

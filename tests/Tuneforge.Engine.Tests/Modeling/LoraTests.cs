@@ -129,3 +129,31 @@ public class LoraTests
         }
     }
 }
+
+/// <summary>An exported merged checkpoint is the adapted model, loadable with no adapter.</summary>
+public class MergedCheckpointTests
+{
+    [Fact]
+    public void A_merged_export_loads_as_the_adapted_model()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        var baseDir = RandomCheckpoint.Write(dir.Sub("base"), RandomCheckpoint.LlamaConfig(tied: true), seed: 31);
+        File.WriteAllText(Path.Combine(baseDir, "tokenizer_config.json"), "{}");
+        using var model = PretrainedModel.LoadModel(baseDir, ModelConfig.Load(Path.Combine(baseDir, "config.json")), ScalarType.Float32);
+        using var adapter = LoraAdapter.Create(model, rank: 4, alpha: 4, targetModules: ["q_proj", "v_proj", "down_proj"], seed: 1, trainable: false);
+        using (var noGrad = no_grad())
+        using (var generator = new Generator(5))
+            foreach (var w in adapter.Modules.Values) w.B.copy_(randn(w.B.shape, generator: generator) * 0.3);
+
+        MergedCheckpoint.Write(baseDir, model, adapter, dir.Sub("merged"));
+        Assert.True(File.Exists(dir.Sub("merged/tokenizer_config.json")));
+        using var merged = PretrainedModel.Load(dir.Sub("merged"), ScalarType.Float32);
+        using var noGrad2 = no_grad();
+        using var scope = NewDisposeScope();
+        using var batch = TokenBatch.FromSequences([RandomCheckpoint.Tokens(10, 97, 2)]);
+        var expected = model.Logits(model.Forward(batch, LoraRouting.All(adapter)));
+        var actual = merged.Model.Logits(merged.Model.Forward(batch));
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-4), $"max diff {(actual - expected).abs().max().item<float>()}");
+    }
+}

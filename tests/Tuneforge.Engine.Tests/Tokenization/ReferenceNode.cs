@@ -20,6 +20,14 @@ internal static class ReferenceNode
         return path;
     }
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Tuneforge.Engine.Tokenization.HfTokenizer>> Loaded = new();
+
+    /// <summary>A real tokenizer from a pinned package, loaded once per test run (the large vocabularies take seconds).</summary>
+    public static Tuneforge.Engine.Tokenization.HfTokenizer LenmlTokenizer(string package) =>
+        Loaded.GetOrAdd(package, p => new Lazy<Tuneforge.Engine.Tokenization.HfTokenizer>(() =>
+            Tuneforge.Engine.Tokenization.HfTokenizer.FromJson(File.ReadAllText(LenmlModelFile(p, "tokenizer.json")),
+                File.ReadAllText(LenmlModelFile(p, "tokenizer_config.json"))))).Value;
+
     public static JsonObject Run(JsonObject request)
     {
         if (!System.IO.Directory.Exists(Path.Combine(Directory, "node_modules")))

@@ -17,7 +17,7 @@ public class ReferenceTokenizerTests
     {
         string json = ReferenceNode.LenmlModelFile(package, "tokenizer.json");
         string config = ReferenceNode.LenmlModelFile(package, "tokenizer_config.json");
-        var tokenizer = HfTokenizer.FromJson(File.ReadAllText(json), File.ReadAllText(config));
+        var tokenizer = ReferenceNode.LenmlTokenizer(package);
         var corpus = TrickyText.Corpus.Append(LongDocument()).ToArray();
         var reference = ReferenceNode.Tokenize(json, config, corpus);
         for (int i = 0; i < corpus.Length; i++)

@@ -1,0 +1,40 @@
+using Tuneforge.Server.Tests.Harness;
+
+namespace Tuneforge.Cli.Tests.Harness;
+
+/// <summary>A real `tuneforge serve` for a test class, and the CLI pointed at it through OPENAI_BASE_URL / OPENAI_API_KEY.</summary>
+public class LiveService : IAsyncLifetime
+{
+    public const string Key = "cli-test-key";
+
+    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "tuneforge-cli-tests", "service-" + Guid.NewGuid().ToString("N"));
+    public ServiceProcess Service { get; private set; } = null!;
+
+    protected virtual string[] ExtraArgs => [];
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(DataDir);
+        Service = await ServiceProcess.StartAsync(DataDir, $"{Key}:org-cli", ExtraArgs);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+
+    public Dictionary<string, string?> Environment(string? key = Key) => new()
+    {
+        ["OPENAI_BASE_URL"] = Service.BaseUri.ToString().TrimEnd('/'),
+        ["OPENAI_API_KEY"] = key,
+    };
+
+    public Task<CliRun> RunAsync(params string[] args) => CliProcess.RunAsync(args, Environment());
+}
+
+/// <summary>A service whose worker validates files but trains nothing, so jobs stay where the tests put them.</summary>
+public sealed class ValidateOnlyService : LiveService
+{
+    protected override string[] ExtraArgs => ["--workers", "0"];
+}
