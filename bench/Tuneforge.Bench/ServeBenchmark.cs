@@ -81,7 +81,7 @@ public sealed class ServeBenchmark : IBenchmark
         var reader = loop.Submit(Request(1));
         reader.ReadAsync().AsTask().GetAwaiter().GetResult();
         var ttft = sw.Elapsed.TotalMilliseconds;
-        reader.Completion.GetAwaiter().GetResult();
+        foreach (var _ in reader.ReadAllAsync().ToBlockingEnumerable()) { } // drain to the finish
 
         // Batch-1 decode: the time between the first and the last token.
         var times = new List<double>();
