@@ -3,6 +3,8 @@ using System.Text.Json;
 using Tuneforge.Engine;
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Modeling;
+using ScalarType = TorchSharp.torch.ScalarType;
 
 namespace Tuneforge.Bench;
 
@@ -25,18 +27,22 @@ public sealed class ServeBenchmark : IBenchmark
         var threads = Option("--threads", 2);
         var decode = Option("--decode", 64);
         var streams = Option("--streams", 8);
+        // Tuneforge serves in the engine's dtype for a bf16 checkpoint: bf16 where the CPU has native bf16, else f32.
+        var dtype = Array.IndexOf(args, "--dtype") is var d and >= 0 && d + 1 < args.Length
+            ? (args[d + 1] is "f32" or "float32" ? ScalarType.Float32 : ScalarType.BFloat16)
+            : ComputeDtype.For(ScalarType.BFloat16);
         const int promptLength = 128;
         TorchRuntime.Initialize(threads);
         var prompt = Enumerable.Range(0, promptLength).Select(i => 1000 + i * 37 % 40000).ToArray();
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-serve-").FullName;
         try
         {
-            Console.WriteLine($"serve: SmolLM2-135M shape, random bf16 weights, {threads} threads, prompt {promptLength}, decode {decode}, {streams} streams");
+            Console.WriteLine($"serve: SmolLM2-135M shape, random bf16 weights, {threads} threads, prompt {promptLength}, decode {decode}, {streams} streams; tuneforge computes in {dtype}{(ComputeDtype.HasNativeBf16 ? "" : " (this CPU has no native bf16: libtorch would emulate it)")}");
             var weights = ServeModel.Weights();
             SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
             File.WriteAllText(Path.Combine(work, "config.json"), ServeModel.Config.ToJson());
 
-            var ours = MeasureTuneforge(weights, prompt, decode, streams);
+            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype);
             Report("tuneforge", ours);
             var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
             if (torch is not null) Report("pytorch", torch);
@@ -69,9 +75,9 @@ public sealed class ServeBenchmark : IBenchmark
         }
     }
 
-    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams)
+    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams, ScalarType dtype)
     {
-        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, slots: streams, contextLength: prompt.Length + decode + 8);
+        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8);
         using var loop = new GenerationLoop(decoder);
         GenerationRequest Request(int max) => new(prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
