@@ -1,48 +1,156 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Tuneforge.Engine;
+using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Modeling;
+using ScalarType = TorchSharp.torch.ScalarType;
 
 namespace Tuneforge.Bench;
 
 /// <summary>
-/// bench/serve: time to first token for a 128-token prompt, batch-1 decode tokens/s and the aggregate tokens/s of
-/// 8 concurrent streams, for a random SmolLM2-135M-shaped model, next to a plain PyTorch reference and llama.cpp.
+/// bench/serve: for a random SmolLM2-135M-shaped model, time to first token for a 128-token prompt, batch-1 decode
+/// tokens/s and the aggregate tokens/s of 8 concurrent streams — Tuneforge's generation loop next to a plain PyTorch
+/// reference (bench/reference/serve_reference.py) and llama.cpp (LLamaSharp) on the same weights as a bf16 GGUF.
+/// Options: --decode N (tokens per stream, default 64), --streams N (default 8), --threads N (default 2),
+/// --no-reference, --no-llamacpp.
 /// </summary>
 public sealed class ServeBenchmark : IBenchmark
 {
     public string Name => "serve";
 
+    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy);
+
     public int Run(string[] args)
     {
-        var threads = int.TryParse(Environment.GetEnvironmentVariable("TUNEFORGE_THREADS"), out var t) && t > 0 ? t : 2;
+        int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
+        var threads = Option("--threads", 2);
+        var decode = Option("--decode", 64);
+        var streams = Option("--streams", 8);
+        // Tuneforge serves in the engine's dtype for a bf16 checkpoint: bf16 where the CPU has native bf16, else f32.
+        var dtype = Array.IndexOf(args, "--dtype") is var d and >= 0 && d + 1 < args.Length
+            ? (args[d + 1] is "f32" or "float32" ? ScalarType.Float32 : ScalarType.BFloat16)
+            : ComputeDtype.For(ScalarType.BFloat16);
+        const int promptLength = 128;
         TorchRuntime.Initialize(threads);
-        const int promptLength = 128, decodeTokens = 64, streams = 8;
-        var weights = ServeModel.Weights();
-        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, slots: streams, contextLength: 512);
-        using var loop = new GenerationLoop(decoder);
         var prompt = Enumerable.Range(0, promptLength).Select(i => 1000 + i * 37 % 40000).ToArray();
-        GenerationRequest Request(int max) => new(prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
+        var work = Directory.CreateTempSubdirectory("tuneforge-bench-serve-").FullName;
+        try
+        {
+            Console.WriteLine($"serve: SmolLM2-135M shape, random bf16 weights, {threads} threads, prompt {promptLength}, decode {decode}, {streams} streams; tuneforge computes in {dtype}{(ComputeDtype.HasNativeBf16 ? "" : " (this CPU has no native bf16: libtorch would emulate it)")}");
+            var weights = ServeModel.Weights();
+            SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
+            File.WriteAllText(Path.Combine(work, "config.json"), ServeModel.Config.ToJson());
 
+            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype);
+            Report("tuneforge", ours);
+            var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
+            if (torch is not null) Report("pytorch", torch);
+            Numbers? llama = null;
+            if (!args.Contains("--no-llamacpp"))
+            {
+                var gguf = Path.Combine(work, "model-bf16.gguf");
+                var vocab = LlamaCppPeer.SyntheticVocabulary(ServeModel.Config.VocabSize, bos: 1, eos: 2);
+                GgufWriter.WriteLlama(gguf, ServeModel.Config, name => weights[name], vocab, "smollm2-135m-random");
+                var r = LlamaCppPeer.Measure(gguf, prompt, decode, streams, threads);
+                llama = new Numbers(promptLength / r.PromptTps * 1000, r.PromptTps, r.DecodeTps, r.StreamsTps, r.Greedy);
+                Report("llama.cpp", llama);
+            }
+            foreach (var w in weights.Values) w.Dispose();
+
+            if (torch is not null) Console.WriteLine($"ratio: {ours.DecodeTps / torch.DecodeTps:F2}   (batch-1 decode, tuneforge / pytorch; target >= 1.0)");
+            if (llama is not null)
+            {
+                Console.WriteLine($"ratio decode vs llama.cpp: {ours.DecodeTps / llama.DecodeTps:F2}   (target >= 0.8)");
+                Console.WriteLine($"ratio prompt vs llama.cpp: {ours.PromptTps / llama.PromptTps:F2}   (target >= 1.0)");
+            }
+            Console.WriteLine($"ratio {streams} streams vs batch 1: {ours.StreamsTps / ours.DecodeTps:F2}   (target >= 4)");
+            if (torch is not null) Console.WriteLine($"greedy agreement with pytorch: {Agreement(ours.Greedy, torch.Greedy)} of {ours.Greedy.Length} leading tokens");
+            if (llama is not null) Console.WriteLine($"greedy agreement with llama.cpp: {Agreement(ours.Greedy, llama.Greedy)} of {ours.Greedy.Length} leading tokens");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams, ScalarType dtype)
+    {
+        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8);
+        using var loop = new GenerationLoop(decoder);
+        GenerationRequest Request(int max) => new(prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
+
+        // Time to first token: submit to the first generated token (prefill + one sampling).
         var sw = Stopwatch.StartNew();
         var reader = loop.Submit(Request(1));
         reader.ReadAsync().AsTask().GetAwaiter().GetResult();
         var ttft = sw.Elapsed.TotalMilliseconds;
-        reader.Completion.GetAwaiter().GetResult();
+        foreach (var _ in reader.ReadAllAsync().ToBlockingEnumerable()) { } // drain to the finish
+
+        // Batch-1 decode: the time between the first and the last token.
+        var times = new List<double>();
+        var tokens = new List<int>();
+        sw.Restart();
+        var events = loop.Submit(Request(decode + 1));
+        foreach (var e in events.ReadAllAsync().ToBlockingEnumerable())
+            if (e is TokenGenerated t) { times.Add(sw.Elapsed.TotalSeconds); tokens.Add(t.TokenId); }
+        var decodeTps = (times.Count - 1) / (times[^1] - times[0]);
 
         sw.Restart();
-        var prefillOnly = loop.RunAsync(Request(1)).GetAwaiter().GetResult();
-        var prefillMs = sw.Elapsed.TotalMilliseconds;
-        sw.Restart();
-        loop.RunAsync(Request(decodeTokens + 1)).GetAwaiter().GetResult();
-        var decodeTps = decodeTokens / ((sw.Elapsed.TotalMilliseconds - prefillMs) / 1000);
+        Task.WhenAll(Enumerable.Range(0, streams).Select(_ => loop.RunAsync(Request(decode)))).GetAwaiter().GetResult();
+        var streamsTps = streams * decode / sw.Elapsed.TotalSeconds;
+        return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray());
+    }
 
-        sw.Restart();
-        Task.WhenAll(Enumerable.Range(0, streams).Select(_ => loop.RunAsync(Request(decodeTokens)))).GetAwaiter().GetResult();
-        var aggregateTps = streams * decodeTokens / sw.Elapsed.TotalSeconds;
+    private static Numbers? MeasurePyTorch(string checkpoint, int promptLength, int decode, int streams, int threads)
+    {
+        if (!EnsureTorch()) { Console.WriteLine("pytorch: python3-torch is not available; reference skipped"); return null; }
+        var script = Path.Combine(AppContext.BaseDirectory, "reference", "serve_reference.py");
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { script, checkpoint, promptLength.ToString(), decode.ToString(), streams.ToString(), threads.ToString() })
+            start.ArgumentList.Add(a);
+        using var p = Process.Start(start)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) { Console.WriteLine($"pytorch: reference failed with exit code {p.ExitCode}"); return null; }
+        var j = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
+        return new Numbers(j.GetProperty("ttft_ms").GetDouble(), j.GetProperty("prompt_tps").GetDouble(), j.GetProperty("decode_tps").GetDouble(),
+            j.GetProperty("streams_tps").GetDouble(), j.GetProperty("greedy").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+    }
 
-        Console.WriteLine($"tuneforge: ttft {ttft:F1} ms (prompt {promptLength / (prefillMs / 1000):F0} tok/s), decode b1 {decodeTps:F1} tok/s, {streams} streams {aggregateTps:F1} tok/s");
-        foreach (var w in weights.Values) w.Dispose();
-        return 0;
+    /// <summary>Debian's python3-torch, installed with apt-get when missing (the bench's one-command promise).</summary>
+    private static bool EnsureTorch()
+    {
+        if (Run("/usr/bin/python3", "-c", "import torch") == 0) return true;
+        Console.WriteLine("pytorch: installing Debian's python3-torch ...");
+        Run("apt-get", "install", "-y", "-q", "python3-torch");
+        return Run("/usr/bin/python3", "-c", "import torch") == 0;
+    }
+
+    private static int Run(string file, params string[] args)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in args) start.ArgumentList.Add(a);
+            using var p = Process.Start(start)!;
+            p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return p.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception) { return -1; }
+    }
+
+    private static void Report(string who, Numbers n) =>
+        Console.WriteLine($"{who,-10} ttft {n.TtftMs,8:F1} ms | prompt {n.PromptTps,7:F0} tok/s | decode b1 {n.DecodeTps,6:F1} tok/s | streams {n.StreamsTps,6:F1} tok/s");
+
+    private static int Agreement(int[] a, int[] b)
+    {
+        var n = 0;
+        while (n < a.Length && n < b.Length && a[n] == b[n]) n++;
+        return n;
     }
 }

@@ -22,27 +22,38 @@ public sealed class TrainBenchmark : IBenchmark
         int steps = IntArg(args, "--steps", 3), warmup = IntArg(args, "--warmup", 1), seq = IntArg(args, "--seq", 512);
         int threads = IntArg(args, "--threads", 2), rank = IntArg(args, "--rank", 16), layers = IntArg(args, "--layers", 30);
         bool withReference = !args.Contains("--no-reference");
+        string dtypeName = StringArg(args, "--dtype", "bf16");
+        var dtype = dtypeName == "f32" ? float32 : bfloat16;
         var shape = NetworkShape.SmolLm2_135M with { Layers = layers };
         Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.Layers} layers, {shape.Heads} heads, " +
                           $"{shape.KvHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
                           $"LoRA rank {rank} on all seven projections, {threads} threads, {steps} measured steps after {warmup} warm-up");
-        Console.WriteLine("precision: bf16 base and activations, f32 adapters and AdamW state. The comparison is bf16 because " +
-                          "Debian's PyTorch has no fast f32 BLAS: an f32 comparison would flatter Tuneforge and mean nothing.");
+        Console.WriteLine($"precision: {dtypeName} base and activations, f32 adapters and AdamW state, on both sides. The comparison is bf16 " +
+                          "by default because Debian's PyTorch has no fast f32 BLAS: an f32 comparison would flatter Tuneforge and mean nothing. " +
+                          "(--dtype f32 exists for CPUs without native bf16 matmul, where libtorch's bf16 fallback is slower than f32.)");
 
-        JsonElement? reference = withReference ? RunReference(shape, seq, rank, steps, warmup, threads) : null;
+        JsonElement? reference = withReference ? RunReference(shape, seq, rank, steps, warmup, threads, dtypeName) : null;
 
         TorchRuntime.Initialize(threads);
-        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup);
-        double peakGflops = MatmulPeakGflops();
+        double peakGflops = MatmulPeakGflops(dtype);
+        double otherPeak = MatmulPeakGflops(dtype == bfloat16 ? float32 : bfloat16);
+        double bf16Peak = dtype == bfloat16 ? peakGflops : otherPeak, f32Peak = dtype == bfloat16 ? otherPeak : peakGflops;
+        if (bf16Peak < f32Peak)
+            Console.WriteLine($"warning: this CPU has no native bf16 matmul (bf16 {bf16Peak:F1} GFLOPS < f32 {f32Peak:F1} GFLOPS): libtorch's bf16 " +
+                              "fallback GEMM dominates both sides, so a bf16 run here measures that fallback, not the trainer. The trainer " +
+                              "itself upcasts bf16 checkpoints to f32 on such CPUs (TUNEFORGE_TRAIN_DTYPE=auto); compare with --dtype f32, " +
+                              "or run on a CPU with AMX / AVX512-BF16.");
+        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype);
 
         double flopsPerToken = ModelFlopsPerToken(shape, seq, rank);
         double ourTps = seq / ours.StepSeconds;
         Console.WriteLine();
         Console.WriteLine($"model FLOPs per token: {flopsPerToken / 1e9:F3} GFLOP (forward 2N + input-gradient backward 2N for the frozen " +
                           "matmuls incl. the LM head, 6N for the adapters, causal attention; no weight gradients for frozen weights)");
-        Console.WriteLine($"bf16 matmul peak (2048³, this run): {peakGflops:F1} GFLOPS");
+        Console.WriteLine($"{dtypeName} matmul peak (1024³, this run, libtorch): {peakGflops:F1} GFLOPS " +
+                          $"({(dtype == bfloat16 ? "f32" : "bf16")}: {otherPeak:F1} GFLOPS)");
         Console.WriteLine($"tuneforge: {ourTps:F1} tokens/s, step {ours.StepSeconds:F3} s, peak RSS {ours.PeakRssMb:F0} MB, " +
-                          $"MFU {100 * ourTps * flopsPerToken / (peakGflops * 1e9):F1}% of the bf16 peak, loss {ours.Loss:F4}");
+                          $"MFU {100 * ourTps * flopsPerToken / (peakGflops * 1e9):F1}% of the {dtypeName} peak, loss {ours.Loss:F4}");
         if (reference is { } r)
         {
             double refTps = r.GetProperty("tokens_per_second").GetDouble();
@@ -57,9 +68,9 @@ public sealed class TrainBenchmark : IBenchmark
 
     private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
 
-    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup)
+    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype)
     {
-        using var frozen = FrozenBase.Random(shape, bfloat16, seed: 1);
+        using var frozen = FrozenBase.Random(shape, dtype, seed: 1);
         using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
         lora.Initialize(seed: 2);
         using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
@@ -93,15 +104,15 @@ public sealed class TrainBenchmark : IBenchmark
         return 4 * frozen + 6 * adapters + attention;
     }
 
-    private static double MatmulPeakGflops()
+    private static double MatmulPeakGflops(ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        const int n = 2048;
-        var a = randn(n, n, dtype: bfloat16);
-        var b = randn(n, n, dtype: bfloat16);
+        const int n = 1024;
+        var a = randn(n, n).to(dtype);
+        var b = randn(n, n).to(dtype);
         a.matmul(b);
         var best = double.MaxValue;
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 3; i++)
         {
             var sw = Stopwatch.StartNew();
             using var c = a.matmul(b);
@@ -110,7 +121,7 @@ public sealed class TrainBenchmark : IBenchmark
         return 2.0 * n * n * n / best / 1e9;
     }
 
-    private static JsonElement? RunReference(NetworkShape shape, int seq, int rank, int steps, int warmup, int threads)
+    private static JsonElement? RunReference(NetworkShape shape, int seq, int rank, int steps, int warmup, int threads, string dtype)
     {
         const string python = "/usr/bin/python3";
         if (!PythonHasTorch(python))
@@ -124,7 +135,7 @@ public sealed class TrainBenchmark : IBenchmark
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true };
         foreach (var a in new[] { script, "--hidden", $"{shape.HiddenSize}", "--layers", $"{shape.Layers}", "--heads", $"{shape.Heads}",
                      "--kv-heads", $"{shape.KvHeads}", "--intermediate", $"{shape.IntermediateSize}", "--vocab", $"{shape.VocabSize}",
-                     "--seq", $"{seq}", "--rank", $"{rank}", "--alpha", $"{2 * rank}", "--steps", $"{steps}", "--warmup", $"{warmup}", "--threads", $"{threads}" })
+                     "--seq", $"{seq}", "--rank", $"{rank}", "--alpha", $"{2 * rank}", "--steps", $"{steps}", "--warmup", $"{warmup}", "--threads", $"{threads}", "--dtype", dtype })
             psi.ArgumentList.Add(a);
         Console.WriteLine("running the PyTorch reference ...");
         using var p = Process.Start(psi)!;
@@ -152,6 +163,12 @@ public sealed class TrainBenchmark : IBenchmark
             if (line.StartsWith("VmHWM:"))
                 return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
         return double.NaN;
+    }
+
+    private static string StringArg(string[] args, string name, string fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
     }
 
     private static int IntArg(string[] args, string name, int fallback)

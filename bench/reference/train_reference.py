@@ -23,11 +23,12 @@ p.add_argument("--dropout", type=float, default=0.05)
 p.add_argument("--steps", type=int, default=3)
 p.add_argument("--warmup", type=int, default=1)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--dtype", choices=["bf16", "f32"], default="bf16")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-dt = torch.bfloat16
+dt = torch.bfloat16 if a.dtype == "bf16" else torch.float32
 H, L, NQ, NKV, I, V, T, R = a.hidden, a.layers, a.heads, a.kv_heads, a.intermediate, a.vocab, a.seq, a.rank
 HD = H // NQ
 

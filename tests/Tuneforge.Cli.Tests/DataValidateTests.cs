@@ -5,6 +5,9 @@ namespace Tuneforge.Cli.Tests;
 
 public class DataValidateTests
 {
+    /// <summary>Where tuneforge-tiny is written once for these tests (the default model of data validate).</summary>
+    private static readonly string ModelsDir = Path.Combine(Path.GetTempPath(), "tuneforge-cli-tests", "models");
+
     private static (int, string)[] Problems(JsonElement report, string level)
         => report.GetProperty("problems").EnumerateArray().Where(p => p.GetProperty("level").GetString() == level)
             .Select(p => (p.GetProperty("line").GetInt32(), p.GetProperty("category").GetString()!)).ToArray();
@@ -12,7 +15,7 @@ public class DataValidateTests
     [Fact]
     public async Task The_cookbook_toy_file_reports_its_two_warnings_and_too_few_examples()
     {
-        var run = await CliProcess.RunAsync("data", "validate", Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), "--json");
+        var run = await CliProcess.RunAsync("data", "validate", Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), "--json", "--no-measure", "--models-dir", ModelsDir);
 
         Assert.Equal(1, run.ExitCode);
         var report = JsonDocument.Parse(run.Stdout).RootElement;
@@ -25,7 +28,7 @@ public class DataValidateTests
     [Fact]
     public async Task The_toy_file_passes_as_a_validation_file_and_the_table_names_the_warnings()
     {
-        var run = await CliProcess.RunAsync("data", "validate", Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), "--validation-file");
+        var run = await CliProcess.RunAsync("data", "validate", Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), "--validation-file", "--no-measure", "--models-dir", ModelsDir);
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("line 3: example has no system message", run.Stdout);
@@ -46,7 +49,7 @@ public class DataValidateTests
         lines[10] = """{"messages":[{"role":"robot","content":"q"},{"role":"assistant","content":"a"}]}"""; // line 11
         var path = dir.Write("broken.jsonl", string.Join("\n", lines) + "\n");
 
-        var run = await CliProcess.RunAsync("data", "validate", path, "--json");
+        var run = await CliProcess.RunAsync("data", "validate", path, "--json", "--no-measure", "--models-dir", ModelsDir);
 
         Assert.Equal(1, run.ExitCode);
         var report = JsonDocument.Parse(run.Stdout).RootElement;
@@ -57,7 +60,7 @@ public class DataValidateTests
         Assert.Equal([3, 9], missing.GetProperty("lines").EnumerateArray().Select(l => l.GetInt32()));
         Assert.Equal(7, report.GetProperty("usable_examples").GetInt32());
 
-        var table = await CliProcess.RunAsync("data", "validate", path);
+        var table = await CliProcess.RunAsync("data", "validate", path, "--no-measure", "--models-dir", ModelsDir);
         Assert.Equal(1, table.ExitCode);
         Assert.Contains("line 3: example has no assistant message", table.Stdout);
         Assert.Contains("line 5: message 2 (assistant) has weight 0.5; weight must be 0 or 1", table.Stdout);

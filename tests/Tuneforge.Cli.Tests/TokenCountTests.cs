@@ -78,3 +78,27 @@ public class TokenCountTests
         Assert.Contains("role \"tool\" is not supported", problem.GetProperty("message").GetString());
     }
 }
+
+/// <summary>The time estimate comes from a real, short training run of the model on this machine.</summary>
+public class ThroughputMeasurementTests
+{
+    [Fact]
+    public async Task Validate_measures_tokens_per_second_with_the_trainer_and_derives_the_training_time()
+    {
+        using var dir = new TempDir();
+        var file = dir.Write("short.jsonl", string.Concat(Enumerable.Range(1, 10).Select(i =>
+            $$"""{"messages":[{"role":"user","content":"Gate {{i}}?"},{"role":"assistant","content":"Level 2."}]}""" + "\n")));
+
+        var run = await CliProcess.RunAsync(["data", "validate", file, "--models-dir", dir.Path, "--json"], timeoutSeconds: 600);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var report = JsonDocument.Parse(run.Stdout).RootElement;
+        var estimate = report.GetProperty("estimate");
+        var rate = estimate.GetProperty("measured_tokens_per_second").GetDouble();
+        Assert.True(rate > 0);
+        Assert.True(estimate.GetProperty("measured_peak_bytes").GetInt64() > 10_000_000);
+        var billed = report.GetProperty("statistics").GetProperty("billed_tokens").GetInt64();
+        Assert.Equal(billed / rate, estimate.GetProperty("training_seconds").GetDouble(), 6);
+        Assert.True(estimate.GetProperty("fits").GetBoolean());
+    }
+}

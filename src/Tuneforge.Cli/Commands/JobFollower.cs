@@ -76,7 +76,7 @@ public sealed class JobFollower(ApiClient api, Output output, TimeSpan? pollInte
             if (status != lastStatus)
             {
                 lastStatus = status;
-                report(job, $"job {Show.Text(job, "id")} is {status}", null);
+                report(job, $"job {Show.Text(job, "id")}: {status}", null);
             }
             else report(job, null, _latest);
             if (IsFinished(job)) return job;

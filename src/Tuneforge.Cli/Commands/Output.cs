@@ -41,7 +41,8 @@ public sealed class Output(bool json)
 
     public void Line(string markup) => Console.MarkupLine(markup);
 
-    public void Plain(string text) => Console.WriteLine(text);
+    /// <summary>Unformatted text straight to stdout: never wrapped or re-flowed, whatever the width.</summary>
+    public void Plain(string text) => System.Console.Out.WriteLine(text);
 
     /// <summary>A table with the given column headers; cells are plain text (escaped).</summary>
     public static Table Table(params string[] columns)

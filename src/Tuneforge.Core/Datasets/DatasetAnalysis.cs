@@ -25,8 +25,8 @@ public sealed record DatasetAnalysis(
         Func<string, IExampleTokenCounter>? Counter = null,
         IThroughputProbe? Probe = null);
 
-    /// <summary>How many examples the throughput measurement trains on: the longest and a few typical ones.</summary>
-    public const int MeasurementExamples = 4;
+    /// <summary>How many examples the throughput measurement trains on: the longest and typical ones.</summary>
+    public const int MeasurementExamples = 3;
 
     public static DatasetAnalysis Run(string path, Options options, CancellationToken ct)
     {
@@ -56,9 +56,11 @@ public sealed record DatasetAnalysis(
         }
         else if ((options.Probe ?? DefaultProbe) is { } probe)
         {
-            var measured = probe.Measure(options.ModelDir, SampleForMeasurement(report, counter), ct);
+            var sample = SampleForMeasurement(report, counter);
+            var sampleTokens = sample.Sum(e => (long)Math.Min(counter.Count(e).Total, footprint.ContextLength));
+            var measured = probe.Measure(options.ModelDir, sample, sampleTokens, ct);
             estimate = measured is null
-                ? estimate with { Note = "Time not measured: this build's trainer cannot run yet." }
+                ? estimate with { Note = "Time not measured: the trial run reported no steps." }
                 : TrainingEstimate.Make(footprint, statistics, measured);
         }
         else

@@ -6,7 +6,8 @@ public sealed record ThroughputMeasurement(double TokensPerSecond, long PeakByte
 /// <summary>Runs a few training steps of a model on sample examples and reports how fast and how big that was (null: cannot measure).</summary>
 public interface IThroughputProbe
 {
-    ThroughputMeasurement? Measure(string modelDir, IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> sample, CancellationToken ct);
+    /// <param name="tokensPerEpoch">Tokens one pass over <paramref name="sample"/> processes (each capped at the context).</param>
+    ThroughputMeasurement? Measure(string modelDir, IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> sample, long tokensPerEpoch, CancellationToken ct);
 }
 
 /// <summary>

@@ -34,6 +34,7 @@ public sealed class InferenceService(IModelResolver resolver, InferenceOptions o
     {
         var resolved = resolver.Resolve(organizationId, modelId) ?? throw ModelRegistry.ModelNotFound(modelId, param);
         TorchRuntime.Initialize(options.Threads);
+        BaseModelCatalog.EnsureAvailable(resolved.BaseModelId, resolved.BaseModelDir);
         var loaded = Base(resolved.BaseModelDir);
         if (resolved.AdapterDir is null) return new ServedModel(resolved, loaded, null, null);
         if (!Directory.Exists(resolved.AdapterDir))

@@ -1,4 +1,6 @@
 using Tuneforge.Engine.Chat;
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Tokenization;
 
@@ -10,7 +12,8 @@ internal sealed class LoadedBase : IDisposable
     public LoadedBase(string directory, InferenceOptions options)
     {
         Directory = directory;
-        Decoder = BatchDecoder.Load(directory, options.Dtype, options.Slots, options.ContextLength);
+        var dtype = options.Dtype ?? ComputeDtype.For(ModelConfig.Load(Path.Combine(directory, "config.json")).CheckpointDtype);
+        Decoder = BatchDecoder.Load(directory, dtype, options.Slots, options.ContextLength);
         Loop = new GenerationLoop(Decoder);
         Text = ModelText.Load(directory, Decoder.Config.EosTokenIds);
     }

@@ -40,7 +40,8 @@ public sealed class ServedModel : IDisposable
 
     public ChannelReader<GenerationEvent> Generate(IReadOnlyList<int> prompt, SamplingOptions sampling, int promptLogprobs,
         CancellationToken cancellationToken) =>
-        _base.Loop.Submit(new GenerationRequest(prompt, sampling, Text.EosTokenIds, Text.Detokenizer, _adapter?.Weights, promptLogprobs),
+        _base.Loop.Submit(new GenerationRequest(prompt, sampling, Text.EosTokenIds, Text.Detokenizer, _adapter?.Weights, promptLogprobs,
+            Text.Tokenizer.VocabSize),
             cancellationToken);
 
     public void Dispose()

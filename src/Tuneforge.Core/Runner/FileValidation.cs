@@ -77,7 +77,7 @@ public sealed class FileValidation(RunnerContext context)
             var counter = DatasetAnalysis.DefaultCounter(job.BaseModelDir);
             statistics = DatasetStatistics.Compute(report.Examples, counter, ModelFootprint.Read(job.BaseModelDir).ContextLength, epochs);
         }
-        catch (Exception e) when (e is NotSupportedException or IOException or InvalidOperationException or ArgumentException or FormatException)
+        catch (Exception e) // best effort: a model whose tokenizer cannot be read here still trains (the trainer reports it)
         {
             context.Jobs.AddEvent(job.Id, EventLevel.Info, $"Token counts not checked: {e.Message}");
             return;

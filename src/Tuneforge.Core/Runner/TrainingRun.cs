@@ -1,4 +1,5 @@
 using System.Text;
+using Tuneforge.Core.Datasets;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Jobs;
 using Tuneforge.Core.Models;
@@ -38,7 +39,7 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
             var result = await training;
             // A trainer may return early rather than throw when told to stop: that is not a finished job.
             if (stop.IsCancellationRequested) Stopped(new OperationCanceledException(), workerStopping.IsCancellationRequested);
-            else Finish(result);
+            else Finish(result, BilledTokens(spec, result));
         }
         catch (Exception e)
         {
@@ -83,14 +84,31 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         }
     }
 
-    private void Finish(FineTuneResult result)
+    /// <summary>
+    /// OpenAI's trained_tokens are billed tokens: every token of each training example (up to the context length)
+    /// times the epochs — not just the assistant tokens the loss covers. Falls back to the trainer's count.
+    /// </summary>
+    private long BilledTokens(FineTuneSpec spec, FineTuneResult result)
+    {
+        try
+        {
+            var counter = DatasetAnalysis.DefaultCounter(job.BaseModelDir);
+            return DatasetStatistics.Compute(spec.Train, counter, ModelFootprint.Read(job.BaseModelDir).ContextLength, spec.Hyperparameters.Epochs).BilledTokens;
+        }
+        catch (Exception)
+        {
+            return result.TrainedTokens;
+        }
+    }
+
+    private void Finish(FineTuneResult result, long trainedTokens)
     {
         var jobs = context.Jobs;
         var csv = MetricsRecord.ToCsv(jobs.MetricsEvents(job.Id).Where(e => e.DataJson is not null).Select(e => e.DataJson!));
         var incoming = context.FileService.Store.ReceiveAsync(new MemoryStream(csv), long.MaxValue, CancellationToken.None).GetAwaiter().GetResult();
         var resultFile = context.FileService.Save(job.OrganizationId, incoming, "step_metrics.csv", FilePurposes.FineTuneResults);
 
-        if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, result.TrainedTokens, [resultFile.Id]))
+        if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, trainedTokens, [resultFile.Id]))
         {
             // Cancelled or paused while the last step finished: the job keeps that status.
             context.FileService.Delete(job.OrganizationId, resultFile.Id);

@@ -136,6 +136,7 @@ public sealed class GenerationLoop : IDisposable
         if (_row.Length < logits.Length) _row = new float[logits.Length];
         var row = _row.AsSpan(0, logits.Length);
         logits.CopyTo(row);
+        if (s.Request.VocabularyLimit < row.Length) row[s.Request.VocabularyLimit..].Fill(float.NegativeInfinity);
         var token = s.Sampler.Next(row, out var logprobs);
         s.Generated++;
         s.LastToken = token;

@@ -4,6 +4,7 @@ namespace Tuneforge.Engine.Generation;
 /// One sequence to generate. <see cref="Detokenizer"/> makes the incremental token-to-text decoder from which the
 /// completion text is built and stop strings are found. <see cref="PromptLogprobs"/> ≥ 0 asks for the prompt tokens'
 /// log-probabilities with that many alternatives each (the legacy completions <c>echo</c> + <c>logprobs</c>).
+/// <see cref="VocabularyLimit"/>: ids at or above it are never sampled (embedding rows the tokenizer cannot decode).
 /// </summary>
 public sealed record GenerationRequest(
     IReadOnlyList<int> Prompt,
@@ -11,7 +12,8 @@ public sealed record GenerationRequest(
     IReadOnlyCollection<int> EosTokenIds,
     Func<IDetokenizer> Detokenizer,
     LoraWeights? Adapter = null,
-    int PromptLogprobs = -1);
+    int PromptLogprobs = -1,
+    int VocabularyLimit = int.MaxValue);
 
 /// <summary>Turns tokens into text one at a time, holding back incomplete characters until they are whole.</summary>
 public interface IDetokenizer

@@ -74,4 +74,10 @@ public sealed class Attention : nn.Module
         }
         return (Read(cachedK), Read(cachedV));
     }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _qkv.Dispose();
+        base.Dispose(disposing);
+    }
 }

@@ -8,7 +8,7 @@ namespace Tuneforge.Engine.Modeling;
 /// stacked tensor, so checkpoint keys and LoRA paths are unchanged and loading writes straight into the stack.
 /// (Replacing parameters, e.g. with Module.to(dtype), would break the sharing: build the model in its final dtype.)
 /// </summary>
-internal sealed class FusedProjections
+internal sealed class FusedProjections : IDisposable
 {
     private readonly Tensor _weight;          // [Σ out, in]
     private readonly Tensor? _bias;           // [Σ out]
@@ -36,5 +36,12 @@ internal sealed class FusedProjections
     {
         var y = nn.functional.linear(x, _weight, _bias);
         return lora is null ? y : lora.Apply(Parts, x, y);
+    }
+
+    /// <summary>Releases the stack (the parts' parameters are released by their module).</summary>
+    public void Dispose()
+    {
+        _weight.Dispose();
+        _bias?.Dispose();
     }
 }

@@ -29,4 +29,10 @@ public sealed class Mlp : nn.Module
         var gated = nn.functional.silu(gateUp.narrow(-1, 0, _intermediate)).mul_(gateUp.narrow(-1, _intermediate, _intermediate));
         return down_proj.Forward(gated, lora);
     }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _gateUp.Dispose();
+        base.Dispose(disposing);
+    }
 }

@@ -83,7 +83,7 @@ public class DatasetAnalysisTests
     private sealed class CountingProbe : IThroughputProbe
     {
         public int Calls { get; private set; }
-        public ThroughputMeasurement? Measure(string modelDir, IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> sample, CancellationToken ct)
+        public ThroughputMeasurement? Measure(string modelDir, IReadOnlyList<Tuneforge.Engine.Training.TrainingExample> sample, long tokensPerEpoch, CancellationToken ct)
         {
             Calls++;
             return null;

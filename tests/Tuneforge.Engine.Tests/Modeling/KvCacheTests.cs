@@ -134,3 +134,30 @@ public class ModelLifetimeTests
         }
     }
 }
+
+/// <summary>Steps run inside a dispose scope leave no live tensors behind.</summary>
+public class DecodeLeakTests
+{
+    [Fact]
+    public void Decode_steps_leave_no_tensors_alive()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.LlamaConfig(), seed: 13);
+        using var model = PretrainedModel.LoadModel(dir.Path, ModelConfig.Load(dir.Sub("config.json")), ScalarType.Float32);
+        using var adapter = LoraAdapter.Create(model, rank: 2, alpha: 4, seed: 1, trainable: false);
+        using var noGrad = no_grad();
+        using var cache = model.CreateCache(slots: 2, capacity: 40);
+        using (var scope = NewDisposeScope()) model.Extend(cache, [0, 1], [[1, 2, 3], [4, 5]]);
+        long Live() => TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        void Step(int i)
+        {
+            using var scope = NewDisposeScope();
+            model.Decode(cache, [1, 0], [i % 97, (i * 3) % 97], LoraRouting.PerRow([adapter, null]));
+        }
+        Step(0);
+        var before = Live();
+        for (var i = 1; i <= 10; i++) Step(i);
+        Assert.Equal(before, Live());
+    }
+}

@@ -31,6 +31,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public Uri BaseUri => new($"http://127.0.0.1:{Port}/v1/");
     public string Output { get { lock (_output) return _output.ToString(); } }
     public bool HasExited => _process.HasExited;
+    public int ProcessId => _process.Id;
 
     public static async Task<ServiceProcess> StartAsync(string dataDir, string apiKeys, params string[] extraArgs)
     {
