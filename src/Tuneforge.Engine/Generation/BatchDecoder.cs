@@ -1,4 +1,5 @@
 using Tuneforge.Engine.Checkpoints;
+using RotaryEmbedding = Tuneforge.Engine.Modeling.RotaryEmbedding;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -16,14 +17,11 @@ public sealed class BatchDecoder : IDisposable
     private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor Down,
         Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
 
-    // Scalars are native handles outside dispose scopes: make the constant ones once.
-    private static readonly TorchSharp.Scalar One = 1;
-
     private readonly Layer[] _layers;
     private readonly Tensor _embed;   // [V, hidden]
     private readonly Tensor _lmHead;  // [V, hidden] (the embedding itself when tied)
     private readonly Tensor _finalNorm;
-    private readonly RotaryTable _rope;
+    private readonly RotaryEmbedding _rope;
     private readonly int[] _lengths;  // tokens held per slot
     private readonly bool[] _used;
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
@@ -76,7 +74,7 @@ public sealed class BatchDecoder : IDisposable
             if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
         }
         WeightBytes = bytes;
-        _rope = new RotaryTable(config, ContextLength, dtype);
+        _rope = new RotaryEmbedding(config);
     }
 
     /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
@@ -120,11 +118,12 @@ public sealed class BatchDecoder : IDisposable
         var ids = TokenTensor(tokens);
         var positions = arange(t, dtype: int64);
         var routing = adapter is null ? LoraRouting.None : LoraRouting.AllRows(adapter);
+        var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [T, 1, D]
         var h = _embed.index_select(0, ids).to(float32); // [T, hidden] residual stream kept in f32
         for (var i = 0; i < _layers.Length; i++)
         {
             var l = _layers[i];
-            var (q, k, v) = Projections(h, l, i, routing, positions);
+            var (q, k, v) = Projections(h, l, i, routing, cos, sin);
             l.KeyCache[slot].narrow(0, 0, t).copy_(k);
             l.ValueCache[slot].narrow(0, 0, t).copy_(v);
             // [1, H, T, D]; K/V heads repeated for grouped-query attention
@@ -169,11 +168,12 @@ public sealed class BatchDecoder : IDisposable
         if (pos.Any(p => p != pos[0]))
             mask = arange(maxLen, dtype: int64).unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, maxLen);
         var routing = LoraRouting.For(adapters);
+        var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [B, 1, D]
         var h = _embed.index_select(0, ids).to(float32); // [B, hidden]
         for (var i = 0; i < _layers.Length; i++)
         {
             var l = _layers[i];
-            var (q, k, v) = Projections(h, l, i, routing, positions);
+            var (q, k, v) = Projections(h, l, i, routing, cos, sin);
             l.KeyCache.index_put_(k, slotIndex, positions);
             l.ValueCache.index_put_(v, slotIndex, positions);
             // Cached keys [B, KVH, maxLen, D]: a view when the slots are adjacent, else gathered.
@@ -191,17 +191,14 @@ public sealed class BatchDecoder : IDisposable
     }
 
     /// <summary>Normalised input through q|k|v, RoPE on q and k. Returns q [N, H, D], k and v [N, KVH, D].</summary>
-    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, LoraRouting routing, Tensor positions)
+    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, LoraRouting routing, Tensor cos, Tensor sin)
     {
         var n = h.shape[0];
         var x = RmsNorm(h, l.InputNorm);
         var qkv = F.linear(x, l.Qkv, l.QkvBias);
         routing.Apply(qkv, x, layer, static f => f.Qkv);
         var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
-        var qk = heads.narrow(1, 0, _heads + _kvHeads);
-        var cos = _rope.Cos.index_select(0, positions).unsqueeze(1); // [N, 1, D]
-        var sin = _rope.Sin.index_select(0, positions).unsqueeze(1);
-        var roped = (qk * cos).addcmul_(qk.matmul(_rope.RotateHalf), sin, One);
+        var roped = RotaryEmbedding.Apply(heads.narrow(1, 0, _heads + _kvHeads), cos, sin);
         return (roped.narrow(1, 0, _heads), roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
     }
 
@@ -245,6 +242,6 @@ public sealed class BatchDecoder : IDisposable
             foreach (var t in new[] { l.Qkv, l.QkvBias, l.O, l.OBias, l.GateUp, l.Down, l.InputNorm, l.PostNorm, l.KeyCache, l.ValueCache })
                 t?.Dispose();
         if (!ReferenceEquals(_lmHead, _embed)) _lmHead.Dispose();
-        _embed.Dispose(); _finalNorm.Dispose(); _rope.Dispose();
+        _embed.Dispose(); _finalNorm.Dispose();
     }
 }

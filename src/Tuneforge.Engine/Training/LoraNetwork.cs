@@ -1,4 +1,5 @@
 using TorchSharp;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -14,7 +15,7 @@ internal sealed class LoraNetwork
     private readonly FrozenBase _base;
     private readonly LoraParameters _lora;
     private readonly NetworkShape _shape;
-    private readonly Tensor _invFreq; // f64 [head_dim / 2]
+    private readonly RotaryEmbedding _rope;
 
     public double Dropout { get; }
 
@@ -24,8 +25,7 @@ internal sealed class LoraNetwork
         _lora = lora;
         _shape = frozen.Shape;
         Dropout = dropout;
-        int hd = _shape.HeadDim;
-        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).DetachFromDisposeScope();
+        _rope = new RotaryEmbedding(_shape.HeadDim, _shape.RopeTheta, _shape.RopeScaling);
     }
 
     /// <summary>
@@ -38,7 +38,7 @@ internal sealed class LoraNetwork
         int T = row.Length;
         var ids = tensor(row.Ids);
         var positions = tensor(row.Positions);
-        var (cos, sin) = Rope(positions, dtype);                 // [T, 1, head_dim]
+        var (cos, sin) = _rope.Angles(positions, dtype);         // [T, 1, head_dim]
         var mask = AttentionMask(row);                            // null (one example) or bool [1, 1, T, T]
         // the adapters in the compute dtype, in one cast; gradients flow back to the f32 leaf
         var lora = _lora.Flat.to(dtype);
@@ -88,7 +88,7 @@ internal sealed class LoraNetwork
     {
         int nq = _shape.Heads, nkv = _shape.KvHeads, hd = _shape.HeadDim;
         var heads = qkv.view(T, nq + 2 * nkv, hd);
-        var qk = ApplyRope(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
+        var qk = RotaryEmbedding.Apply(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
         var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
         var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
         var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]
@@ -99,20 +99,6 @@ internal sealed class LoraNetwork
         }
         var o = F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
         return o.squeeze(0).transpose(0, 1).reshape(T, nq * hd);      // [T, nq · hd]
-    }
-
-    private (Tensor Cos, Tensor Sin) Rope(Tensor positions, ScalarType dtype)
-    {
-        var freqs = positions.to(float64).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
-        var emb = cat([freqs, freqs], 1).unsqueeze(1);                              // [T, 1, hd]
-        return (emb.cos().to(dtype), emb.sin().to(dtype));
-    }
-
-    private static Tensor ApplyRope(Tensor x, Tensor cos, Tensor sin)
-    {
-        int half = (int)x.shape[2] / 2;
-        var rotated = cat([x.narrow(2, half, half).neg(), x.narrow(2, 0, half)], 2);
-        return x.mul(cos).add_(rotated.mul_(sin));
     }
 
     /// <summary>Block-diagonal causal mask over the row's examples, or null when the row is a single example.</summary>
