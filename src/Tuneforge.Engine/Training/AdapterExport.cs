@@ -16,7 +16,7 @@ public static class AdapterExport
         TorchRuntime.Initialize();
         RequireAdapter(checkpointDir);
         Directory.CreateDirectory(outDir);
-        using var adapter = CheckpointFolder.ReadAdapter(checkpointDir);
+        using var adapter = Modeling.PeftAdapterFolder.Read(checkpointDir);
         using var weights = CheckpointWeights.Open(baseModelDir);
         using var scope = NewDisposeScope();
         using var _ = no_grad();

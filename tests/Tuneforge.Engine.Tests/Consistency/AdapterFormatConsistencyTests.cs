@@ -31,7 +31,7 @@ public class AdapterFormatConsistencyTests
         using var scope = NewDisposeScope();
         var trained = c.Lora.ToModuleTensors();
 
-        using var engine = CheckpointFolder.ReadAdapter(c.AdapterDir);
+        using var engine = PeftAdapterFolder.Read(c.AdapterDir);
         using var reader = SafetensorsReader.Open(Path.Combine(c.AdapterDir, CheckpointFolder.AdapterWeights));
         using var stateDict = LoraAdapter.FromPeftStateDict(reader.Tensors.Keys.ToDictionary(k => k, k => reader.Load(k)), c.Lora.Rank, c.Lora.Alpha);
         foreach (var read in new[] { engine, stateDict })
@@ -69,6 +69,42 @@ public class AdapterFormatConsistencyTests
 
     private static bool Same(Tensor x, Tensor y) => x.shape.SequenceEqual(y.shape) && x.dtype == y.dtype && x.eq(y).all().item<bool>();
 
+    /// <summary>
+    /// An rsLoRA adapter (scale alpha/√r) with PEFT's adapter-named tensors (<c>lora_A.default.weight</c>) written by
+    /// another tool: the engine model and the server both read it through the one reader and agree on its output.
+    /// </summary>
+    [Fact]
+    public void An_rslora_adapter_with_default_names_means_the_same_to_the_model_and_the_server()
+    {
+        using var c = new AdaptedCheckpoint("llama");
+        var foreign = c.Scratch("rslora");
+        Directory.CreateDirectory(foreign);
+        using (var scope = NewDisposeScope())
+        {
+            var renamed = c.Lora.ToModuleTensors().SelectMany(m => new[]
+            {
+                new KeyValuePair<string, Tensor>($"base_model.model.{m.Key}.lora_A.default.weight", m.Value.A),
+                new KeyValuePair<string, Tensor>($"base_model.model.{m.Key}.lora_B.default.weight", m.Value.B),
+            });
+            SafetensorsWriter.Write(Path.Combine(foreign, PeftAdapterFolder.WeightsFile), renamed);
+        }
+        File.WriteAllText(Path.Combine(foreign, PeftAdapterFolder.ConfigFile),
+            $$"""{"peft_type":"LORA","r":{{AdaptedCheckpoint.Rank}},"lora_alpha":{{AdaptedCheckpoint.Alpha}},"use_rslora":true}""");
+
+        using var adapter = PeftAdapterFolder.Read(foreign);
+        Assert.True(adapter.UseRsLora);
+        Assert.Equal(AdaptedCheckpoint.Alpha / Math.Sqrt(AdaptedCheckpoint.Rank), adapter.Scale, 12);
+        Assert.Equal(c.Lora.Slots.Count, adapter.Modules.Count);
+
+        using var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, ScalarType.Float32);
+        using var decoder = BatchDecoder.Load(c.BaseDir, ScalarType.Float32, slots: 1, contextLength: 128);
+        using var served = ServedLora.Load(foreign, c.Config, ScalarType.Float32);
+        using var outer = NewDisposeScope();
+        var (prompt, _) = c.Examples();
+        Agreement.Close(DecoderConsistencyTests.Reference(model, prompt, adapter),
+            decoder.Prefill(decoder.AcquireSlot(), prompt, served, allPositions: true), 1e-4, "rsLoRA adapter served");
+    }
+
     [Theory]
     [InlineData("llama")]
     [InlineData("qwen2")]
@@ -79,7 +115,7 @@ public class AdapterFormatConsistencyTests
         var written = c.Scratch("written");
         AdapterExport.ExportMerged(c.BaseDir, c.AdapterDir, exported);
         using (var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, ScalarType.Float32))
-        using (var adapter = CheckpointFolder.ReadAdapter(c.AdapterDir))
+        using (var adapter = PeftAdapterFolder.Read(c.AdapterDir))
             MergedCheckpoint.Write(c.BaseDir, model, adapter, written, ScalarType.Float32);
 
         using var scope = NewDisposeScope();

@@ -24,7 +24,7 @@ public class DecoderConsistencyTests
     {
         using var c = new AdaptedCheckpoint(name);
         using var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, ScalarType.Float32);
-        using var adapter = CheckpointFolder.ReadAdapter(c.AdapterDir);
+        using var adapter = PeftAdapterFolder.Read(c.AdapterDir);
         using var decoder = BatchDecoder.Load(c.BaseDir, ScalarType.Float32, slots: 3, contextLength: 128);
         using var served = ServedLora.Load(c.AdapterDir, c.Config, ScalarType.Float32);
 
