@@ -9,7 +9,7 @@ namespace Tuneforge.Engine.Tests.Consistency;
 
 /// <summary>
 /// A PEFT adapter folder written by the trainer reads back as the same adapter in every reader (the engine's, the
-/// PEFT state-dict reader and the server's fused factors), and both merged exports write the same weights.
+/// PEFT state-dict reader and the server's fused factors), and both merged-export entry points write the same weights.
 /// </summary>
 public class AdapterFormatConsistencyTests
 {
