@@ -1,4 +1,5 @@
 using Tuneforge.Engine.Checkpoints;
+using FusedBaseWeights = Tuneforge.Engine.Modeling.FusedBaseWeights;
 using RotaryEmbedding = Tuneforge.Engine.Modeling.RotaryEmbedding;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -17,7 +18,8 @@ public sealed class BatchDecoder : IDisposable
     private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor Down,
         Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
 
-    private readonly Layer[] _layers;
+    private readonly FusedBaseWeights _weights;
+    private readonly Layer[] _layers; // the shared fused weights of each layer plus its KV cache
     private readonly Tensor _embed;   // [V, hidden]
     private readonly Tensor _lmHead;  // [V, hidden] (the embedding itself when tied)
     private readonly Tensor _finalNorm;
@@ -44,36 +46,16 @@ public sealed class BatchDecoder : IDisposable
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
         _lengths = new int[slots]; _used = new bool[slots];
 
-        Tensor Need(string name, ScalarType t) => load(name, t) ?? throw new InvalidDataException($"checkpoint has no tensor {name}");
-        long bytes = 0;
-        Tensor Keep(Tensor t) { bytes += t.NumberOfElements * t.ElementSize; return t.DetachFromDisposeScope(); }
-        using (no_grad())
-        {
-            _embed = Keep(Need("model.embed_tokens.weight", dtype));
-            _lmHead = config.TieWordEmbeddings || load("lm_head.weight", dtype) is not { } head ? _embed : Keep(head);
-            _finalNorm = Keep(Need("model.norm.weight", float32));
-            _layers = new Layer[config.NumHiddenLayers];
-            var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
-            for (var i = 0; i < _layers.Length; i++)
-            {
-                var p = $"model.layers.{i}.";
-                using var scope = NewDisposeScope();
-                var qkv = cat([Need(p + "self_attn.q_proj.weight", dtype), Need(p + "self_attn.k_proj.weight", dtype), Need(p + "self_attn.v_proj.weight", dtype)]);
-                var qkvBias = config.QkvBias
-                    ? cat([Need(p + "self_attn.q_proj.bias", dtype), Need(p + "self_attn.k_proj.bias", dtype), Need(p + "self_attn.v_proj.bias", dtype)])
-                    : null;
-                var gateUp = cat([Need(p + "mlp.gate_proj.weight", dtype), Need(p + "mlp.up_proj.weight", dtype)]);
-                _layers[i] = new Layer(
-                    Keep(qkv), qkvBias is null ? null : Keep(qkvBias),
-                    Keep(Need(p + "self_attn.o_proj.weight", dtype)),
-                    config.OutputBias ? Keep(Need(p + "self_attn.o_proj.bias", dtype)) : null,
-                    Keep(gateUp), Keep(Need(p + "mlp.down_proj.weight", dtype)),
-                    Keep(Need(p + "input_layernorm.weight", float32)), Keep(Need(p + "post_attention_layernorm.weight", float32)),
-                    zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope());
-            }
-            if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
-        }
-        WeightBytes = bytes;
+        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
+        // Norm weights stay f32: RMSNorm runs in f32 on the f32 residual stream.
+        _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, dtype, float32);
+        _embed = _weights.Embed;
+        _lmHead = _weights.LmHead;
+        _finalNorm = _weights.FinalNorm;
+        var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
+        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, w.QkvBias, w.O, w.OBias, w.GateUp, w.Down, w.InputNorm, w.PostNorm,
+            zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope())).ToArray();
+        WeightBytes = _weights.ByteSize;
         _rope = new RotaryEmbedding(config);
     }
 
@@ -238,10 +220,7 @@ public sealed class BatchDecoder : IDisposable
 
     public void Dispose()
     {
-        foreach (var l in _layers)
-            foreach (var t in new[] { l.Qkv, l.QkvBias, l.O, l.OBias, l.GateUp, l.Down, l.InputNorm, l.PostNorm, l.KeyCache, l.ValueCache })
-                t?.Dispose();
-        if (!ReferenceEquals(_lmHead, _embed)) _lmHead.Dispose();
-        _embed.Dispose(); _finalNorm.Dispose();
+        foreach (var l in _layers) { l.KeyCache.Dispose(); l.ValueCache.Dispose(); }
+        _weights.Dispose();
     }
 }
