@@ -99,7 +99,7 @@ public sealed class BatchDecoder : IDisposable
         using var scope = NewDisposeScope();
         var ids = TokenTensor(tokens);
         var positions = arange(t, dtype: int64);
-        var routing = adapter is null ? LoraRouting.None : LoraRouting.AllRows(adapter);
+        var routing = adapter is null ? FusedLoraPlan.None : FusedLoraPlan.AllRows(adapter);
         var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [T, 1, D]
         var h = _embed.index_select(0, ids).to(float32); // [T, hidden] residual stream kept in f32
         for (var i = 0; i < _layers.Length; i++)
@@ -149,7 +149,7 @@ public sealed class BatchDecoder : IDisposable
         Tensor? mask = null;
         if (pos.Any(p => p != pos[0]))
             mask = arange(maxLen, dtype: int64).unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, maxLen);
-        var routing = LoraRouting.For(adapters);
+        var routing = FusedLoraPlan.For(adapters);
         var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [B, 1, D]
         var h = _embed.index_select(0, ids).to(float32); // [B, hidden]
         for (var i = 0; i < _layers.Length; i++)
@@ -173,7 +173,7 @@ public sealed class BatchDecoder : IDisposable
     }
 
     /// <summary>Normalised input through q|k|v, RoPE on q and k. Returns q [N, H, D], k and v [N, KVH, D].</summary>
-    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, LoraRouting routing, Tensor cos, Tensor sin)
+    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, FusedLoraPlan routing, Tensor cos, Tensor sin)
     {
         var n = h.shape[0];
         var x = RmsNorm(h, l.InputNorm);
@@ -185,7 +185,7 @@ public sealed class BatchDecoder : IDisposable
     }
 
     /// <summary>Output projection and MLP, both added into the residual stream <paramref name="h"/> in place.</summary>
-    private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, LoraRouting routing)
+    private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, FusedLoraPlan routing)
     {
         var o = F.linear(attn, l.O, l.OBias);
         routing.Apply(o, attn, layer, static f => f.O);
