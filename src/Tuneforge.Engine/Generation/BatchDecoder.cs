@@ -176,7 +176,7 @@ public sealed class BatchDecoder : IDisposable
     private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, FusedLoraPlan routing, Tensor cos, Tensor sin)
     {
         var n = h.shape[0];
-        var x = RmsNorm(h, l.InputNorm);
+        var x = Norm(h, l.InputNorm);
         var qkv = F.linear(x, l.Qkv, l.QkvBias);
         routing.Apply(qkv, x, layer, static f => f.Qkv);
         var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
@@ -190,7 +190,7 @@ public sealed class BatchDecoder : IDisposable
         var o = F.linear(attn, l.O, l.OBias);
         routing.Apply(o, attn, layer, static f => f.O);
         h.add_(o);
-        var x = RmsNorm(h, l.PostNorm);
+        var x = Norm(h, l.PostNorm);
         var gu = F.linear(x, l.GateUp);
         routing.Apply(gu, x, layer, static f => f.GateUp);
         var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
@@ -199,17 +199,13 @@ public sealed class BatchDecoder : IDisposable
         h.add_(down);
     }
 
-    /// <summary>RMSNorm in f32 (as Hugging Face computes it), cast to the serving dtype for the next matmul.</summary>
-    private Tensor RmsNorm(Tensor h, Tensor weight)
-    {
-        var r = h.square().mean([-1L], keepdim: true).add_(_eps).rsqrt_();
-        return (h * r).mul_(weight).to(Dtype);
-    }
+    /// <summary>The shared RMSNorm on the f32 residual stream (f32 norm weights), cast to the serving dtype for the next matmul.</summary>
+    private Tensor Norm(Tensor h, Tensor weight) => Modeling.RmsNorm.Normalize(h, weight, _eps).to(Dtype);
 
     private Tensor RepeatHeads(Tensor kv) => _groups == 1 ? kv
         : kv.unsqueeze(1).expand(_kvHeads, _groups, kv.shape[1], _headDim).reshape(_heads, kv.shape[1], _headDim);
 
-    private Tensor Logits(Tensor h) => F.linear(RmsNorm(h, _finalNorm), _lmHead).to(float32);
+    private Tensor Logits(Tensor h) => F.linear(Norm(h, _finalNorm), _lmHead).to(float32);
 
     private static Tensor TokenTensor(ReadOnlySpan<int> tokens)
     {

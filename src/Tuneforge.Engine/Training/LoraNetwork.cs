@@ -48,17 +48,17 @@ internal sealed class LoraNetwork
         {
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
-            var h = RmsNorm(x, layer.InputNorm);
+            var h = Norm(x, layer.InputNorm);
             var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
             var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
             x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
-            h = RmsNorm(x, layer.PostNorm);
+            h = Norm(x, layer.PostNorm);
             var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator); // [T, 2 I]
             var gu = gateUp.chunk(2, 1);
             var act = F.silu(gu[0]).mul_(gu[1]);
             x = x + Project(act, layer.Down, groups[3], lora, dropoutGenerator);
         }
-        return RmsNorm(x.index_select(0, selectRows), _base.FinalNorm);
+        return Norm(x.index_select(0, selectRows), _base.FinalNorm);
     }
 
     /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
@@ -114,10 +114,5 @@ internal sealed class LoraNetwork
         return same.logical_and_(ones(row.Length, row.Length, dtype: @bool).tril()).view(1, 1, row.Length, row.Length);
     }
 
-    internal Tensor RmsNorm(Tensor x, Tensor weight)
-    {
-        var xf = x.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? x.to(float32) : x;
-        var rstd = xf.square().mean([-1], keepdim: true).add_(_shape.RmsNormEps).rsqrt_();
-        return xf.mul(rstd).to(x.dtype).mul(weight);
-    }
+    private Tensor Norm(Tensor x, Tensor weight) => Modeling.RmsNorm.Normalize(x, weight, _shape.RmsNormEps);
 }
