@@ -1,5 +1,6 @@
 using Tuneforge.Engine.Checkpoints;
 using FusedBaseWeights = Tuneforge.Engine.Modeling.FusedBaseWeights;
+using GroupedQuery = Tuneforge.Engine.Modeling.GroupedQuery;
 using RotaryEmbedding = Tuneforge.Engine.Modeling.RotaryEmbedding;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -110,8 +111,8 @@ public sealed class BatchDecoder : IDisposable
             l.ValueCache[slot].narrow(0, 0, t).copy_(v);
             // [1, H, T, D]; K/V heads repeated for grouped-query attention
             var qh = q.permute(1, 0, 2).unsqueeze(0);
-            var kh = RepeatHeads(k.permute(1, 0, 2)).unsqueeze(0);
-            var vh = RepeatHeads(v.permute(1, 0, 2)).unsqueeze(0);
+            var kh = GroupedQuery.RepeatKv(k.permute(1, 0, 2), _groups).unsqueeze(0);
+            var vh = GroupedQuery.RepeatKv(v.permute(1, 0, 2), _groups).unsqueeze(0);
             var attn = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
             var merged = attn.squeeze(0).permute(1, 0, 2).reshape(t, _heads * _headDim);
             FinishLayer(h, merged, l, i, routing);
@@ -201,9 +202,6 @@ public sealed class BatchDecoder : IDisposable
 
     /// <summary>The shared RMSNorm on the f32 residual stream (f32 norm weights), cast to the serving dtype for the next matmul.</summary>
     private Tensor Norm(Tensor h, Tensor weight) => Modeling.RmsNorm.Normalize(h, weight, _eps).to(Dtype);
-
-    private Tensor RepeatHeads(Tensor kv) => _groups == 1 ? kv
-        : kv.unsqueeze(1).expand(_kvHeads, _groups, kv.shape[1], _headDim).reshape(_heads, kv.shape[1], _headDim);
 
     private Tensor Logits(Tensor h) => F.linear(Norm(h, _finalNorm), _lmHead).to(float32);
 

@@ -92,11 +92,8 @@ internal sealed class LoraNetwork
         var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
         var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
         var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]
-        if (nq != nkv)
-        {
-            k = k.repeat_interleave(nq / nkv, 0);
-            v = v.repeat_interleave(nq / nkv, 0);
-        }
+        k = GroupedQuery.RepeatKv(k, nq / nkv);                          // [nq, T, hd]
+        v = GroupedQuery.RepeatKv(v, nq / nkv);
         var o = F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
         return o.squeeze(0).transpose(0, 1).reshape(T, nq * hd);      // [T, nq · hd]
     }
