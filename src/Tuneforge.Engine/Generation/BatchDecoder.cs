@@ -1,4 +1,7 @@
 using Tuneforge.Engine.Checkpoints;
+using FusedBaseWeights = Tuneforge.Engine.Modeling.FusedBaseWeights;
+using GroupedQuery = Tuneforge.Engine.Modeling.GroupedQuery;
+using RotaryEmbedding = Tuneforge.Engine.Modeling.RotaryEmbedding;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -16,14 +19,12 @@ public sealed class BatchDecoder : IDisposable
     private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor Down,
         Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
 
-    // Scalars are native handles outside dispose scopes: make the constant ones once.
-    private static readonly TorchSharp.Scalar One = 1;
-
-    private readonly Layer[] _layers;
+    private readonly FusedBaseWeights _weights;
+    private readonly Layer[] _layers; // the shared fused weights of each layer plus its KV cache
     private readonly Tensor _embed;   // [V, hidden]
     private readonly Tensor _lmHead;  // [V, hidden] (the embedding itself when tied)
     private readonly Tensor _finalNorm;
-    private readonly RotaryTable _rope;
+    private readonly RotaryEmbedding _rope;
     private readonly int[] _lengths;  // tokens held per slot
     private readonly bool[] _used;
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
@@ -46,37 +47,17 @@ public sealed class BatchDecoder : IDisposable
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
         _lengths = new int[slots]; _used = new bool[slots];
 
-        Tensor Need(string name, ScalarType t) => load(name, t) ?? throw new InvalidDataException($"checkpoint has no tensor {name}");
-        long bytes = 0;
-        Tensor Keep(Tensor t) { bytes += t.NumberOfElements * t.ElementSize; return t.DetachFromDisposeScope(); }
-        using (no_grad())
-        {
-            _embed = Keep(Need("model.embed_tokens.weight", dtype));
-            _lmHead = config.TieWordEmbeddings || load("lm_head.weight", dtype) is not { } head ? _embed : Keep(head);
-            _finalNorm = Keep(Need("model.norm.weight", float32));
-            _layers = new Layer[config.NumHiddenLayers];
-            var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
-            for (var i = 0; i < _layers.Length; i++)
-            {
-                var p = $"model.layers.{i}.";
-                using var scope = NewDisposeScope();
-                var qkv = cat([Need(p + "self_attn.q_proj.weight", dtype), Need(p + "self_attn.k_proj.weight", dtype), Need(p + "self_attn.v_proj.weight", dtype)]);
-                var qkvBias = config.QkvBias
-                    ? cat([Need(p + "self_attn.q_proj.bias", dtype), Need(p + "self_attn.k_proj.bias", dtype), Need(p + "self_attn.v_proj.bias", dtype)])
-                    : null;
-                var gateUp = cat([Need(p + "mlp.gate_proj.weight", dtype), Need(p + "mlp.up_proj.weight", dtype)]);
-                _layers[i] = new Layer(
-                    Keep(qkv), qkvBias is null ? null : Keep(qkvBias),
-                    Keep(Need(p + "self_attn.o_proj.weight", dtype)),
-                    config.OutputBias ? Keep(Need(p + "self_attn.o_proj.bias", dtype)) : null,
-                    Keep(gateUp), Keep(Need(p + "mlp.down_proj.weight", dtype)),
-                    Keep(Need(p + "input_layernorm.weight", float32)), Keep(Need(p + "post_attention_layernorm.weight", float32)),
-                    zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope());
-            }
-            if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
-        }
-        WeightBytes = bytes;
-        _rope = new RotaryTable(config, ContextLength, dtype);
+        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
+        // Norm weights stay f32: RMSNorm runs in f32 on the f32 residual stream.
+        _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, dtype, float32);
+        _embed = _weights.Embed;
+        _lmHead = _weights.LmHead;
+        _finalNorm = _weights.FinalNorm;
+        var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
+        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, w.QkvBias, w.O, w.OBias, w.GateUp, w.Down, w.InputNorm, w.PostNorm,
+            zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope())).ToArray();
+        WeightBytes = _weights.ByteSize;
+        _rope = new RotaryEmbedding(config);
     }
 
     /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
@@ -119,18 +100,19 @@ public sealed class BatchDecoder : IDisposable
         using var scope = NewDisposeScope();
         var ids = TokenTensor(tokens);
         var positions = arange(t, dtype: int64);
-        var routing = adapter is null ? LoraRouting.None : LoraRouting.AllRows(adapter);
+        var routing = adapter is null ? FusedLoraPlan.None : FusedLoraPlan.AllRows(adapter);
+        var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [T, 1, D]
         var h = _embed.index_select(0, ids).to(float32); // [T, hidden] residual stream kept in f32
         for (var i = 0; i < _layers.Length; i++)
         {
             var l = _layers[i];
-            var (q, k, v) = Projections(h, l, i, routing, positions);
+            var (q, k, v) = Projections(h, l, i, routing, cos, sin);
             l.KeyCache[slot].narrow(0, 0, t).copy_(k);
             l.ValueCache[slot].narrow(0, 0, t).copy_(v);
             // [1, H, T, D]; K/V heads repeated for grouped-query attention
             var qh = q.permute(1, 0, 2).unsqueeze(0);
-            var kh = RepeatHeads(k.permute(1, 0, 2)).unsqueeze(0);
-            var vh = RepeatHeads(v.permute(1, 0, 2)).unsqueeze(0);
+            var kh = GroupedQuery.RepeatKv(k.permute(1, 0, 2), _groups).unsqueeze(0);
+            var vh = GroupedQuery.RepeatKv(v.permute(1, 0, 2), _groups).unsqueeze(0);
             var attn = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
             var merged = attn.squeeze(0).permute(1, 0, 2).reshape(t, _heads * _headDim);
             FinishLayer(h, merged, l, i, routing);
@@ -168,12 +150,13 @@ public sealed class BatchDecoder : IDisposable
         Tensor? mask = null;
         if (pos.Any(p => p != pos[0]))
             mask = arange(maxLen, dtype: int64).unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, maxLen);
-        var routing = LoraRouting.For(adapters);
+        var routing = FusedLoraPlan.For(adapters);
+        var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [B, 1, D]
         var h = _embed.index_select(0, ids).to(float32); // [B, hidden]
         for (var i = 0; i < _layers.Length; i++)
         {
             var l = _layers[i];
-            var (q, k, v) = Projections(h, l, i, routing, positions);
+            var (q, k, v) = Projections(h, l, i, routing, cos, sin);
             l.KeyCache.index_put_(k, slotIndex, positions);
             l.ValueCache.index_put_(v, slotIndex, positions);
             // Cached keys [B, KVH, maxLen, D]: a view when the slots are adjacent, else gathered.
@@ -191,27 +174,24 @@ public sealed class BatchDecoder : IDisposable
     }
 
     /// <summary>Normalised input through q|k|v, RoPE on q and k. Returns q [N, H, D], k and v [N, KVH, D].</summary>
-    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, LoraRouting routing, Tensor positions)
+    private (Tensor Q, Tensor K, Tensor V) Projections(Tensor h, Layer l, int layer, FusedLoraPlan routing, Tensor cos, Tensor sin)
     {
         var n = h.shape[0];
-        var x = RmsNorm(h, l.InputNorm);
+        var x = Norm(h, l.InputNorm);
         var qkv = F.linear(x, l.Qkv, l.QkvBias);
         routing.Apply(qkv, x, layer, static f => f.Qkv);
         var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
-        var qk = heads.narrow(1, 0, _heads + _kvHeads);
-        var cos = _rope.Cos.index_select(0, positions).unsqueeze(1); // [N, 1, D]
-        var sin = _rope.Sin.index_select(0, positions).unsqueeze(1);
-        var roped = (qk * cos).addcmul_(qk.matmul(_rope.RotateHalf), sin, One);
+        var roped = RotaryEmbedding.Apply(heads.narrow(1, 0, _heads + _kvHeads), cos, sin);
         return (roped.narrow(1, 0, _heads), roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
     }
 
     /// <summary>Output projection and MLP, both added into the residual stream <paramref name="h"/> in place.</summary>
-    private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, LoraRouting routing)
+    private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, FusedLoraPlan routing)
     {
         var o = F.linear(attn, l.O, l.OBias);
         routing.Apply(o, attn, layer, static f => f.O);
         h.add_(o);
-        var x = RmsNorm(h, l.PostNorm);
+        var x = Norm(h, l.PostNorm);
         var gu = F.linear(x, l.GateUp);
         routing.Apply(gu, x, layer, static f => f.GateUp);
         var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
@@ -220,17 +200,10 @@ public sealed class BatchDecoder : IDisposable
         h.add_(down);
     }
 
-    /// <summary>RMSNorm in f32 (as Hugging Face computes it), cast to the serving dtype for the next matmul.</summary>
-    private Tensor RmsNorm(Tensor h, Tensor weight)
-    {
-        var r = h.square().mean([-1L], keepdim: true).add_(_eps).rsqrt_();
-        return (h * r).mul_(weight).to(Dtype);
-    }
+    /// <summary>The shared RMSNorm on the f32 residual stream (f32 norm weights), cast to the serving dtype for the next matmul.</summary>
+    private Tensor Norm(Tensor h, Tensor weight) => Modeling.RmsNorm.Normalize(h, weight, _eps).to(Dtype);
 
-    private Tensor RepeatHeads(Tensor kv) => _groups == 1 ? kv
-        : kv.unsqueeze(1).expand(_kvHeads, _groups, kv.shape[1], _headDim).reshape(_heads, kv.shape[1], _headDim);
-
-    private Tensor Logits(Tensor h) => F.linear(RmsNorm(h, _finalNorm), _lmHead).to(float32);
+    private Tensor Logits(Tensor h) => F.linear(Norm(h, _finalNorm), _lmHead).to(float32);
 
     private static Tensor TokenTensor(ReadOnlySpan<int> tokens)
     {
@@ -241,10 +214,7 @@ public sealed class BatchDecoder : IDisposable
 
     public void Dispose()
     {
-        foreach (var l in _layers)
-            foreach (var t in new[] { l.Qkv, l.QkvBias, l.O, l.OBias, l.GateUp, l.Down, l.InputNorm, l.PostNorm, l.KeyCache, l.ValueCache })
-                t?.Dispose();
-        if (!ReferenceEquals(_lmHead, _embed)) _lmHead.Dispose();
-        _embed.Dispose(); _finalNorm.Dispose(); _rope.Dispose();
+        foreach (var l in _layers) { l.KeyCache.Dispose(); l.ValueCache.Dispose(); }
+        _weights.Dispose();
     }
 }

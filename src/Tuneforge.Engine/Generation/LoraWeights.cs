@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Generation;
@@ -12,16 +12,22 @@ namespace Tuneforge.Engine.Generation;
 public sealed record LoraFactors(Tensor At, Tensor Bt);
 
 /// <summary>The factors of one layer, one entry per fused projection of <see cref="BatchDecoder"/> (null: not adapted).</summary>
-public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFactors? GateUp, LoraFactors? Down);
+public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFactors? GateUp, LoraFactors? Down) : IDisposable
+{
+    public void Dispose()
+    {
+        foreach (var f in new[] { Qkv, O, GateUp, Down })
+            if (f is not null) { f.At.Dispose(); f.Bt.Dispose(); }
+    }
+}
 
 /// <summary>
-/// A PEFT LoRA adapter (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>) prepared for serving over a
-/// <see cref="BatchDecoder"/>'s base weights. Only the factors live here; the base is shared by every adapter.
+/// A LoRA adapter prepared for serving over a <see cref="BatchDecoder"/>'s base weights: the factors of each fused
+/// projection group. Only the factors live here; the base is shared by every adapter. The adapter itself is read by
+/// <see cref="PeftAdapterFolder"/>, the reader every path shares.
 /// </summary>
 public sealed class LoraWeights : IDisposable
 {
-    private const string Prefix = "base_model.model.model.layers.";
-
     private LoraWeights(string name, LoraLayerFactors[] layers, long bytes)
     {
         Name = name; Layers = layers; ByteSize = bytes;
@@ -31,21 +37,21 @@ public sealed class LoraWeights : IDisposable
     public IReadOnlyList<LoraLayerFactors> Layers { get; }
     public long ByteSize { get; }
 
+    /// <summary>Reads the PEFT adapter folder <paramref name="adapterDir"/> and lays it out for serving.</summary>
     public static LoraWeights Load(string adapterDir, ModelConfig config, ScalarType dtype)
     {
-        var configPath = Path.Combine(adapterDir, "adapter_config.json");
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"{adapterDir}: adapter_config.json is missing", configPath);
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
-        var root = doc.RootElement;
-        var rank = root.TryGetProperty("r", out var r) ? r.GetInt32() : 8;
-        var alpha = root.TryGetProperty("lora_alpha", out var a) ? a.GetDouble() : 8;
-        var rs = root.TryGetProperty("use_rslora", out var u) && u.ValueKind == JsonValueKind.True;
-        var scale = rs ? alpha / Math.Sqrt(rank) : alpha / rank;
+        using var adapter = PeftAdapterFolder.Read(adapterDir);
+        return FromAdapter(adapter, config, dtype, Path.GetFileName(Path.TrimEndingDirectorySeparator(adapterDir)));
+    }
 
-        using var reader = SafetensorsReader.Open(Path.Combine(adapterDir, "adapter_model.safetensors"));
+    /// <summary>Stacks <paramref name="adapter"/>'s A and B per fused group, with its scale folded into Bt, in <paramref name="dtype"/>.</summary>
+    public static LoraWeights FromAdapter(LoraAdapter adapter, ModelConfig config, ScalarType dtype, string name)
+    {
         var h = config.HeadDim;
         var qOut = config.NumAttentionHeads * h;
         var kvOut = config.NumKeyValueHeads * h;
+        var scale = adapter.Scale;
+        var used = new HashSet<string>();
         var layers = new LoraLayerFactors[config.NumHiddenLayers];
         long bytes = 0;
         using (no_grad())
@@ -54,12 +60,18 @@ public sealed class LoraWeights : IDisposable
             {
                 LoraFactors? Group(string block, params (string Module, int Out)[] modules)
                 {
-                    var found = modules.Select(m => (m.Module, m.Out, A: Factor(reader, $"{Prefix}{i}.{block}.{m.Module}.lora_A.weight"),
-                        B: Factor(reader, $"{Prefix}{i}.{block}.{m.Module}.lora_B.weight"))).ToArray();
+                    var found = modules.Select(m =>
+                    {
+                        var path = $"model.layers.{i}.{block}.{m.Module}";
+                        var present = adapter.Modules.TryGetValue(path, out var w);
+                        if (present) used.Add(path);
+                        return (m.Module, m.Out, A: present ? w!.A : null, B: present ? w!.B : null);
+                    }).ToArray();
                     if (found.All(f => f.A is null)) return null;
                     var totalOut = modules.Sum(m => m.Out);
                     var ranks = found.Where(f => f.A is not null).Sum(f => f.A!.shape[0]);
                     var inDim = found.First(f => f.A is not null).A!.shape[1];
+                    using var scope = NewDisposeScope();
                     var at = zeros(inDim, ranks, dtype: float32);
                     var bt = zeros(ranks, totalOut, dtype: float32);
                     long rowAt = 0, colAt = 0;
@@ -73,10 +85,8 @@ public sealed class LoraWeights : IDisposable
                             rowAt += rr;
                         }
                         colAt += f.Out;
-                        f.A?.Dispose(); f.B?.Dispose();
                     }
                     var factors = new LoraFactors(at.to(dtype).DetachFromDisposeScope(), bt.to(dtype).DetachFromDisposeScope());
-                    at.Dispose(); bt.Dispose();
                     bytes += factors.At.NumberOfElements * factors.At.ElementSize + factors.Bt.NumberOfElements * factors.Bt.ElementSize;
                     return factors;
                 }
@@ -87,21 +97,16 @@ public sealed class LoraWeights : IDisposable
                     Group("mlp", ("down_proj", config.HiddenSize)));
             }
         }
-        return new LoraWeights(Path.GetFileName(Path.TrimEndingDirectorySeparator(adapterDir)), layers, bytes);
-    }
-
-    private static Tensor? Factor(SafetensorsReader reader, string name)
-    {
-        if (reader.Contains(name)) return reader.Load(name, float32);
-        // PEFT also writes names with the adapter name in them ("lora_A.default.weight") in some versions.
-        var alt = name.Replace(".weight", ".default.weight");
-        return reader.Contains(alt) ? reader.Load(alt, float32) : null;
+        if (adapter.Modules.Keys.FirstOrDefault(k => !used.Contains(k)) is { } foreign)
+        {
+            foreach (var l in layers) l.Dispose();
+            throw new InvalidDataException($"adapter {name} adapts {foreign}, which this {config.Architecture} with {config.NumHiddenLayers} layers does not have");
+        }
+        return new LoraWeights(name, layers, bytes);
     }
 
     public void Dispose()
     {
-        foreach (var l in Layers)
-            foreach (var f in new[] { l.Qkv, l.O, l.GateUp, l.Down })
-                if (f is not null) { f.At.Dispose(); f.Bt.Dispose(); }
+        foreach (var l in Layers) l.Dispose();
     }
 }

@@ -9,24 +9,27 @@ public sealed record LoraWeights(Tensor A, Tensor B);
 
 /// <summary>
 /// A LoRA adapter over a base <see cref="CausalLM"/>, kept outside the model so one loaded base can serve many
-/// adapters (PEFT's definition: y = base(x) + scale · B(A(dropout(x))), scale = alpha / rank, B starts at zero).
+/// adapters (PEFT's definition: y = base(x) + scale · B(A(dropout(x))), scale = alpha / rank, or alpha / √rank with
+/// rsLoRA; B starts at zero).
 /// <see cref="Modules"/> maps a full module path such as <c>model.layers.0.self_attn.q_proj</c> to its A/B pair.
 /// The adapter is applied only when passed to a forward call through a <see cref="LoraRouting"/>; dropout is
 /// applied only while the model is in training mode (<c>model.train()</c>).
 /// </summary>
 public sealed class LoraAdapter : IDisposable
 {
-    public LoraAdapter(int rank, double alpha, double dropout, IReadOnlyDictionary<string, LoraWeights> modules)
+    public LoraAdapter(int rank, double alpha, double dropout, IReadOnlyDictionary<string, LoraWeights> modules, bool useRsLora = false)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
         if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "LoRA dropout must be in [0, 1)");
-        Rank = rank; Alpha = alpha; Dropout = dropout; Modules = modules;
+        Rank = rank; Alpha = alpha; Dropout = dropout; Modules = modules; UseRsLora = useRsLora;
     }
 
     public int Rank { get; }
     public double Alpha { get; }
     public double Dropout { get; }
-    public double Scale => Alpha / Rank;
+    /// <summary>rsLoRA (PEFT's <c>use_rslora</c>): scale alpha / √rank instead of alpha / rank.</summary>
+    public bool UseRsLora { get; }
+    public double Scale => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
     public IReadOnlyDictionary<string, LoraWeights> Modules { get; }
 
     /// <summary>
@@ -76,7 +79,8 @@ public sealed class LoraAdapter : IDisposable
     }
 
     /// <summary>Builds an adapter from PEFT-named tensors (the inverse of <see cref="ToPeftStateDict"/>), converting them to f32.</summary>
-    public static LoraAdapter FromPeftStateDict(IReadOnlyDictionary<string, Tensor> tensors, int rank, double alpha, double dropout = 0)
+    public static LoraAdapter FromPeftStateDict(IReadOnlyDictionary<string, Tensor> tensors, int rank, double alpha, double dropout = 0,
+        bool useRsLora = false)
     {
         const string prefix = "base_model.model.", suffixA = ".lora_A.weight", suffixB = ".lora_B.weight";
         var modules = new Dictionary<string, LoraWeights>();
@@ -91,7 +95,7 @@ public sealed class LoraAdapter : IDisposable
                 throw new InvalidDataException($"adapter module {path}: A {string.Join("x", a.shape)} / B {string.Join("x", b.shape)} do not have rank {rank}");
             modules[path] = new LoraWeights(a.to(ScalarType.Float32).DetachFromDisposeScope(), b.to(ScalarType.Float32).DetachFromDisposeScope());
         }
-        return new LoraAdapter(rank, alpha, dropout, modules);
+        return new LoraAdapter(rank, alpha, dropout, modules, useRsLora);
     }
 
     public void Dispose()

@@ -5,9 +5,10 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Modeling;
 
 /// <summary>
-/// Writes a base model with a LoRA adapter folded into its weights (W' = W + scale · B·A) as an ordinary Hugging Face
-/// checkpoint folder, so any tool loads the fine-tuned model without PEFT. Tensors are merged and written one at a
-/// time; the loaded base model is not modified.
+/// Writes a base model with a LoRA adapter folded into its weights (W' = W + scale · B·A, computed in f32) as an
+/// ordinary Hugging Face checkpoint folder, so any tool loads the fine-tuned model without PEFT. The one merged
+/// export: from a loaded <see cref="CausalLM"/>, or streamed from the base checkpoint folder without loading a model
+/// (what exporting a fine-tune does). Tensors are merged and written one at a time; the base is not modified.
 /// </summary>
 public static class MergedCheckpoint
 {
@@ -23,34 +24,63 @@ public static class MergedCheckpoint
     public static void Write(string baseDirectory, CausalLM model, LoraAdapter? adapter, string outputDirectory, ScalarType? dtype = null)
     {
         var outputDtype = dtype ?? model.Dtype;
-        Directory.CreateDirectory(outputDirectory);
-        if (adapter is not null)
-        {
-            var known = model.Projections().Select(p => p.Path).ToHashSet();
-            var foreign = adapter.Modules.Keys.FirstOrDefault(k => !known.Contains(k));
-            if (foreign is not null) throw new ArgumentException($"the adapter adapts {foreign}, which this model does not have", nameof(adapter));
-        }
-
         var weights = model.Weights();
+        CheckModules(adapter, weights.Keys);
         var layout = weights.Select(p => (p.Key, outputDtype, p.Value.shape)).ToList();
+        WriteFolder(baseDirectory, outputDirectory, layout, name => weights[name], adapter, outputDtype);
+    }
+
+    /// <summary>
+    /// As <see cref="Write(string, CausalLM, LoraAdapter?, string, ScalarType?)"/>, streaming the base tensors from
+    /// <paramref name="baseDirectory"/>: every tensor of the checkpoint is written, in <paramref name="dtype"/> or, by
+    /// default, in its own stored dtype (config.json is then copied unchanged).
+    /// </summary>
+    public static void Write(string baseDirectory, LoraAdapter? adapter, string outputDirectory, ScalarType? dtype = null)
+    {
+        using var weights = CheckpointWeights.Open(baseDirectory);
+        CheckModules(adapter, weights.Names);
+        var layout = weights.Names.Order(StringComparer.Ordinal)
+            .Select(n => { var e = weights.Entry(n); return (n, dtype ?? e.ScalarType, e.Shape); }).ToList();
+        WriteFolder(baseDirectory, outputDirectory, layout, name => weights.Load(name), adapter, dtype);
+    }
+
+    private static void CheckModules(LoraAdapter? adapter, IEnumerable<string> tensorNames)
+    {
+        if (adapter is null) return;
+        var names = tensorNames.ToHashSet();
+        var foreign = adapter.Modules.Keys.FirstOrDefault(k => !names.Contains(k + ".weight"));
+        if (foreign is not null) throw new ArgumentException($"the adapter adapts {foreign}, which this model does not have", nameof(adapter));
+    }
+
+    /// <param name="configDtype">the torch_dtype to record in config.json; null copies the base's config.json unchanged</param>
+    private static void WriteFolder(string baseDirectory, string outputDirectory, List<(string Name, ScalarType Dtype, long[] Shape)> layout,
+        Func<string, Tensor> load, LoraAdapter? adapter, ScalarType? configDtype)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        var dtypes = layout.ToDictionary(e => e.Name, e => e.Dtype);
         SafetensorsWriter.Write(Path.Combine(outputDirectory, CheckpointWeights.SingleFile), layout, name =>
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var tensor = weights[name];
+            var tensor = load(name);
             const string suffix = ".weight";
             if (adapter is not null && name.EndsWith(suffix, StringComparison.Ordinal)
                 && adapter.Modules.TryGetValue(name[..^suffix.Length], out var lora))
-                tensor = tensor.to(ScalarType.Float32).add(lora.B.matmul(lora.A), alpha: adapter.Scale);
-            return tensor.to(outputDtype).MoveToOuterDisposeScope();
+                tensor = tensor.to(ScalarType.Float32).addmm(lora.B, lora.A, beta: 1, alpha: (float)adapter.Scale);
+            return tensor.to(dtypes[name]).MoveToOuterDisposeScope();
         }, new Dictionary<string, string> { ["format"] = "pt" });
 
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(baseDirectory, "config.json")))!.AsObject();
-        config["torch_dtype"] = outputDtype switch
+        var configPath = Path.Combine(baseDirectory, "config.json");
+        if (configDtype is { } written)
         {
-            ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32",
-        };
-        File.WriteAllText(Path.Combine(outputDirectory, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+            var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+            config["torch_dtype"] = written switch
+            {
+                ScalarType.BFloat16 => "bfloat16", ScalarType.Float16 => "float16", _ => "float32",
+            };
+            File.WriteAllText(Path.Combine(outputDirectory, "config.json"), config.ToJsonString(new() { WriteIndented = true }));
+        }
+        else File.Copy(configPath, Path.Combine(outputDirectory, "config.json"), overwrite: true);
         foreach (var file in TokenizerFiles)
         {
             var source = Path.Combine(baseDirectory, file);

@@ -6,7 +6,8 @@ namespace Tuneforge.Engine.Modeling;
 
 /// <summary>
 /// Llama's RMSNorm: statistics in f32 (x · rsqrt(mean(x²) + eps)), the result cast back to the input dtype and
-/// scaled by <c>weight</c>, exactly as Hugging Face's <c>LlamaRMSNorm</c>.
+/// scaled by <c>weight</c>, exactly as Hugging Face's <c>LlamaRMSNorm</c>. <see cref="Normalize"/> is the one
+/// RMSNorm of the engine: the model, the trainer's forward and the server's decoder all call it.
 /// </summary>
 public sealed class RmsNorm : nn.Module
 {
@@ -23,10 +24,17 @@ public sealed class RmsNorm : nn.Module
     public Tensor Weight => weight;
 
     /// <param name="x">[..., hidden]</param>
-    internal Tensor Forward(Tensor x)
+    internal Tensor Forward(Tensor x) => Normalize(x, weight, _eps);
+
+    /// <summary>
+    /// x · rsqrt(mean(x²) + eps) with the statistics in f32 (f64 inputs keep f64), cast back to x's dtype, times
+    /// <paramref name="weight"/> [hidden] (the product in the dtype of x, as Hugging Face computes it).
+    /// </summary>
+    /// <param name="x">[..., hidden]</param>
+    public static Tensor Normalize(Tensor x, Tensor weight, double eps)
     {
-        var x32 = x.to(ScalarType.Float32);
-        var variance = x32.square().mean([-1L], keepdim: true);
-        return x32.mul(variance.add_(_eps).rsqrt_()).to(x.dtype).mul_(weight);
+        var wide = x.dtype is ScalarType.Float32 or ScalarType.Float64 ? x : x.to(ScalarType.Float32);
+        var variance = wide.square().mean([-1L], keepdim: true);
+        return wide.mul(variance.add_(eps).rsqrt_()).to(x.dtype).mul_(weight);
     }
 }

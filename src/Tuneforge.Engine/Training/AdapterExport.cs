@@ -1,5 +1,4 @@
-using Tuneforge.Engine.Checkpoints;
-using static TorchSharp.torch;
+using Tuneforge.Engine.Modeling;
 
 namespace Tuneforge.Engine.Training;
 
@@ -15,28 +14,12 @@ public static class AdapterExport
     {
         TorchRuntime.Initialize();
         RequireAdapter(checkpointDir);
-        Directory.CreateDirectory(outDir);
-        using var adapter = CheckpointFolder.ReadAdapter(checkpointDir);
-        using var weights = CheckpointWeights.Open(baseModelDir);
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var merged = new List<KeyValuePair<string, Tensor>>();
-        var unused = new HashSet<string>(adapter.Modules.Keys);
-        foreach (var name in weights.Names.Order(StringComparer.Ordinal))
+        using var adapter = PeftAdapterFolder.Read(checkpointDir);
+        try { MergedCheckpoint.Write(baseModelDir, adapter, outDir); }
+        catch (ArgumentException e) when (e.ParamName == "adapter")
         {
-            var tensor = weights.Load(name);
-            var module = name.EndsWith(".weight", StringComparison.Ordinal) ? name[..^".weight".Length] : null;
-            if (module is not null && adapter.Modules.TryGetValue(module, out var lora))
-            {
-                tensor = tensor.to(float32).addmm(lora.B, lora.A, beta: 1, alpha: (float)adapter.Scale).to(tensor.dtype);
-                unused.Remove(module);
-            }
-            merged.Add(new(name, tensor));
+            throw new InvalidDataException($"{checkpointDir}: {e.Message}", e);
         }
-        if (unused.Count > 0)
-            throw new InvalidDataException($"{checkpointDir}: the adapter has modules the base model lacks: {string.Join(", ", unused.Take(5))}");
-        SafetensorsWriter.Write(Path.Combine(outDir, CheckpointWeights.SingleFile), merged, new Dictionary<string, string> { ["format"] = "pt" });
-        File.Copy(Path.Combine(baseModelDir, "config.json"), Path.Combine(outDir, "config.json"), overwrite: true);
         CopyTokenizer(checkpointDir, outDir);
     }
 

@@ -25,58 +25,24 @@ public sealed record CheckpointManifest(
 /// </summary>
 public static class CheckpointFolder
 {
-    public const string AdapterConfig = "adapter_config.json", AdapterWeights = "adapter_model.safetensors";
+    public const string AdapterConfig = PeftAdapterFolder.ConfigFile, AdapterWeights = PeftAdapterFolder.WeightsFile;
     public const string Manifest = "tuneforge_checkpoint.json", ResumeState = "trainer_state.safetensors";
     internal static readonly string[] TokenizerFiles =
         ["tokenizer.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json", "vocab.json", "merges.txt"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>Writes the trained adapter as a PEFT folder (<see cref="PeftAdapterFolder"/>).</summary>
     internal static void WriteAdapter(string dir, LoraParameters lora, double dropout, string baseModel)
     {
-        Directory.CreateDirectory(dir);
         using var scope = NewDisposeScope();
-        var tensors = new Dictionary<string, Tensor>();
-        foreach (var (module, (a, b)) in lora.ToModuleTensors())
-        {
-            tensors[LoraAdapter.PeftKey(module, 'A')] = a;
-            tensors[LoraAdapter.PeftKey(module, 'B')] = b;
-        }
-        SafetensorsWriter.Write(Path.Combine(dir, AdapterWeights), tensors.OrderBy(t => t.Key, StringComparer.Ordinal),
-            new Dictionary<string, string> { ["format"] = "pt" });
-        var config = new JsonObject
-        {
-            ["peft_type"] = "LORA",
-            ["task_type"] = "CAUSAL_LM",
-            ["base_model_name_or_path"] = baseModel,
-            ["r"] = lora.Rank,
-            ["lora_alpha"] = lora.Alpha,
-            ["lora_dropout"] = dropout,
-            ["target_modules"] = new JsonArray(lora.TargetModules.Select(t => (JsonNode)t).ToArray()),
-            ["bias"] = "none",
-            ["fan_in_fan_out"] = false,
-            ["inference_mode"] = true,
-            ["init_lora_weights"] = true,
-            ["modules_to_save"] = null,
-            ["use_rslora"] = false,
-            ["use_dora"] = false,
-            ["revision"] = null,
-        };
-        File.WriteAllText(Path.Combine(dir, AdapterConfig), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        var modules = lora.ToModuleTensors().ToDictionary(m => m.Key, m => new LoraWeights(m.Value.A, m.Value.B));
+        using var adapter = new LoraAdapter(lora.Rank, lora.Alpha, dropout, modules);
+        PeftAdapterFolder.Write(dir, adapter, baseModel);
     }
 
-    /// <summary>Reads a PEFT adapter folder into an engine <see cref="LoraAdapter"/> (f32 A/B per module).</summary>
-    public static LoraAdapter ReadAdapter(string dir)
-    {
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, AdapterConfig)))!;
-        if ((string?)config["peft_type"] != "LORA") throw new InvalidDataException($"{dir}: adapter_config.json peft_type is not LORA");
-        int rank = (int)config["r"]!;
-        double alpha = (double)config["lora_alpha"]!;
-        using var reader = SafetensorsReader.Open(Path.Combine(dir, AdapterWeights));
-        var tensors = reader.Tensors.Keys.ToDictionary(k => k, k => reader.Load(k, ScalarType.Float32));
-        try { return LoraAdapter.FromPeftStateDict(tensors, rank, alpha); }
-        finally { foreach (var t in tensors.Values) t.Dispose(); }
-    }
+    /// <summary>Reads a checkpoint's adapter with the shared PEFT reader (<see cref="PeftAdapterFolder.Read"/>).</summary>
+    public static LoraAdapter ReadAdapter(string dir) => PeftAdapterFolder.Read(dir);
 
     /// <summary>Copies the base's tokenizer files and writes tokenizer_config.json with the chat template trained with.</summary>
     internal static void WriteTokenizer(string dir, string baseModelDir, string? chatTemplate)

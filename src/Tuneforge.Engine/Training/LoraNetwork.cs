@@ -1,4 +1,5 @@
 using TorchSharp;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -14,7 +15,7 @@ internal sealed class LoraNetwork
     private readonly FrozenBase _base;
     private readonly LoraParameters _lora;
     private readonly NetworkShape _shape;
-    private readonly Tensor _invFreq; // f64 [head_dim / 2]
+    private readonly RotaryEmbedding _rope;
 
     public double Dropout { get; }
 
@@ -24,8 +25,7 @@ internal sealed class LoraNetwork
         _lora = lora;
         _shape = frozen.Shape;
         Dropout = dropout;
-        int hd = _shape.HeadDim;
-        _invFreq = pow(_shape.RopeTheta, arange(0, hd, 2, dtype: float64).div(hd).neg()).DetachFromDisposeScope();
+        _rope = new RotaryEmbedding(_shape.HeadDim, _shape.RopeTheta, _shape.RopeScaling);
     }
 
     /// <summary>
@@ -38,7 +38,7 @@ internal sealed class LoraNetwork
         int T = row.Length;
         var ids = tensor(row.Ids);
         var positions = tensor(row.Positions);
-        var (cos, sin) = Rope(positions, dtype);                 // [T, 1, head_dim]
+        var (cos, sin) = _rope.Angles(positions, dtype);         // [T, 1, head_dim]
         var mask = AttentionMask(row);                            // null (one example) or bool [1, 1, T, T]
         // the adapters in the compute dtype, in one cast; gradients flow back to the f32 leaf
         var lora = _lora.Flat.to(dtype);
@@ -48,17 +48,17 @@ internal sealed class LoraNetwork
         {
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
-            var h = RmsNorm(x, layer.InputNorm);
+            var h = Norm(x, layer.InputNorm);
             var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
             var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
             x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
-            h = RmsNorm(x, layer.PostNorm);
+            h = Norm(x, layer.PostNorm);
             var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator); // [T, 2 I]
             var gu = gateUp.chunk(2, 1);
             var act = F.silu(gu[0]).mul_(gu[1]);
             x = x + Project(act, layer.Down, groups[3], lora, dropoutGenerator);
         }
-        return RmsNorm(x.index_select(0, selectRows), _base.FinalNorm);
+        return Norm(x.index_select(0, selectRows), _base.FinalNorm);
     }
 
     /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
@@ -88,31 +88,14 @@ internal sealed class LoraNetwork
     {
         int nq = _shape.Heads, nkv = _shape.KvHeads, hd = _shape.HeadDim;
         var heads = qkv.view(T, nq + 2 * nkv, hd);
-        var qk = ApplyRope(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
+        var qk = RotaryEmbedding.Apply(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
         var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
         var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
         var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]
-        if (nq != nkv)
-        {
-            k = k.repeat_interleave(nq / nkv, 0);
-            v = v.repeat_interleave(nq / nkv, 0);
-        }
+        k = GroupedQuery.RepeatKv(k, nq / nkv);                          // [nq, T, hd]
+        v = GroupedQuery.RepeatKv(v, nq / nkv);
         var o = F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
         return o.squeeze(0).transpose(0, 1).reshape(T, nq * hd);      // [T, nq · hd]
-    }
-
-    private (Tensor Cos, Tensor Sin) Rope(Tensor positions, ScalarType dtype)
-    {
-        var freqs = positions.to(float64).unsqueeze(1).mul(_invFreq.unsqueeze(0)); // [T, hd/2]
-        var emb = cat([freqs, freqs], 1).unsqueeze(1);                              // [T, 1, hd]
-        return (emb.cos().to(dtype), emb.sin().to(dtype));
-    }
-
-    private static Tensor ApplyRope(Tensor x, Tensor cos, Tensor sin)
-    {
-        int half = (int)x.shape[2] / 2;
-        var rotated = cat([x.narrow(2, half, half).neg(), x.narrow(2, 0, half)], 2);
-        return x.mul(cos).add_(rotated.mul_(sin));
     }
 
     /// <summary>Block-diagonal causal mask over the row's examples, or null when the row is a single example.</summary>
@@ -128,10 +111,5 @@ internal sealed class LoraNetwork
         return same.logical_and_(ones(row.Length, row.Length, dtype: @bool).tril()).view(1, 1, row.Length, row.Length);
     }
 
-    internal Tensor RmsNorm(Tensor x, Tensor weight)
-    {
-        var xf = x.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? x.to(float32) : x;
-        var rstd = xf.square().mean([-1], keepdim: true).add_(_shape.RmsNormEps).rsqrt_();
-        return xf.mul(rstd).to(x.dtype).mul(weight);
-    }
+    private Tensor Norm(Tensor x, Tensor weight) => Modeling.RmsNorm.Normalize(x, weight, _shape.RmsNormEps);
 }

@@ -14,18 +14,17 @@ public sealed record NetworkShape(
     double RmsNormEps = 1e-5,
     bool TiedEmbeddings = true,
     int HeadDimension = 0,
-    bool QkvBias = false)
+    bool QkvBias = false,
+    Checkpoints.Llama3RopeScaling? RopeScaling = null)
 {
     public int HeadDim => HeadDimension > 0 ? HeadDimension : HiddenSize / Heads;
 
     public static NetworkShape From(Checkpoints.ModelConfig c)
     {
-        if (c.RopeScaling is not null)
-            throw new Checkpoints.UnsupportedCheckpointException("rope_scaling", "llama3", "the trainer supports only unscaled RoPE so far");
         if (c.OutputBias || c.MlpBias)
             throw new Checkpoints.UnsupportedCheckpointException(c.OutputBias ? "attention_bias" : "mlp_bias", "true", "the trainer supports biases on q/k/v only (Qwen2)");
         return new NetworkShape(c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize, c.VocabSize,
-            c.RopeTheta, c.RmsNormEps, c.TieWordEmbeddings, c.HeadDim, c.QkvBias);
+            c.RopeTheta, c.RmsNormEps, c.TieWordEmbeddings, c.HeadDim, c.QkvBias, c.RopeScaling);
     }
 
     /// <summary>The SmolLM2-135M shape the training benchmark uses.</summary>

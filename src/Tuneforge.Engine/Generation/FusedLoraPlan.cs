@@ -1,0 +1,41 @@
+using static TorchSharp.torch;
+using LoraRouting = Tuneforge.Engine.Modeling.LoraRouting;
+
+namespace Tuneforge.Engine.Generation;
+
+/// <summary>
+/// The rows of one <see cref="BatchDecoder"/> forward grouped by adapter (by the shared rule,
+/// <see cref="LoraRouting.GroupRows{T}"/>), made ready for the decoder's fused projections: rows that share an adapter
+/// are gathered, run through its stacked factors and scattered back into the base output, <c>y[rows] += (x[rows]·At)·Bt</c>.
+/// </summary>
+internal sealed class FusedLoraPlan
+{
+    private static readonly TorchSharp.Scalar One = 1;
+    private readonly (LoraWeights Adapter, Tensor? Rows)[] _groups;
+
+    private FusedLoraPlan((LoraWeights, Tensor?)[] groups) => _groups = groups;
+
+    public static readonly FusedLoraPlan None = new([]);
+
+    public static FusedLoraPlan AllRows(LoraWeights adapter) => new([(adapter, null)]);
+
+    /// <summary>Row i uses <paramref name="perRow"/>[i] (null: the base); the row index tensors belong to the caller's dispose scope.</summary>
+    public static FusedLoraPlan For(IReadOnlyList<LoraWeights?> perRow)
+    {
+        var groups = LoraRouting.GroupRows(perRow);
+        return groups.Count == 0 ? None : new(groups.Select(g => (g.Adapter, g.Rows is null ? null : tensor(g.Rows))).ToArray());
+    }
+
+    /// <param name="y">base output of a fused projection [N, out], updated in place</param>
+    /// <param name="x">its input [N, in]</param>
+    public void Apply(Tensor y, Tensor x, int layer, Func<LoraLayerFactors, LoraFactors?> pick)
+    {
+        foreach (var (adapter, rows) in _groups)
+        {
+            if (pick(adapter.Layers[layer]) is not { } f) continue;
+            if (rows is null) { y.addmm_(x.mm(f.At), f.Bt); continue; }
+            var delta = x.index_select(0, rows).mm(f.At).mm(f.Bt);
+            y.index_add_(0, rows, delta, One);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using TorchSharp;
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Tests.Modeling;
+using Tuneforge.Engine.Training;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Tests.Consistency;
+
+/// <summary>
+/// A small random Hugging Face checkpoint of one architecture plus a non-zero LoRA adapter for it, held by the trainer
+/// (<see cref="LoraParameters"/>) and written by the trainer's own <see cref="CheckpointFolder"/> as a PEFT folder.
+/// Every path (trainer, engine model, server decoder, exporters) is then fed the same weights and the same adapter.
+/// </summary>
+internal sealed class AdaptedCheckpoint : IDisposable
+{
+    public const int Rank = 4;
+    public const double Alpha = 8;
+
+    /// <summary>The architectures every path must agree on, with the projections the adapter targets.</summary>
+    public static readonly IReadOnlyDictionary<string, (Func<JsonObject> Config, string[] Targets)> Cases =
+        new Dictionary<string, (Func<JsonObject>, string[])>
+        {
+            // GQA (4 heads over 2), tied embeddings, every projection adapted.
+            ["llama"] = (() => RandomCheckpoint.LlamaConfig(), NetworkShape.AllProjections),
+            // llama3 rope scaling with original_max_position_embeddings 32: prompts past 64 tokens reach the scaled band.
+            ["llama3"] = (RandomCheckpoint.Llama3ScaledConfig, NetworkShape.AllProjections),
+            // q/k/v bias, untied head; partly adapted fused groups (q and v but not k, up but not gate).
+            ["qwen2"] = (RandomCheckpoint.Qwen2Config, ["q_proj", "v_proj", "up_proj", "down_proj"]),
+            // one K/V head, explicit head_dim 24 ≠ hidden / heads.
+            ["mistral"] = (RandomCheckpoint.MistralConfig, ["k_proj", "o_proj", "gate_proj"]),
+        };
+
+    private readonly TempDir _dir = new();
+
+    public AdaptedCheckpoint(string name, int seed = 4)
+    {
+        TorchRuntime.Initialize();
+        var (config, targets) = Cases[name];
+        RandomCheckpoint.Write(BaseDir, config(), seed: seed);
+        Config = ModelConfig.Load(Path.Combine(BaseDir, "config.json"));
+        Lora = new LoraParameters(LayoutOf(Config), Rank, Alpha, targets);
+        using (no_grad())
+        using (var scope = NewDisposeScope())
+            Lora.Flat.copy_(randn(Lora.Count, generator: new Generator((ulong)seed + 50)).mul_(0.15)); // A and B non-zero
+        CheckpointFolder.WriteAdapter(AdapterDir, Lora, dropout: 0, baseModel: name);
+    }
+
+    public string BaseDir => _dir.Sub("base");
+    public string AdapterDir => _dir.Sub("adapter");
+    public string Scratch(string name) => _dir.Sub(name);
+    public ModelConfig Config { get; }
+    /// <summary>The adapter as the trainer holds it: one flat f32 buffer.</summary>
+    public LoraParameters Lora { get; }
+
+    /// <summary>
+    /// The adapter layout of a config. Built directly rather than with <see cref="NetworkShape.From"/>, which rejects
+    /// configs the trainer's forward cannot run yet: the layout of A and B does not depend on RoPE.
+    /// </summary>
+    public static NetworkShape LayoutOf(ModelConfig c) =>
+        new(c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize, c.VocabSize,
+            c.RopeTheta, c.RmsNormEps, c.TieWordEmbeddings, c.HeadDim, c.QkvBias);
+
+    /// <summary>
+    /// Two examples for one packed row. The first is 70 tokens long, so positions pass 64 (the llama3 case's
+    /// rescaled wavelengths matter there); the second restarts at position 0.
+    /// </summary>
+    public (int[] First, int[] Second) Examples() =>
+        (RandomCheckpoint.Tokens(70, Config.VocabSize, 31), RandomCheckpoint.Tokens(23, Config.VocabSize, 32));
+
+    public void Dispose()
+    {
+        Lora.Dispose();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>Closeness of two tensors relative to their scale, with a message naming the worst element.</summary>
+internal static class Agreement
+{
+    public static void Close(Tensor expected, Tensor actual, double relative, string what)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        using var scope = NewDisposeScope();
+        var e = expected.to(float64);
+        var diff = (actual.to(float64) - e).abs();
+        var worst = diff.max().item<double>();
+        var size = e.abs().max().item<double>();
+        var at = diff.flatten().argmax().item<long>();
+        Assert.True(worst <= relative * Math.Max(1, size),
+            $"{what}: largest difference {worst:E3} at flat index {at} (values up to {size:F3}; allowed {relative * Math.Max(1, size):E1})");
+    }
+}

@@ -1,0 +1,63 @@
+using Tuneforge.Engine.Generation;
+using LoraRouting = Tuneforge.Engine.Modeling.LoraRouting;
+using Tuneforge.Engine.Modeling;
+using Tuneforge.Engine.Training;
+using static TorchSharp.torch;
+using ServedLora = Tuneforge.Engine.Generation.LoraWeights;
+
+namespace Tuneforge.Engine.Tests.Consistency;
+
+/// <summary>
+/// The server's <see cref="BatchDecoder"/> gives the logits of the engine's <see cref="CausalLM"/>: for a prompt
+/// (every position of the prefill) and for decode steps of two sequences at different lengths in non-adjacent cache
+/// slots, one with the trainer-written PEFT adapter (each path reading the folder with its own reader) and one
+/// with none. f32 throughout.
+/// </summary>
+public class DecoderConsistencyTests
+{
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("llama3")]
+    [InlineData("qwen2")]
+    [InlineData("mistral")]
+    public void Decoder_prefill_and_decode_equal_the_engine_model_with_and_without_the_adapter(string name)
+    {
+        using var c = new AdaptedCheckpoint(name);
+        using var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, ScalarType.Float32);
+        using var adapter = PeftAdapterFolder.Read(c.AdapterDir);
+        using var decoder = BatchDecoder.Load(c.BaseDir, ScalarType.Float32, slots: 3, contextLength: 128);
+        using var served = ServedLora.Load(c.AdapterDir, c.Config, ScalarType.Float32);
+
+        var (first, second) = c.Examples();
+        int adapted = decoder.AcquireSlot(), gap = decoder.AcquireSlot(), plain = decoder.AcquireSlot();
+        Assert.NotEqual(adapted + 1, plain);
+        var withAdapter = first.ToList();
+        var withoutAdapter = second.ToList();
+        using (var scope = NewDisposeScope())
+        {
+            Agreement.Close(Reference(model, withAdapter, adapter), decoder.Prefill(adapted, first, served, allPositions: true), 1e-4,
+                $"{name}: prefill of {first.Length} tokens with the adapter");
+            Agreement.Close(Reference(model, withoutAdapter, null), decoder.Prefill(plain, second, null, allPositions: true), 1e-4,
+                $"{name}: prefill of {second.Length} tokens, base model");
+        }
+
+        var next = Tuneforge.Engine.Tests.Modeling.RandomCheckpoint.Tokens(6, c.Config.VocabSize, 33);
+        for (var step = 0; step < 3; step++)
+        {
+            using var scope = NewDisposeScope();
+            var logits = decoder.Decode([adapted, plain], [next[2 * step], next[2 * step + 1]], [served, null]);     // [2, vocab]
+            withAdapter.Add(next[2 * step]);
+            withoutAdapter.Add(next[2 * step + 1]);
+            var expected = stack([Reference(model, withAdapter, adapter)[-1], Reference(model, withoutAdapter, null)[-1]]);
+            Agreement.Close(expected, logits, 1e-4, $"{name}: decode step {step + 1}");
+        }
+        decoder.ReleaseSlot(gap);
+    }
+
+    /// <summary>Logits [T, vocab] of every position of <paramref name="tokens"/> from a full forward of the engine model.</summary>
+    internal static Tensor Reference(CausalLM model, IReadOnlyList<int> tokens, LoraAdapter? adapter)
+    {
+        using var batch = TokenBatch.FromSequences([tokens]);
+        return model.Logits(model.Forward(batch, adapter is null ? null : LoraRouting.All(adapter)).squeeze(0));
+    }
+}
