@@ -84,6 +84,14 @@ public class RecipeTests(LiveService service) : IClassFixture<LiveService>
         Assert.True(File.Exists(dir.File("merged/config.json")));
         Assert.NotEmpty(Directory.GetFiles(dir.File("merged"), "*.safetensors"));
 
+        // ... and by the fine-tuned model's id, looked up in the service's data directory.
+        var byId = await CliProcess.RunAsync("models", "export", model, "--adapter", dir.File("by-id"), "--data-dir", service.DataDir);
+        Assert.True(byId.ExitCode == 0, byId.ToString());
+        Assert.True(File.Exists(dir.File("by-id/adapter_model.safetensors")));
+        var missing = await CliProcess.RunAsync("models", "export", "ft:tuneforge-tiny:nobody::missing", "--adapter", dir.File("x"), "--data-dir", service.DataDir);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("does not exist", missing.Stderr);
+
         var both = await CliProcess.RunAsync("models", "export", stepDir);
         Assert.Equal(2, both.ExitCode);
         Assert.Equal("error: give exactly one of --merged DIR or --adapter DIR", both.Stderr.Trim());

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Tuneforge.Core.Models;
+using Tuneforge.Core.Storage;
 using Tuneforge.Engine.Training;
 
 namespace Tuneforge.Cli.Commands;
@@ -8,21 +10,22 @@ public static class ModelExport
 {
     public static Command Create()
     {
-        var checkpoint = new Argument<DirectoryInfo>("checkpoint")
+        var checkpoint = new Argument<string>("model")
         {
-            Description = "A fine-tune's checkpoint folder (data/jobs/<job id>/step-<N>, holding adapter_config.json and tuneforge_checkpoint.json).",
+            Description = "A fine-tuned or checkpoint model id (ft:...; looked up in --data-dir), or a checkpoint folder (data/jobs/<job id>/step-<N>).",
         };
+        var dataDir = ServeCommand.DataDirOption();
         var merged = new Option<DirectoryInfo?>("--merged") { Description = "Write a full Hugging Face checkpoint with the adapter merged into the base weights here." };
         var adapter = new Option<DirectoryInfo?>("--adapter") { Description = "Write the PEFT adapter (adapter_config.json + adapter_model.safetensors) and its tokenizer here." };
         var baseDir = new Option<DirectoryInfo?>("--base") { Description = "Base model folder for --merged (default: the one the checkpoint records, else its name under --models-dir)." };
         var modelsDir = ModelsCommand.ModelsDirOption();
         var command = new Command("export", "Export a fine-tune for use outside Tuneforge (transformers, PEFT, vLLM): --merged DIR or --adapter DIR.")
         {
-            checkpoint, merged, adapter, baseDir, modelsDir,
+            checkpoint, merged, adapter, baseDir, modelsDir, dataDir,
         };
         command.SetAction((result, ct) => Output.Guard(() =>
         {
-            var source = result.GetValue(checkpoint)!;
+            var source = CheckpointOf(result.GetValue(checkpoint)!, result.GetValue(dataDir)!);
             var mergedDir = result.GetValue(merged);
             var adapterDir = result.GetValue(adapter);
             if ((mergedDir is null) == (adapterDir is null)) throw new UsageError("give exactly one of --merged DIR or --adapter DIR");
@@ -41,6 +44,19 @@ public static class ModelExport
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>A folder as given, or the adapter folder of a fine-tuned model id recorded in the data directory.</summary>
+    private static DirectoryInfo CheckpointOf(string modelOrFolder, string dataDir)
+    {
+        if (Directory.Exists(modelOrFolder)) return new DirectoryInfo(modelOrFolder);
+        if (!modelOrFolder.StartsWith("ft:", StringComparison.Ordinal))
+            throw new UsageError($"{modelOrFolder} is neither a fine-tuned model id (ft:...) nor a checkpoint folder");
+        if (!File.Exists(Path.Combine(dataDir, Database.FileName)))
+            throw new UsageError($"no Tuneforge database in {Path.GetFullPath(dataDir)}; pass --data-dir (the service's) or a checkpoint folder");
+        var model = new SqliteModelRepository(Database.Open(dataDir)).FindInAnyOrganization(modelOrFolder)
+            ?? throw new UsageError($"the model {modelOrFolder} does not exist in {Path.GetFullPath(dataDir)}");
+        return new DirectoryInfo(model.AdapterDir);
     }
 
     private static string BaseModelOf(string checkpoint, DirectoryInfo? given, string modelsDir)

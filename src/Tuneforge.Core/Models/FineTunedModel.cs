@@ -21,6 +21,8 @@ public interface IModelRepository
 {
     void Insert(FineTunedModel model);
     FineTunedModel? Get(string organizationId, string modelId);
+    /// <summary>The model with this id in whichever organisation owns it: for local administration (export), never the API.</summary>
+    FineTunedModel? FindInAnyOrganization(string modelId);
     IReadOnlyList<FineTunedModel> List(string organizationId);
     /// <summary>Deletes the model and the checkpoint models under it; returns what was deleted.</summary>
     IReadOnlyList<FineTunedModel> DeleteWithCheckpoints(string organizationId, string modelId);

@@ -22,6 +22,12 @@ public sealed class SqliteModelRepository(Database db) : IModelRepository
             ("@id", modelId), ("@org", organizationId)).FirstOrDefault();
     }
 
+    public FineTunedModel? FindInAnyOrganization(string modelId)
+    {
+        using var connection = db.Connect();
+        return connection.Query($"SELECT {Columns} FROM models WHERE id = @id", Read, ("@id", modelId)).FirstOrDefault();
+    }
+
     public IReadOnlyList<FineTunedModel> List(string organizationId)
     {
         using var connection = db.Connect();

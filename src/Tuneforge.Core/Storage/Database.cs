@@ -25,11 +25,14 @@ public sealed class Database
 
     public string Path { get; }
 
+    /// <summary>The database file's name inside the data directory.</summary>
+    public const string FileName = "tuneforge.db";
+
     /// <summary>Opens (creating if needed) <c>DATA_DIR/tuneforge.db</c> and brings its schema up to date.</summary>
     public static Database Open(string dataDir)
     {
         Directory.CreateDirectory(dataDir);
-        var db = new Database(System.IO.Path.Combine(dataDir, "tuneforge.db"));
+        var db = new Database(System.IO.Path.Combine(dataDir, FileName));
         using (var connection = db.Connect())
         {
             Execute(connection, "PRAGMA journal_mode=WAL;");
