@@ -24,24 +24,11 @@ internal static class ServeModel
             return f.mul_(0.02f).to(bfloat16).DetachFromDisposeScope();
         }
         Tensor Ones(long n) => ones(n, dtype: bfloat16).DetachFromDisposeScope();
-        var w = new Dictionary<string, Tensor>
-        {
-            ["model.embed_tokens.weight"] = R(c.VocabSize, c.HiddenSize),
-            ["model.norm.weight"] = Ones(c.HiddenSize),
-        };
-        for (var i = 0; i < c.NumHiddenLayers; i++)
-        {
-            var p = $"model.layers.{i}.";
-            w[p + "self_attn.q_proj.weight"] = R(c.NumAttentionHeads * c.HeadDim, c.HiddenSize);
-            w[p + "self_attn.k_proj.weight"] = R(c.NumKeyValueHeads * c.HeadDim, c.HiddenSize);
-            w[p + "self_attn.v_proj.weight"] = R(c.NumKeyValueHeads * c.HeadDim, c.HiddenSize);
-            w[p + "self_attn.o_proj.weight"] = R(c.HiddenSize, c.NumAttentionHeads * c.HeadDim);
-            w[p + "mlp.gate_proj.weight"] = R(c.IntermediateSize, c.HiddenSize);
-            w[p + "mlp.up_proj.weight"] = R(c.IntermediateSize, c.HiddenSize);
-            w[p + "mlp.down_proj.weight"] = R(c.HiddenSize, c.IntermediateSize);
-            w[p + "input_layernorm.weight"] = Ones(c.HiddenSize);
-            w[p + "post_attention_layernorm.weight"] = Ones(c.HiddenSize);
-        }
+        var w = new Dictionary<string, Tensor>();
+        foreach (var (name, shape) in c.ParameterShapes())
+            w[name] = name.EndsWith("norm.weight", StringComparison.Ordinal) ? Ones(shape[0])
+                : name == "model.embed_tokens.weight" ? R(shape)
+                : R(shape);
         return w;
     }
 }

@@ -87,24 +87,11 @@ public class ChatAdaptersApiTests(ServingFixture service) : IClassFixture<Servin
         var c = WideConfig;
         var g = new TorchSharp.torch.Generator(7);
         Tensor R(params long[] shape) => randn(shape, generator: g).mul_(0.05f);
-        var w = new Dictionary<string, Tensor>
-        {
-            ["model.embed_tokens.weight"] = R(c.VocabSize, c.HiddenSize).mul_(20),
-            ["model.norm.weight"] = ones(c.HiddenSize),
-        };
-        for (var i = 0; i < c.NumHiddenLayers; i++)
-        {
-            var p = $"model.layers.{i}.";
-            w[p + "self_attn.q_proj.weight"] = R(c.NumAttentionHeads * c.HeadDim, c.HiddenSize);
-            w[p + "self_attn.k_proj.weight"] = R(c.NumKeyValueHeads * c.HeadDim, c.HiddenSize);
-            w[p + "self_attn.v_proj.weight"] = R(c.NumKeyValueHeads * c.HeadDim, c.HiddenSize);
-            w[p + "self_attn.o_proj.weight"] = R(c.HiddenSize, c.NumAttentionHeads * c.HeadDim);
-            w[p + "mlp.gate_proj.weight"] = R(c.IntermediateSize, c.HiddenSize);
-            w[p + "mlp.up_proj.weight"] = R(c.IntermediateSize, c.HiddenSize);
-            w[p + "mlp.down_proj.weight"] = R(c.HiddenSize, c.IntermediateSize);
-            w[p + "input_layernorm.weight"] = ones(c.HiddenSize);
-            w[p + "post_attention_layernorm.weight"] = ones(c.HiddenSize);
-        }
+        var w = new Dictionary<string, Tensor>();
+        foreach (var (name, shape) in c.ParameterShapes())
+            w[name] = name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape)
+                : name == "model.embed_tokens.weight" ? R(shape).mul_(20)
+                : R(shape);
         SafetensorsWriter.Write(Path.Combine(dir, CheckpointWeights.SingleFile), w);
         File.WriteAllText(Path.Combine(dir, "config.json"), c.ToJson());
         return dir;

@@ -39,6 +39,44 @@ public sealed record ModelConfig
     public bool QkvBias { get; init; }
     public bool OutputBias { get; init; }
     public bool MlpBias { get; init; }
+
+    /// <summary>
+    /// Every tensor a Hugging Face checkpoint with this config holds, by name, in checkpoint order: the one table
+    /// writers of random or synthetic checkpoints use (each chooses its own initialisation).
+    /// </summary>
+    public IEnumerable<(string Name, long[] Shape)> ParameterShapes()
+    {
+        long q = (long)NumAttentionHeads * HeadDim, kv = (long)NumKeyValueHeads * HeadDim;
+        yield return ("model.embed_tokens.weight", [VocabSize, HiddenSize]);
+        for (var i = 0; i < NumHiddenLayers; i++)
+        {
+            var p = $"model.layers.{i}.";
+            yield return (p + "input_layernorm.weight", [HiddenSize]);
+            yield return (p + "self_attn.q_proj.weight", [q, HiddenSize]);
+            yield return (p + "self_attn.k_proj.weight", [kv, HiddenSize]);
+            yield return (p + "self_attn.v_proj.weight", [kv, HiddenSize]);
+            if (QkvBias)
+            {
+                yield return (p + "self_attn.q_proj.bias", [q]);
+                yield return (p + "self_attn.k_proj.bias", [kv]);
+                yield return (p + "self_attn.v_proj.bias", [kv]);
+            }
+            yield return (p + "self_attn.o_proj.weight", [HiddenSize, q]);
+            if (OutputBias) yield return (p + "self_attn.o_proj.bias", [HiddenSize]);
+            yield return (p + "post_attention_layernorm.weight", [HiddenSize]);
+            yield return (p + "mlp.gate_proj.weight", [IntermediateSize, HiddenSize]);
+            yield return (p + "mlp.up_proj.weight", [IntermediateSize, HiddenSize]);
+            yield return (p + "mlp.down_proj.weight", [HiddenSize, IntermediateSize]);
+            if (MlpBias)
+            {
+                yield return (p + "mlp.gate_proj.bias", [IntermediateSize]);
+                yield return (p + "mlp.up_proj.bias", [IntermediateSize]);
+                yield return (p + "mlp.down_proj.bias", [HiddenSize]);
+            }
+        }
+        yield return ("model.norm.weight", [HiddenSize]);
+        if (!TieWordEmbeddings) yield return ("lm_head.weight", [VocabSize, HiddenSize]);
+    }
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>) of the checkpoint: "float32", "bfloat16", "float16"; null when absent.</summary>
     public string? TorchDtype { get; init; }
     public int? BosTokenId { get; init; }
