@@ -12,9 +12,13 @@ namespace Tuneforge.Engine.Generation;
 /// slot of the KV cache; <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
 /// advances several slots by one token each, every sequence at its own position, each row with its own LoRA adapter
 /// (or none) over the shared base weights. Weights are laid out for inference: q|k|v and gate|up fused.
+/// On a CPU without native bf16, a bf16 checkpoint's matrices stay bf16 (half the memory and half the bytes read per
+/// decoding step) while everything is computed in f32: the few rows of a decoding step go through
+/// <see cref="RowMatmul"/>, and a prompt's many rows through an f32 copy of one matrix at a time (libtorch's f32 GEMM
+/// is compute-efficient where the step is compute-bound).
 /// Not thread-safe: one generation loop drives it.
 /// </summary>
-public sealed class BatchDecoder : IDisposable
+public sealed partial class BatchDecoder : IDisposable
 {
     private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor Down,
         Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
@@ -29,9 +33,18 @@ public sealed class BatchDecoder : IDisposable
     private readonly bool[] _used;
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
     private readonly double _eps;
+    private readonly Tensor? _widened; // f32 scratch for one bf16 matrix at a time (prompt rows)
+
+    /// <summary>Up to this many rows, bf16 matrices are multiplied by <see cref="RowMatmul"/>; above, through an f32 copy.</summary>
+    private const int KernelRows = 16;
+    /// <summary>Cap on the f32 scratch (elements); larger matrices are widened in row blocks.</summary>
+    private const long WidenedCapacity = 16L << 20;
 
     public ModelConfig Config { get; }
+    /// <summary>The compute dtype: activations, KV cache and logits' arithmetic.</summary>
     public ScalarType Dtype { get; }
+    /// <summary>The dtype the embedding, head and projection matrices are held in.</summary>
+    public ScalarType WeightDtype { get; }
     public int SlotCount { get; }
     /// <summary>Positions each slot holds: the prompt plus everything generated must fit.</summary>
     public int ContextLength { get; }
@@ -39,9 +52,10 @@ public sealed class BatchDecoder : IDisposable
     /// <summary>Bytes held by the base weights (not the cache): what one loaded base costs, shared by every adapter.</summary>
     public long WeightBytes { get; }
 
-    private BatchDecoder(ModelConfig config, Func<string, ScalarType, Tensor?> load, ScalarType dtype, int slots, int context)
+    private BatchDecoder(ModelConfig config, Func<string, ScalarType, Tensor?> load, ScalarType dtype, ScalarType checkpointDtype, int slots, int context)
     {
         Config = config; Dtype = dtype; SlotCount = slots;
+        WeightDtype = dtype == float32 && checkpointDtype == bfloat16 && RowMatmul.IsSupported ? bfloat16 : dtype;
         ContextLength = Math.Min(context, config.MaxPositionEmbeddings);
         _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
@@ -49,14 +63,22 @@ public sealed class BatchDecoder : IDisposable
 
         if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
         // Norm weights stay f32: RMSNorm runs in f32 on the f32 residual stream.
-        _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, dtype, float32);
+        _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, WeightDtype, float32);
         _embed = _weights.Embed;
         _lmHead = _weights.LmHead;
         _finalNorm = _weights.FinalNorm;
         var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
-        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, w.QkvBias, w.O, w.OBias, w.GateUp, w.Down, w.InputNorm, w.PostNorm,
+        // Biases join f32 outputs: held in the compute dtype.
+        Tensor? Bias(Tensor? b) => b is null || b.dtype == dtype ? b : b.to(dtype).DetachFromDisposeScope();
+        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.O, Bias(w.OBias), w.GateUp, w.Down, w.InputNorm, w.PostNorm,
             zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope())).ToArray();
         WeightBytes = _weights.ByteSize;
+        if (WeightDtype != dtype)
+        {
+            var largest = _weights.Layers.SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down }).Max(t => t.NumberOfElements);
+            _widened = empty(Math.Min(largest, WidenedCapacity), dtype: dtype).DetachFromDisposeScope();
+        }
+        PrepareRows();
         _rope = new RotaryEmbedding(config);
     }
 
@@ -65,13 +87,13 @@ public sealed class BatchDecoder : IDisposable
     {
         var config = ModelConfig.Load(Path.Combine(modelDir, "config.json"));
         using var weights = CheckpointWeights.Open(modelDir);
-        return new BatchDecoder(config, (name, t) => weights.Contains(name) ? weights.Load(name, t) : null, dtype, slots, contextLength);
+        return new BatchDecoder(config, (name, t) => weights.Contains(name) ? weights.Load(name, t) : null, dtype, config.CheckpointDtype, slots, contextLength);
     }
 
     /// <summary>Builds a decoder over weights held in memory (HF names), e.g. a randomly initialised model.</summary>
     public static BatchDecoder FromTensors(ModelConfig config, IReadOnlyDictionary<string, Tensor> weights,
         ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048) =>
-        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, slots, contextLength);
+        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, weights["model.embed_tokens.weight"].dtype, slots, contextLength);
 
     public int FreeSlots => _used.Count(u => !u);
 
@@ -141,6 +163,12 @@ public sealed class BatchDecoder : IDisposable
             maxLen = Math.Max(maxLen, _lengths[slots[i]] + 1);
             if (i > 0 && slots[i] != slots[i - 1] + 1) contiguous = false;
         }
+        if (_rowLayers is not null)
+        {
+            var rows = DecodeRows(slots, tokens, adapters, pos);
+            for (var i = 0; i < b; i++) _lengths[slots[i]]++;
+            return rows;
+        }
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var ids = TokenTensor(tokens);
@@ -178,7 +206,7 @@ public sealed class BatchDecoder : IDisposable
     {
         var n = h.shape[0];
         var x = Norm(h, l.InputNorm);
-        var qkv = F.linear(x, l.Qkv, l.QkvBias);
+        var qkv = Linear(x, l.Qkv, l.QkvBias);
         routing.Apply(qkv, x, layer, static f => f.Qkv);
         var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
         var roped = RotaryEmbedding.Apply(heads.narrow(1, 0, _heads + _kvHeads), cos, sin);
@@ -188,14 +216,14 @@ public sealed class BatchDecoder : IDisposable
     /// <summary>Output projection and MLP, both added into the residual stream <paramref name="h"/> in place.</summary>
     private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, FusedLoraPlan routing)
     {
-        var o = F.linear(attn, l.O, l.OBias);
+        var o = Linear(attn, l.O, l.OBias);
         routing.Apply(o, attn, layer, static f => f.O);
         h.add_(o);
         var x = Norm(h, l.PostNorm);
-        var gu = F.linear(x, l.GateUp);
+        var gu = Linear(x, l.GateUp);
         routing.Apply(gu, x, layer, static f => f.GateUp);
         var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
-        var down = F.linear(act, l.Down);
+        var down = Linear(act, l.Down);
         routing.Apply(down, act, layer, static f => f.Down);
         h.add_(down);
     }
@@ -203,7 +231,27 @@ public sealed class BatchDecoder : IDisposable
     /// <summary>The shared RMSNorm on the f32 residual stream (f32 norm weights), cast to the serving dtype for the next matmul.</summary>
     private Tensor Norm(Tensor h, Tensor weight) => Modeling.RmsNorm.Normalize(h, weight, _eps).to(Dtype);
 
-    private Tensor Logits(Tensor h) => F.linear(Norm(h, _finalNorm), _lmHead).to(float32);
+    private Tensor Logits(Tensor h) => Linear(Norm(h, _finalNorm), _lmHead).to(float32);
+
+    /// <summary>x·wᵀ + bias for x [N, in] in the compute dtype, whatever dtype w is held in.</summary>
+    private Tensor Linear(Tensor x, Tensor w, Tensor? bias = null)
+    {
+        if (w.dtype == x.dtype) return F.linear(x, w, bias);
+        if (x.shape[0] <= KernelRows) return RowMatmul.Linear(x, w, bias);
+        var rows = w.shape[0];
+        var block = Math.Min(rows, _widened!.NumberOfElements / w.shape[1]);
+        if (block == rows) return F.linear(x, Widen(w), bias);
+        var parts = new List<Tensor>();
+        for (long r = 0; r < rows; r += block)
+        {
+            var n = Math.Min(block, rows - r);
+            parts.Add(F.linear(x, Widen(w.narrow(0, r, n)), bias?.narrow(0, r, n)));
+        }
+        return cat(parts, 1);
+    }
+
+    /// <summary>An f32 view of a bf16 matrix in the shared scratch, valid until the next call.</summary>
+    private Tensor Widen(Tensor w) => _widened!.narrow(0, 0, w.NumberOfElements).view(w.shape).copy_(w);
 
     private static Tensor TokenTensor(ReadOnlySpan<int> tokens)
     {
@@ -214,7 +262,13 @@ public sealed class BatchDecoder : IDisposable
 
     public void Dispose()
     {
-        foreach (var l in _layers) { l.KeyCache.Dispose(); l.ValueCache.Dispose(); }
+        foreach (var (l, w) in _layers.Zip(_weights.Layers))
+        {
+            l.KeyCache.Dispose(); l.ValueCache.Dispose();
+            if (!ReferenceEquals(l.QkvBias, w.QkvBias)) l.QkvBias?.Dispose();
+            if (!ReferenceEquals(l.OBias, w.OBias)) l.OBias?.Dispose();
+        }
         _weights.Dispose();
+        _widened?.Dispose();
     }
 }

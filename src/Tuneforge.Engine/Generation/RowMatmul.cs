@@ -1,0 +1,178 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Generation;
+
+/// <summary>
+/// <c>y = x·wᵀ (+ bias)</c> for the few rows of a decoding step: x and y f32, w held in bf16 or f32. Decoding reads
+/// every weight once per step, so it is bound by memory bandwidth, not arithmetic: bf16 weights halve the bytes, and
+/// widening them to f32 in registers (a bf16 is the top half of an f32) costs two instructions per eight weights.
+/// libtorch's own bf16 GEMM on CPUs without native bf16 is an emulated fallback far slower than f32, and its f32 GEMM
+/// is tuned for many rows; this kernel is for 1–16. Each tile multiplies up to two rows of x by four rows of w, so
+/// the four w rows come from memory once and from L1 for every further pair of x rows. Output columns are split
+/// between <see cref="TorchRuntime.Threads"/> threads.
+/// </summary>
+public static unsafe class RowMatmul
+{
+    /// <summary>The instructions the kernel needs (AVX2 and FMA).</summary>
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Tensor form: x [M, K] f32, w [N, K] bf16 or f32 contiguous, bias [N] or null; returns y [M, N] f32.</summary>
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null)
+    {
+        if (x.dtype != ScalarType.Float32 || w.dtype is not (ScalarType.BFloat16 or ScalarType.Float32) || x.dim() != 2 || w.dim() != 2 || x.shape[1] != w.shape[1])
+            throw new ArgumentException($"expects x [M, K] float32 and w [N, K] bfloat16 or float32, got {x.dtype} [{string.Join(", ", x.shape)}] and {w.dtype} [{string.Join(", ", w.shape)}]");
+        using var xc = x.contiguous();
+        using var bc = bias?.to(ScalarType.Float32).contiguous();
+        var y = empty(x.shape[0], w.shape[0], dtype: ScalarType.Float32);
+        fixed (byte* px = xc.bytes, py = y.bytes, pb = bc is null ? default : bc.bytes)
+            Multiply((float*)px, (int)x.shape[0], (int)x.shape[1], WeightMatrix.Of(w), (float*)py, (float*)pb);
+        return y;
+    }
+
+    /// <summary>y [m, w.Rows] = x [m, k] · wᵀ (+ bias [w.Rows] when not null), all row-major.</summary>
+    public static void Multiply(float* x, int m, int k, WeightMatrix w, float* y, float* bias = null)
+    {
+        if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y);
+        else Split<F32>(x, m, k, w.Data, w.Rows, y);
+        if (bias is null) return;
+        for (var i = 0; i < m; i++) RowOps.Add(y + (long)i * w.Rows, bias, w.Rows);
+    }
+
+    private static void Split<TW>(float* x, int m, int k, void* w, int n, float* y) where TW : struct, IWeightFormat
+    {
+        var threads = Math.Max(1, Math.Min(TorchRuntime.Threads, n / 64));
+        if (threads == 1) { Columns<TW>(x, m, k, w, n, y, 0, n); return; }
+        // Column blocks in multiples of four so every block but the last runs whole tiles.
+        var block = (n / threads + 3) & ~3;
+        nint xa = (nint)x, wa = (nint)w, ya = (nint)y;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            Columns<TW>((float*)xa, m, k, (void*)wa, n, (float*)ya, t * block, Math.Min(n, (t + 1) * block)));
+    }
+
+    /// <summary>Output columns [n0, n1) of every row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from the first call: no tier-0 code
+    private static void Columns<TW>(float* x, int m, int k, void* w, int n, float* y, int n0, int n1) where TW : struct, IWeightFormat
+    {
+        var j = n0;
+        for (; j + 4 <= n1; j += 4)
+        {
+            var i = 0;
+            for (; i + 2 <= m; i += 2) Tile2x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n);
+            if (i < m) Tile1x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k);
+        }
+        for (; j < n1; j++)
+            for (var i = 0; i < m; i++)
+            {
+                var x0 = x + (long)i * k;
+                long w0 = (long)j * k;
+                var acc = Vector256<float>.Zero;
+                var c = 0;
+                for (; c + 8 <= k; c += 8) acc = Fma.MultiplyAdd(Avx.LoadVector256(x0 + c), TW.Load8(w, w0 + c), acc);
+                var sum = Vector256.Sum(acc);
+                for (; c < k; c++) sum += x0[c] * TW.Load1(w, w0 + c);
+                y[(long)i * n + j] = sum;
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile2x4<TW>(float* x0, void* w, long w0, float* y, int k, int n) where TW : struct, IWeightFormat
+    {
+        float* x1 = x0 + k;
+        long w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        var c = 0;
+        for (; c + 8 <= k; c += 8)
+        {
+            var u0 = Avx.LoadVector256(x0 + c);
+            var u1 = Avx.LoadVector256(x1 + c);
+            var v = TW.Load8(w, w0 + c);
+            a00 = Fma.MultiplyAdd(u0, v, a00); a10 = Fma.MultiplyAdd(u1, v, a10);
+            v = TW.Load8(w, w1 + c);
+            a01 = Fma.MultiplyAdd(u0, v, a01); a11 = Fma.MultiplyAdd(u1, v, a11);
+            v = TW.Load8(w, w2 + c);
+            a02 = Fma.MultiplyAdd(u0, v, a02); a12 = Fma.MultiplyAdd(u1, v, a12);
+            v = TW.Load8(w, w3 + c);
+            a03 = Fma.MultiplyAdd(u0, v, a03); a13 = Fma.MultiplyAdd(u1, v, a13);
+        }
+        float* y1 = y + n;
+        y[0] = Vector256.Sum(a00); y[1] = Vector256.Sum(a01); y[2] = Vector256.Sum(a02); y[3] = Vector256.Sum(a03);
+        y1[0] = Vector256.Sum(a10); y1[1] = Vector256.Sum(a11); y1[2] = Vector256.Sum(a12); y1[3] = Vector256.Sum(a13);
+        for (; c < k; c++)
+        {
+            float v0 = TW.Load1(w, w0 + c), v1 = TW.Load1(w, w1 + c), v2 = TW.Load1(w, w2 + c), v3 = TW.Load1(w, w3 + c);
+            y[0] += x0[c] * v0; y[1] += x0[c] * v1; y[2] += x0[c] * v2; y[3] += x0[c] * v3;
+            y1[0] += x1[c] * v0; y1[1] += x1[c] * v1; y1[2] += x1[c] * v2; y1[3] += x1[c] * v3;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x4<TW>(float* x0, void* w, long w0, float* y, int k) where TW : struct, IWeightFormat
+    {
+        long w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        var c = 0;
+        for (; c + 8 <= k; c += 8)
+        {
+            var u = Avx.LoadVector256(x0 + c);
+            a0 = Fma.MultiplyAdd(u, TW.Load8(w, w0 + c), a0);
+            a1 = Fma.MultiplyAdd(u, TW.Load8(w, w1 + c), a1);
+            a2 = Fma.MultiplyAdd(u, TW.Load8(w, w2 + c), a2);
+            a3 = Fma.MultiplyAdd(u, TW.Load8(w, w3 + c), a3);
+        }
+        y[0] = Vector256.Sum(a0); y[1] = Vector256.Sum(a1); y[2] = Vector256.Sum(a2); y[3] = Vector256.Sum(a3);
+        for (; c < k; c++)
+        {
+            y[0] += x0[c] * TW.Load1(w, w0 + c); y[1] += x0[c] * TW.Load1(w, w1 + c);
+            y[2] += x0[c] * TW.Load1(w, w2 + c); y[3] += x0[c] * TW.Load1(w, w3 + c);
+        }
+    }
+
+    /// <summary>How weights of one dtype are read as f32 (specialised per format by the JIT: no call per load).</summary>
+    private interface IWeightFormat
+    {
+        static abstract Vector256<float> Load8(void* w, long index);
+        static abstract float Load1(void* w, long index);
+    }
+
+    private struct Bf16 : IWeightFormat
+    {
+        /// <summary>Zero-extend eight bf16 to 32 bits and shift each into the high half of an f32.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(void* w, long index) =>
+            Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)w + index), 16).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Load1(void* w, long index) => BitConverter.Int32BitsToSingle(((ushort*)w)[index] << 16);
+    }
+
+    private struct F32 : IWeightFormat
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(void* w, long index) => Avx.LoadVector256((float*)w + index);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float Load1(void* w, long index) => ((float*)w)[index];
+    }
+}
+
+/// <summary>A row-major weight matrix [Rows, columns] in native memory, bf16 or f32: a view that owns nothing.</summary>
+public readonly unsafe struct WeightMatrix
+{
+    private WeightMatrix(void* data, bool bf16, int rows) { Data = data; IsBf16 = bf16; Rows = rows; }
+
+    public void* Data { get; }
+    public bool IsBf16 { get; }
+    public int Rows { get; }
+
+    /// <summary>Views a contiguous bf16 or f32 tensor [rows, columns]; the tensor must outlive the view.</summary>
+    public static WeightMatrix Of(Tensor t)
+    {
+        if (!t.is_contiguous() || t.dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
+            throw new ArgumentException($"a weight matrix must be contiguous bf16 or f32, got {t.dtype}");
+        fixed (byte* p = t.bytes) return new WeightMatrix(p, t.dtype == ScalarType.BFloat16, (int)t.shape[0]);
+    }
+}

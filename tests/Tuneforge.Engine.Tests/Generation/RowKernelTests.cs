@@ -1,0 +1,80 @@
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Modeling;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Tuneforge.Engine.Tests.Generation;
+
+public class RowKernelTests
+{
+    [Theory]
+    [InlineData(1, ScalarType.BFloat16)]
+    [InlineData(2, ScalarType.BFloat16)]
+    [InlineData(5, ScalarType.BFloat16)]
+    [InlineData(3, ScalarType.Float32)]
+    [InlineData(17, ScalarType.Float32)]
+    public void Row_matmul_equals_libtorch_linear_on_f32_weights(int rows, ScalarType weightDtype)
+    {
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var g = new TorchSharp.torch.Generator(7);
+        // 37 outputs and 83 inputs: neither the 4-column tiles nor the 8-wide vectors divide them.
+        var x = randn([rows, 83], generator: g);
+        var w = randn([37, 83], generator: g).to(weightDtype);
+        var bias = randn([37], generator: g);
+        var ours = RowMatmul.Linear(x, w, bias);
+        var theirs = F.linear(x, w.to(ScalarType.Float32), bias);
+        Assert.Equal(theirs.shape, ours.shape);
+        Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        var config = RandomCheckpoint.Config with { TorchDtype = "bfloat16" };
+        var weights = RandomCheckpoint.Weights().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.BFloat16));
+        SafetensorsWriter.Write(Path.Combine(dir.Path, CheckpointWeights.SingleFile), weights);
+        File.WriteAllText(Path.Combine(dir.Path, "config.json"), config.ToJson());
+
+        using var decoder = BatchDecoder.Load(dir.Path, ScalarType.Float32, slots: 3, contextLength: 64);
+        using var reference = PretrainedModel.Load(dir.Path, ScalarType.Float32); // bf16 values widened to f32
+        Assert.Equal(ScalarType.BFloat16, decoder.WeightDtype);
+
+        using var scope = NewDisposeScope();
+        // Three sequences at different lengths (one prompt long enough for the widened-matrix prefill), then two
+        // decoding steps of all three together.
+        int[][] prompts = [[5, 9, 12], Enumerable.Range(0, 24).Select(i => i * 7 % 96).ToArray(), [40, 41]];
+        var slots = prompts.Select(_ => decoder.AcquireSlot()).ToArray();
+        var sequences = prompts.Select(p => p.ToList()).ToArray();
+        for (var s = 0; s < 3; s++)
+        {
+            var prefill = decoder.Prefill(slots[s], prompts[s], null, allPositions: true);
+            AssertSameLogits(reference, sequences[s], prefill, all: true);
+        }
+        for (var step = 0; step < 2; step++)
+        {
+            int[] next = [3 + step, 50 + step, 90 - step];
+            var logits = decoder.Decode(slots, next, [null, null, null]);
+            for (var s = 0; s < 3; s++)
+            {
+                sequences[s].Add(next[s]);
+                AssertSameLogits(reference, sequences[s], logits[s].unsqueeze(0), all: false);
+            }
+        }
+        foreach (var w in weights.Values) w.Dispose();
+    }
+
+    private static void AssertSameLogits(PretrainedModel reference, List<int> tokens, Tensor ours, bool all)
+    {
+        using var batch = TokenBatch.FromSequences([[.. tokens]]);
+        using (no_grad())
+        {
+            var theirs = reference.Model.Logits(reference.Model.Forward(batch))[0];
+            if (!all) theirs = theirs.narrow(0, tokens.Count - 1, 1);
+            Assert.True(ours.allclose(theirs, rtol: 1e-4, atol: 1e-4), $"logits differ by {(ours - theirs).abs().max().item<float>()} at length {tokens.Count}");
+        }
+    }
+}
