@@ -93,11 +93,14 @@ public class TrainingEndToEndTests(ServiceFixture fixture) : IClassFixture<Servi
     }
 }
 
-/// <summary>A job survives a hard kill of the whole service (API and worker) and finishes after a restart.</summary>
+/// <summary>
+/// A job survives a hard kill of the whole service (API and worker processes) and finishes after a restart, on the
+/// loss curve an uninterrupted run of the same job follows.
+/// </summary>
 public class ServiceKillRecoveryTests
 {
     [Fact]
-    public async Task A_job_killed_mid_training_resumes_from_its_checkpoint_after_a_restart()
+    public async Task A_job_killed_mid_training_resumes_from_its_checkpoint_and_continues_the_same_loss_curve()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "tuneforge-tests", Guid.NewGuid().ToString("N"));
         const string keys = "kill-key:org-k";
@@ -105,16 +108,17 @@ public class ServiceKillRecoveryTests
         string jobId, fileId;
         int stepBeforeKill;
         List<string> checkpointsBeforeKill;
+        object JobRequest(string file) => new
+        {
+            model = "tuneforge-tiny", training_file = file, seed = 11,
+            method = new { type = "supervised", supervised = new { hyperparameters = new { n_epochs = 3, batch_size = 1 } } },
+        };
 
         await using (var first = await ServiceProcess.StartAsync(dataDir, keys))
         {
             using var http = Clients.Http(first, "kill-key");
             fileId = await JobsApi.UploadAsync(http, trainingJsonl);
-            jobId = (await JobsApi.CreateJobAsync(http, new
-            {
-                model = "tuneforge-tiny", training_file = fileId,
-                method = new { type = "supervised", supervised = new { hyperparameters = new { n_epochs = 3, batch_size = 1 } } },
-            })).GetProperty("id").GetString()!;
+            jobId = (await JobsApi.CreateJobAsync(http, JobRequest(fileId))).GetProperty("id").GetString()!;
 
             // Wait for the first checkpoint (end of epoch 1), then kill everything at once.
             var deadline = DateTime.UtcNow + TrainingEndToEndTests.TrainingTimeout;
@@ -146,10 +150,31 @@ public class ServiceKillRecoveryTests
         Assert.Equal(3, checkpointsAfter.Count);
         Assert.All(checkpointsBeforeKill, id => Assert.Contains(checkpointsAfter, c => c.GetProperty("id").GetString() == id));
 
+        // The same job run without a kill: every step's loss, those logged before the kill and those after the
+        // resume, equals the uninterrupted run's.
+        var referenceId = (await JobsApi.CreateJobAsync(again, JobRequest(fileId))).GetProperty("id").GetString()!;
+        var reference = await JobsApi.WaitForStatusAsync(again, referenceId, s => s is "succeeded" or "failed" or "cancelled", TrainingEndToEndTests.TrainingTimeout, second);
+        Assert.True(reference.GetProperty("status").GetString() == "succeeded", reference.ToString());
+        var resumedLosses = await StepLossesAsync(again, jobId);
+        var referenceLosses = (await StepLossesAsync(again, referenceId)).ToDictionary(l => l.Step, l => l.Loss);
+        Assert.Equal(referenceLosses.Keys.Order(), resumedLosses.Select(l => l.Step).Distinct().Order());
+        Assert.All(resumedLosses, l => Assert.True(Math.Abs(l.Loss - referenceLosses[l.Step]) < 1e-6,
+            $"step {l.Step}: loss {l.Loss} after the kill, {referenceLosses[l.Step]} uninterrupted"));
+
         using var content = await again.GetAsync($"files/{fileId}/content");
         Assert.Equal(Encoding.UTF8.GetBytes(trainingJsonl), await content.Content.ReadAsByteArrayAsync());
         using var model = await again.GetAsync($"models/{Uri.EscapeDataString(done.GetProperty("fine_tuned_model").GetString()!)}");
         Assert.Equal(HttpStatusCode.OK, model.StatusCode);
         try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
+    }
+
+    private static async Task<List<(int Step, double Loss)>> StepLossesAsync(HttpClient http, string jobId)
+    {
+        var events = await JobsApi.GetAsync(http, $"fine_tuning/jobs/{jobId}/events?limit=1000");
+        return events.GetProperty("data").EnumerateArray()
+            .Where(e => e.GetProperty("type").GetString() == "metrics")
+            .Select(e => e.GetProperty("data"))
+            .Select(d => (d.GetProperty("step").GetInt32(), d.GetProperty("train_loss").GetDouble()))
+            .ToList();
     }
 }
