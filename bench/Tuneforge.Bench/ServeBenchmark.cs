@@ -79,7 +79,7 @@ public sealed class ServeBenchmark : IBenchmark
     {
         using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8);
         using var loop = new GenerationLoop(decoder);
-        GenerationRequest Request(int max) => new(prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
+        GenerationRequest Request(int max, int[]? tokens = null) => new(tokens ?? prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
 
         // Time to first token: submit to the first generated token (prefill + one sampling).
@@ -99,7 +99,9 @@ public sealed class ServeBenchmark : IBenchmark
         var decodeTps = (times.Count - 1) / (times[^1] - times[0]);
 
         sw.Restart();
-        Task.WhenAll(Enumerable.Range(0, streams).Select(_ => loop.RunAsync(Request(decode)))).GetAwaiter().GetResult();
+        // Each stream its own prompt (the first token differs), so every stream is prefilled as the peers do it:
+        // requests with one prompt would share a single prefill.
+        Task.WhenAll(Enumerable.Range(0, streams).Select(s => loop.RunAsync(Request(decode, [prompt[0] + 1 + s, .. prompt[1..]])))).GetAwaiter().GetResult();
         var streamsTps = streams * decode / sw.Elapsed.TotalSeconds;
         return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray());
     }

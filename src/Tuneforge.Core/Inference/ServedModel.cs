@@ -38,11 +38,11 @@ public sealed class ServedModel : IDisposable
     /// <summary>A token's bytes; ids past the tokenizer's vocabulary (padding rows of the embedding) have none.</summary>
     public byte[] TokenBytes(int id) => id < Text.Tokenizer.VocabSize ? Text.Tokenizer.TokenBytes(id) : [];
 
-    public ChannelReader<GenerationEvent> Generate(IReadOnlyList<int> prompt, SamplingOptions sampling, int promptLogprobs,
+    /// <summary>Generates the sequences of one request together (one reader each, in order; equal prompts share a prefill).</summary>
+    public IReadOnlyList<ChannelReader<GenerationEvent>> Generate(IReadOnlyList<(IReadOnlyList<int> Prompt, SamplingOptions Sampling, int PromptLogprobs)> sequences,
         CancellationToken cancellationToken) =>
-        _base.Loop.Submit(new GenerationRequest(prompt, sampling, Text.EosTokenIds, Text.Detokenizer, _adapter?.Weights, promptLogprobs,
-            Text.Tokenizer.VocabSize),
-            cancellationToken);
+        _base.Loop.Submit(sequences.Select(q => new GenerationRequest(q.Prompt, q.Sampling, Text.EosTokenIds, Text.Detokenizer, _adapter?.Weights,
+            q.PromptLogprobs, Text.Tokenizer.VocabSize)).ToList(), cancellationToken);
 
     public void Dispose()
     {

@@ -108,6 +108,20 @@ public sealed partial class BatchDecoder : IDisposable
 
     public int Length(int slot) => _lengths[slot];
 
+    /// <summary>Gives an empty slot the cached prompt of another: a copy of its keys and values, no forward pass.</summary>
+    public void CopySlot(int source, int target)
+    {
+        if (_lengths[target] != 0) throw new InvalidOperationException($"slot {target} already holds a sequence");
+        var length = _lengths[source];
+        using var _ = no_grad();
+        foreach (var l in _layers)
+        {
+            l.KeyCache[target].narrow(0, 0, length).copy_(l.KeyCache[source].narrow(0, 0, length));
+            l.ValueCache[target].narrow(0, 0, length).copy_(l.ValueCache[source].narrow(0, 0, length));
+        }
+        _lengths[target] = length;
+    }
+
     /// <summary>
     /// Runs a prompt into an empty slot. Returns float32 logits [T, V] for every position when
     /// <paramref name="allPositions"/> (prompt log-probabilities), else [1, V] for the last one.

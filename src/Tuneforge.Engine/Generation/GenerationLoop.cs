@@ -26,7 +26,8 @@ public sealed class GenerationLoop : IDisposable
     }
 
     private readonly BatchDecoder _decoder;
-    private readonly ConcurrentQueue<Sequence> _waiting = new();
+    private readonly ConcurrentQueue<Sequence[]> _waiting = new(); // submitted together, admitted in one round
+    private readonly List<Sequence> _admitting = [];               // taken from the queue, waiting for a free slot
     private readonly SemaphoreSlim _signal = new(0);
     private readonly List<Sequence> _running = [];
     private readonly Thread _loop;
@@ -43,15 +44,25 @@ public sealed class GenerationLoop : IDisposable
     public BatchDecoder Decoder => _decoder;
 
     /// <summary>Queues a request; its events arrive on the returned reader, which completes after the finish.</summary>
-    public ChannelReader<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken = default)
+    public ChannelReader<GenerationEvent> Submit(GenerationRequest request, CancellationToken cancellationToken = default) =>
+        Submit([request], cancellationToken)[0];
+
+    /// <summary>
+    /// Queues requests that belong together (the choices of one API request): they are admitted in the same round,
+    /// so those with the same prompt and adapter share one prefill. One reader per request, in order.
+    /// </summary>
+    public IReadOnlyList<ChannelReader<GenerationEvent>> Submit(IReadOnlyList<GenerationRequest> requests, CancellationToken cancellationToken = default)
     {
-        if (request.Prompt.Count == 0) throw new ArgumentException("the prompt is empty", nameof(request));
-        if (request.Prompt.Count >= _decoder.ContextLength)
-            throw new ArgumentException($"the prompt has {request.Prompt.Count} tokens; this model serves at most {_decoder.ContextLength - 1}", nameof(request));
-        var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        _waiting.Enqueue(new Sequence(request, channel.Writer, cancellationToken));
+        foreach (var request in requests)
+        {
+            if (request.Prompt.Count == 0) throw new ArgumentException("the prompt is empty", nameof(requests));
+            if (request.Prompt.Count >= _decoder.ContextLength)
+                throw new ArgumentException($"the prompt has {request.Prompt.Count} tokens; this model serves at most {_decoder.ContextLength - 1}", nameof(requests));
+        }
+        var channels = requests.Select(_ => Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true })).ToArray();
+        _waiting.Enqueue(requests.Select((r, i) => new Sequence(r, channels[i].Writer, cancellationToken)).ToArray());
         _signal.Release();
-        return channel.Reader;
+        return channels.Select(c => c.Reader).ToArray();
     }
 
     /// <summary>Runs a request to the end and collects its events (for callers that do not stream).</summary>
@@ -68,7 +79,7 @@ public sealed class GenerationLoop : IDisposable
         {
             try
             {
-                if (_running.Count == 0) _signal.Wait(_stop.Token);
+                if (_running.Count == 0 && _admitting.Count == 0) _signal.Wait(_stop.Token);
                 Admit();
                 DropCancelled();
                 if (_running.Count > 0) Step();
@@ -82,25 +93,54 @@ public sealed class GenerationLoop : IDisposable
             }
         }
         foreach (var s in _running) End(s, new ObjectDisposedException(nameof(GenerationLoop)));
-        while (_waiting.TryDequeue(out var w)) End(w, new ObjectDisposedException(nameof(GenerationLoop)));
+        while (_waiting.TryDequeue(out var group)) _admitting.AddRange(group);
+        foreach (var w in _admitting) End(w, new ObjectDisposedException(nameof(GenerationLoop)));
     }
 
-    /// <summary>Prefills waiting requests while KV-cache slots are free; each gets its first token right away.</summary>
+    /// <summary>Prompts run through the model since the loop started (a prompt shared by several requests counts once).</summary>
+    public long PromptsPrefilled => Interlocked.Read(ref _prefills);
+    private long _prefills;
+
+    /// <summary>A prompt prefilled in this admission round: later requests with the same prompt and adapter copy its cache.</summary>
+    private sealed record Prefilled(int[] Prompt, LoraWeights? Adapter, Sequence Owner, int Slot, float[] LastRow);
+
+    /// <summary>
+    /// Prefills waiting requests while KV-cache slots are free; each gets its first token right away. Requests that
+    /// arrive together with the same prompt and adapter (the <c>n</c> choices of one request, or identical calls)
+    /// share one prefill: the others copy its cache slot and sample their first token from the same logits.
+    /// </summary>
     private void Admit()
     {
-        while (_decoder.FreeSlots > 0 && _waiting.TryDequeue(out var s))
+        while (_waiting.TryDequeue(out var group)) _admitting.AddRange(group);
+        var round = new List<Prefilled>();
+        while (_decoder.FreeSlots > 0 && _admitting.Count > 0)
         {
+            var s = _admitting[0];
+            _admitting.RemoveAt(0);
             if (s.Cancel.IsCancellationRequested) { End(s, null); continue; }
             try
             {
                 s.Slot = _decoder.AcquireSlot();
-                var prompt = CollectionsMarshal.AsSpan(s.Request.Prompt.ToList());
+                var prompt = s.Request.Prompt.ToArray();
                 var echo = s.Request.PromptLogprobs >= 0;
+                // Only while the owner still holds its slot untouched (a request done at its first token frees it).
+                var shared = echo ? null : round.Find(p => p.Owner.Slot == p.Slot && ReferenceEquals(p.Adapter, s.Request.Adapter)
+                    && p.Prompt.AsSpan().SequenceEqual(prompt));
+                if (shared is not null)
+                {
+                    _decoder.CopySlot(shared.Slot, s.Slot);
+                    _running.Add(s);
+                    Accept(s, shared.LastRow);
+                    continue;
+                }
                 using var logits = _decoder.Prefill(s.Slot, prompt, s.Request.Adapter, allPositions: echo);
+                Interlocked.Increment(ref _prefills);
                 var rows = RowsOf(logits);
                 if (echo) s.Output.TryWrite(new PromptScored(ScorePrompt(rows, prompt, s.Request.PromptLogprobs)));
+                var last = rows[^_decoder.VocabSize..]; // the last position's row
+                if (!echo) round.Add(new Prefilled(prompt, s.Request.Adapter, s, s.Slot, last.ToArray()));
                 _running.Add(s);
-                Accept(s, rows[^_decoder.VocabSize..]); // the last position's row
+                Accept(s, last);
             }
             catch (Exception e)
             {

@@ -48,7 +48,8 @@ internal static class CompletionsGeneration
     public static ChannelReader<(int Choice, GenerationEvent Event)> Run(ServedModel model, IReadOnlyList<CompletionsChoice> choices, CancellationToken cancel)
     {
         var merged = Channel.CreateUnbounded<(int, GenerationEvent)>();
-        var readers = choices.Select(c => (c.Index, Reader: model.Generate(c.Prompt, c.Sampling, c.PromptLogprobs, cancel))).ToList();
+        var generated = model.Generate(choices.Select(c => ((IReadOnlyList<int>)c.Prompt, c.Sampling, c.PromptLogprobs)).ToList(), cancel);
+        var readers = choices.Select((c, i) => (c.Index, Reader: generated[i])).ToList();
         _ = Task.Run(async () =>
         {
             try

@@ -56,6 +56,35 @@ public class GenerationTests
     }
 
     [Fact]
+    public async Task Choices_submitted_together_with_one_prompt_share_one_prefill_and_each_sample_as_if_alone()
+    {
+        using var decoder = RandomCheckpoint.Decoder();
+        using var generator = new GenerationLoop(decoder);
+        SamplingOptions Sampled(int seed) => new() { Temperature = 1.0, Seed = seed, MaxTokens = 8 };
+        var requests = new[]
+        {
+            RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(8)),
+            RandomCheckpoint.Request(PromptA, Sampled(1)),
+            RandomCheckpoint.Request(PromptA, Sampled(2)),
+            RandomCheckpoint.Request(PromptB, SamplingOptions.Greedy(8)),
+            RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(8)),
+        };
+        var alone = new List<int[]>();
+        foreach (var r in requests) alone.Add(RandomCheckpoint.Tokens(await generator.RunAsync(r)));
+        Assert.NotEqual(alone[1], alone[2]);
+
+        var before = generator.PromptsPrefilled;
+        var readers = generator.Submit(requests);
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var events = new List<GenerationEvent>();
+            await foreach (var e in readers[i].ReadAllAsync()) events.Add(e);
+            Assert.Equal(alone[i], RandomCheckpoint.Tokens(events));
+        }
+        Assert.Equal(2, generator.PromptsPrefilled - before); // PromptA once, PromptB once
+    }
+
+    [Fact]
     public async Task Two_adapters_in_one_batch_each_match_their_own_single_runs()
     {
         using var dir = new TempDir();
