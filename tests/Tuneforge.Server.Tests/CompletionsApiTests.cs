@@ -56,11 +56,12 @@ public class CompletionsApiTests(ServiceFixture service) : IClassFixture<Service
         var body = await PostAsync(new { model = "tuneforge-tiny", prompt = Prompt, max_tokens = 12, temperature = 0, logprobs = 0 });
         var served = body.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToList();
 
-        // The same checkpoint, the same dtype and one thread, run by the engine in this process.
+        // The same checkpoint, the dtype the service chooses and one thread, run by the engine in this process.
         TorchRuntime.Initialize(1);
         // tuneforge-tiny is deterministic: this copy holds the same bytes as the service's.
         var dir = Tuneforge.Engine.Modeling.TinyModel.EnsureWritten(Path.Combine(service.DataDir, "tiny-for-engine"));
-        using var decoder = BatchDecoder.Load(dir, TorchSharp.torch.ScalarType.BFloat16, slots: 1, contextLength: 2048);
+        var dtype = Tuneforge.Engine.Modeling.ComputeDtype.For(Tuneforge.Engine.Checkpoints.ModelConfig.Load(Path.Combine(dir, "config.json")).CheckpointDtype);
+        using var decoder = BatchDecoder.Load(dir, dtype, slots: 1, contextLength: 2048);
         using var loop = new GenerationLoop(decoder);
         var text = ModelText.Load(dir, decoder.Config.EosTokenIds);
         var events = await loop.RunAsync(new GenerationRequest(Prompt, SamplingOptions.Greedy(12), text.EosTokenIds, text.Detokenizer));
