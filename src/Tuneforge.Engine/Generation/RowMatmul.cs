@@ -11,8 +11,8 @@ namespace Tuneforge.Engine.Generation;
 /// widening them to f32 in registers (a bf16 is the top half of an f32) costs two instructions per eight weights.
 /// libtorch's own bf16 GEMM on CPUs without native bf16 is an emulated fallback far slower than f32, and its f32 GEMM
 /// is tuned for many rows; this kernel is for 1–16. Each tile multiplies up to two rows of x by four rows of w, so
-/// the four w rows come from memory once and from L1 for every further pair of x rows. Output columns are split
-/// between <see cref="TorchRuntime.Threads"/> threads.
+/// the four w rows come from memory once and from L1 for every further pair of x rows (a single row takes eight w
+/// rows at a time). Output columns are split between <see cref="TorchRuntime.Threads"/> threads.
 /// </summary>
 public static unsafe class RowMatmul
 {
@@ -57,6 +57,8 @@ public static unsafe class RowMatmul
     private static void Columns<TW>(float* x, int m, int k, void* w, int n, float* y, int n0, int n1) where TW : struct, IWeightFormat
     {
         var j = n0;
+        if (m == 1)
+            for (; j + 8 <= n1; j += 8) Tile1x8<TW>(x, w, (long)j * k, y + j, k);
         for (; j + 4 <= n1; j += 4)
         {
             var i = 0;
@@ -106,6 +108,34 @@ public static unsafe class RowMatmul
             float v0 = TW.Load1(w, w0 + c), v1 = TW.Load1(w, w1 + c), v2 = TW.Load1(w, w2 + c), v3 = TW.Load1(w, w3 + c);
             y[0] += x0[c] * v0; y[1] += x0[c] * v1; y[2] += x0[c] * v2; y[3] += x0[c] * v3;
             y1[0] += x1[c] * v0; y1[1] += x1[c] * v1; y1[2] += x1[c] * v2; y1[3] += x1[c] * v3;
+        }
+    }
+
+    /// <summary>One row of x against eight rows of w: eight independent accumulators hide the FMA latency.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1x8<TW>(float* x, void* w, long w0, float* y, int k) where TW : struct, IWeightFormat
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        var c = 0;
+        for (; c + 8 <= k; c += 8)
+        {
+            var u = Avx.LoadVector256(x + c);
+            var at = w0 + c;
+            a0 = Fma.MultiplyAdd(u, TW.Load8(w, at), a0);
+            a1 = Fma.MultiplyAdd(u, TW.Load8(w, at + k), a1);
+            a2 = Fma.MultiplyAdd(u, TW.Load8(w, at + 2L * k), a2);
+            a3 = Fma.MultiplyAdd(u, TW.Load8(w, at + 3L * k), a3);
+            a4 = Fma.MultiplyAdd(u, TW.Load8(w, at + 4L * k), a4);
+            a5 = Fma.MultiplyAdd(u, TW.Load8(w, at + 5L * k), a5);
+            a6 = Fma.MultiplyAdd(u, TW.Load8(w, at + 6L * k), a6);
+            a7 = Fma.MultiplyAdd(u, TW.Load8(w, at + 7L * k), a7);
+        }
+        y[0] = Vector256.Sum(a0); y[1] = Vector256.Sum(a1); y[2] = Vector256.Sum(a2); y[3] = Vector256.Sum(a3);
+        y[4] = Vector256.Sum(a4); y[5] = Vector256.Sum(a5); y[6] = Vector256.Sum(a6); y[7] = Vector256.Sum(a7);
+        for (; c < k; c++)
+        {
+            var xc = x[c];
+            for (var r = 0; r < 8; r++) y[r] += xc * TW.Load1(w, w0 + r * (long)k + c);
         }
     }
 
