@@ -4,8 +4,8 @@ namespace Tuneforge.Engine.Generation;
 
 /// <summary>
 /// The decoding step in f32 over raw rows: the matrices through <see cref="RowMatmul"/> (bf16 or f32 weights, read
-/// once per step for every row), everything else through <see cref="RowOps"/>, so a step issues no libtorch operator
-/// except the LoRA products of rows that use an adapter. Same arithmetic as the tensor path and as
+/// once per step for every row), LoRA updates through the same kernel per adapter group, everything else through
+/// <see cref="RowOps"/>, so a step issues no libtorch operator. Same arithmetic as the tensor path and as
 /// <see cref="Modeling.CausalLM"/>; only the summation order differs.
 /// </summary>
 public sealed unsafe partial class BatchDecoder
@@ -43,7 +43,10 @@ public sealed unsafe partial class BatchDecoder
         var half = d / 2;
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var routing = FusedLoraPlan.For(adapters);
+        var groups = Modeling.LoraRouting.GroupRows(adapters);
+        var rank = groups.Count == 0 ? 0 : groups.Max(g => g.Adapter.MaxRank);
+        int widest = Math.Max(Math.Max(hidden, _intermediate), Math.Max(qkvWidth, 2 * _intermediate));
+        var lora = groups.Count == 0 ? null : new LoraScratch(empty(b, widest), empty(b, Math.Max(rank, 1)), empty(b, widest));
         Tensor h = empty(b, hidden), x = empty(b, hidden), qkv = empty(b, qkvWidth), attn = empty(b, attnWidth),
             gu = empty(b, 2L * _intermediate), act = empty(b, _intermediate), delta = empty(b, hidden), angles = empty(b, d);
         var logits = empty(b, VocabSize);
@@ -68,7 +71,7 @@ public sealed unsafe partial class BatchDecoder
             var l = _rowLayers[i];
             NormRows(ph, (float*)l.InputNorm, px, b, hidden);
             RowMatmul.Multiply(px, b, hidden, l.Qkv, pq, (float*)l.QkvBias);
-            routing.Apply(qkv, x, i, static f => f.Qkv);
+            Adapt(lora, groups, pq, qkvWidth, px, hidden, b, i, static f => f.Qkv);
             for (var r = 0; r < b; r++)
             {
                 var row = pq + (long)r * qkvWidth;
@@ -79,19 +82,50 @@ public sealed unsafe partial class BatchDecoder
             }
             Attend(l, pq, pa, slotArray, positions, slotStride, positionStride);
             RowMatmul.Multiply(pa, b, attnWidth, l.O, pd, (float*)l.OBias);
-            routing.Apply(delta, attn, i, static f => f.O);
+            Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O);
             RowOps.Add(ph, pd, b * hidden);
             NormRows(ph, (float*)l.PostNorm, px, b, hidden);
             RowMatmul.Multiply(px, b, hidden, l.GateUp, pg, null);
-            routing.Apply(gu, x, i, static f => f.GateUp);
+            Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp);
             for (var r = 0; r < b; r++) RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
             RowMatmul.Multiply(pc, b, _intermediate, l.Down, pd, null);
-            routing.Apply(delta, act, i, static f => f.Down);
+            Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down);
             RowOps.Add(ph, pd, b * hidden);
         }
         NormRows(ph, (float*)_rowFinalNorm, px, b, hidden);
         RowMatmul.Multiply(px, b, hidden, _rowHead, (float*)Address(logits), null);
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Per-step buffers for the LoRA products: gathered input rows, the low-rank product, the update.</summary>
+    private sealed record LoraScratch(Tensor Gathered, Tensor Low, Tensor Update);
+
+    /// <summary>
+    /// Adds each row's adapter update to a projection's output: y[rows] += (x[rows]·Aᵀ)·Bᵀ, rows that share an adapter
+    /// multiplied together.
+    /// </summary>
+    /// <param name="y">the projection's output [b, yWidth], updated in place</param>
+    /// <param name="x">its input [b, xWidth]</param>
+    private static void Adapt(LoraScratch? scratch, IReadOnlyList<(LoraWeights Adapter, long[]? Rows)> groups, float* y, int yWidth,
+        float* x, int xWidth, int b, int layer, Func<LoraLayerFactors, LoraFactors?> pick)
+    {
+        if (scratch is null) return;
+        float* gathered = (float*)Address(scratch.Gathered), low = (float*)Address(scratch.Low), update = (float*)Address(scratch.Update);
+        foreach (var (adapter, rows) in groups)
+        {
+            if (pick(adapter.Layers[layer]) is not { } f) continue;
+            var m = rows?.Length ?? b;
+            var input = x;
+            if (rows is not null)
+            {
+                for (var i = 0; i < m; i++)
+                    new ReadOnlySpan<float>(x + rows[i] * xWidth, xWidth).CopyTo(new Span<float>(gathered + (long)i * xWidth, xWidth));
+                input = gathered;
+            }
+            RowMatmul.Multiply(input, m, xWidth, f.RowA, low);
+            RowMatmul.Multiply(low, m, f.Rank, f.RowB, update);
+            for (var i = 0; i < m; i++) RowOps.Add(y + (rows?[i] ?? i) * yWidth, update + (long)i * yWidth, yWidth);
+        }
     }
 
     private void NormRows(float* h, float* weight, float* output, int rows, int hidden)

@@ -5,11 +5,30 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// Low-rank factors of one projection group, laid out for <c>y += (x · At) · Bt</c>:
-/// <see cref="At"/> [in, r_total] stacks the A matrices of the group's modules, <see cref="Bt"/> [r_total, out] is
-/// block-diagonal over the fused output (q|k|v or gate|up) with each module's alpha/r folded in.
+/// Low-rank factors of one projection group, <c>y += (x · Aᵀ) · Bᵀ</c>: <see cref="A"/> [r_total, in] stacks the A
+/// matrices of the group's modules, <see cref="B"/> [out, r_total] is block-diagonal over the fused output (q|k|v or
+/// gate|up) with each module's alpha/r folded in.
 /// </summary>
-public sealed record LoraFactors(Tensor At, Tensor Bt);
+public sealed class LoraFactors
+{
+    /// <param name="a">[r_total, in]: the stacked A matrices, row-major as <see cref="RowMatmul"/> reads weights</param>
+    /// <param name="b">[out, r_total]: the stacked B matrices times the adapter's scale</param>
+    public LoraFactors(Tensor a, Tensor b)
+    {
+        A = a; B = b;
+        if (a.dtype is ScalarType.Float32 or ScalarType.BFloat16) { RowA = WeightMatrix.Of(a); RowB = WeightMatrix.Of(b); }
+    }
+
+    public Tensor A { get; }
+    public Tensor B { get; }
+    /// <summary>[in, r_total], a view of <see cref="A"/></summary>
+    public Tensor At => A.t();
+    /// <summary>[r_total, out], a view of <see cref="B"/></summary>
+    public Tensor Bt => B.t();
+    public int Rank => (int)A.shape[0];
+    internal WeightMatrix RowA { get; }
+    internal WeightMatrix RowB { get; }
+}
 
 /// <summary>The factors of one layer, one entry per fused projection of <see cref="BatchDecoder"/> (null: not adapted).</summary>
 public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFactors? GateUp, LoraFactors? Down) : IDisposable
@@ -17,7 +36,7 @@ public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFact
     public void Dispose()
     {
         foreach (var f in new[] { Qkv, O, GateUp, Down })
-            if (f is not null) { f.At.Dispose(); f.Bt.Dispose(); }
+            if (f is not null) { f.A.Dispose(); f.B.Dispose(); }
     }
 }
 
@@ -31,7 +50,11 @@ public sealed class LoraWeights : IDisposable
     private LoraWeights(string name, LoraLayerFactors[] layers, long bytes)
     {
         Name = name; Layers = layers; ByteSize = bytes;
+        MaxRank = layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).OfType<LoraFactors>().Select(f => f.Rank).DefaultIfEmpty(0).Max();
     }
+
+    /// <summary>The largest stacked rank of any projection group.</summary>
+    public int MaxRank { get; }
 
     public string Name { get; }
     public IReadOnlyList<LoraLayerFactors> Layers { get; }
@@ -86,8 +109,8 @@ public sealed class LoraWeights : IDisposable
                         }
                         colAt += f.Out;
                     }
-                    var factors = new LoraFactors(at.to(dtype).DetachFromDisposeScope(), bt.to(dtype).DetachFromDisposeScope());
-                    bytes += factors.At.NumberOfElements * factors.At.ElementSize + factors.Bt.NumberOfElements * factors.Bt.ElementSize;
+                    var factors = new LoraFactors(at.t().to(dtype).contiguous().DetachFromDisposeScope(), bt.t().to(dtype).contiguous().DetachFromDisposeScope());
+                    bytes += factors.A.NumberOfElements * factors.A.ElementSize + factors.B.NumberOfElements * factors.B.ElementSize;
                     return factors;
                 }
                 layers[i] = new LoraLayerFactors(
