@@ -53,10 +53,11 @@ internal static class LlamaCppPeer
         var decodeTps = decodeTokens / sw.Elapsed.TotalSeconds;
 
         // N streams: every sequence prefilled, then decoded together one token per step.
+        // The clock starts after the prefills: aggregate decoding throughput, as the other measurements take it.
         h.MemoryClear(true);
-        sw.Restart();
         var last = new int[streams];
         for (var s = 0; s < streams; s++) last[s] = Prefill(s);
+        sw.Restart();
         for (var step = 0; step < decodeTokens - 1; step++)
         {
             batch.Clear();
@@ -64,7 +65,7 @@ internal static class LlamaCppPeer
             Check(h.Decode(batch));
             for (var s = 0; s < streams; s++) last[s] = ArgMax(h.GetLogitsIth(s));
         }
-        var streamsTps = streams * decodeTokens / sw.Elapsed.TotalSeconds;
+        var streamsTps = streams * (decodeTokens - 1) / sw.Elapsed.TotalSeconds;
         return new Result(promptTps, decodeTps, streamsTps, greedy.ToArray());
     }
 

@@ -5,12 +5,13 @@ using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
 using ScalarType = TorchSharp.torch.ScalarType;
+using ServedAdapter = Tuneforge.Engine.Generation.LoraWeights;
 
 namespace Tuneforge.Bench;
 
 /// <summary>
 /// bench/serve: for a random SmolLM2-135M-shaped model, time to first token for a 128-token prompt, batch-1 decode
-/// tokens/s and the aggregate tokens/s of 8 concurrent streams — Tuneforge's generation loop next to a plain PyTorch
+/// tokens/s and the aggregate decoding tokens/s of 8 concurrent streams (after their prefills) — Tuneforge's generation loop next to a plain PyTorch
 /// reference (bench/reference/serve_reference.py) and llama.cpp (LLamaSharp) on the same weights as a bf16 GGUF.
 /// Options: --decode N (tokens per stream, default 64), --streams N (default 8), --threads N (default 2),
 /// --no-reference, --no-llamacpp.
@@ -19,7 +20,7 @@ public sealed class ServeBenchmark : IBenchmark
 {
     public string Name => "serve";
 
-    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy);
+    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN);
 
     public int Run(string[] args)
     {
@@ -42,7 +43,7 @@ public sealed class ServeBenchmark : IBenchmark
             SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
             File.WriteAllText(Path.Combine(work, "config.json"), ServeModel.Config.ToJson());
 
-            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype);
+            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype, Path.Combine(work, "adapter"));
             Report("tuneforge", ours);
             var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
             if (torch is not null) Report("pytorch", torch);
@@ -75,11 +76,21 @@ public sealed class ServeBenchmark : IBenchmark
         }
     }
 
-    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams, ScalarType dtype)
+    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams, ScalarType dtype, string adapterDir)
     {
         using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8);
         using var loop = new GenerationLoop(decoder);
-        GenerationRequest Request(int max, int[]? tokens = null) => new(tokens ?? prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']));
+        using var adapter = ServeModel.Adapter(adapterDir);
+        GenerationRequest Request(int max, int[]? tokens = null, ServedAdapter? lora = null) =>
+            new(tokens ?? prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']), lora);
+        double DecodeTps(ServedAdapter? lora, List<int>? tokens = null)
+        {
+            var times = new List<double>();
+            var sw = Stopwatch.StartNew();
+            foreach (var e in loop.Submit(Request(decode + 1, lora: lora)).ReadAllAsync().ToBlockingEnumerable())
+                if (e is TokenGenerated t) { times.Add(sw.Elapsed.TotalSeconds); tokens?.Add(t.TokenId); }
+            return (times.Count - 1) / (times[^1] - times[0]);
+        }
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
 
         // Time to first token: submit to the first generated token (prefill + one sampling).
@@ -89,21 +100,20 @@ public sealed class ServeBenchmark : IBenchmark
         var ttft = sw.Elapsed.TotalMilliseconds;
         foreach (var _ in reader.ReadAllAsync().ToBlockingEnumerable()) { } // drain to the finish
 
-        // Batch-1 decode: the time between the first and the last token.
-        var times = new List<double>();
+        // Batch-1 decode: the time between the first and the last token; then the same through a LoRA adapter.
         var tokens = new List<int>();
-        sw.Restart();
-        var events = loop.Submit(Request(decode + 1));
-        foreach (var e in events.ReadAllAsync().ToBlockingEnumerable())
-            if (e is TokenGenerated t) { times.Add(sw.Elapsed.TotalSeconds); tokens.Add(t.TokenId); }
-        var decodeTps = (times.Count - 1) / (times[^1] - times[0]);
+        var decodeTps = DecodeTps(null, tokens);
+        var adapterTps = DecodeTps(adapter);
 
+        // N concurrent streams, each its own prompt (the first token differs; one prompt would be prefilled once and
+        // shared). Submitted together, all are prefilled before the first decoding step; the clock runs from the
+        // moment every stream has its first token, as in the peers: aggregate decoding throughput.
+        var readers = loop.Submit(Enumerable.Range(0, streams).Select(s => Request(decode, [prompt[0] + 1 + s, .. prompt[1..]])).ToList());
+        foreach (var r in readers) r.ReadAsync().AsTask().GetAwaiter().GetResult();
         sw.Restart();
-        // Each stream its own prompt (the first token differs), so every stream is prefilled as the peers do it:
-        // requests with one prompt would share a single prefill.
-        Task.WhenAll(Enumerable.Range(0, streams).Select(s => loop.RunAsync(Request(decode, [prompt[0] + 1 + s, .. prompt[1..]])))).GetAwaiter().GetResult();
-        var streamsTps = streams * decode / sw.Elapsed.TotalSeconds;
-        return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray());
+        var decoded = readers.Sum(r => r.ReadAllAsync().ToBlockingEnumerable().Count(e => e is TokenGenerated));
+        var streamsTps = decoded / sw.Elapsed.TotalSeconds;
+        return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps);
     }
 
     private static Numbers? MeasurePyTorch(string checkpoint, int promptLength, int decode, int streams, int threads)
@@ -147,7 +157,8 @@ public sealed class ServeBenchmark : IBenchmark
     }
 
     private static void Report(string who, Numbers n) =>
-        Console.WriteLine($"{who,-10} ttft {n.TtftMs,8:F1} ms | prompt {n.PromptTps,7:F0} tok/s | decode b1 {n.DecodeTps,6:F1} tok/s | streams {n.StreamsTps,6:F1} tok/s");
+        Console.WriteLine($"{who,-10} ttft {n.TtftMs,8:F1} ms | prompt {n.PromptTps,7:F0} tok/s | decode b1 {n.DecodeTps,6:F1} tok/s | streams {n.StreamsTps,6:F1} tok/s" +
+                          (double.IsNaN(n.AdapterDecodeTps) ? "" : $" | decode b1 with a rank-16 LoRA adapter {n.AdapterDecodeTps,6:F1} tok/s"));
 
     private static int Agreement(int[] a, int[] b)
     {
