@@ -70,8 +70,12 @@ public sealed partial class BatchDecoder : IDisposable
         var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
         // Biases join f32 outputs: held in the compute dtype.
         Tensor? Bias(Tensor? b) => b is null || b.dtype == dtype ? b : b.to(dtype).DetachFromDisposeScope();
+        // The decoding step over rows reads only the positions a slot holds, so its cache needs no zeroing: pages are
+        // committed as slots fill, not all at load. libtorch's attention masks unused positions with weights of zero,
+        // and 0 · NaN from uninitialised memory would still be NaN, so the tensor path keeps a zeroed cache.
+        Tensor Cache() => (dtype == float32 && RowMatmul.IsSupported ? empty(cacheShape, dtype: dtype) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
         _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.O, Bias(w.OBias), w.GateUp, w.Down, w.InputNorm, w.PostNorm,
-            zeros(cacheShape, dtype: dtype).DetachFromDisposeScope(), zeros(cacheShape, dtype: dtype).DetachFromDisposeScope())).ToArray();
+            Cache(), Cache())).ToArray();
         WeightBytes = _weights.ByteSize;
         if (WeightDtype != dtype)
         {
