@@ -146,7 +146,10 @@ public sealed unsafe partial class BatchDecoder
                 positionStride, (int)positions[r] + 1, d, (float*)o + ((long)r * heads + head) * d);
         }
         var tasks = slots.Length * heads;
-        if (TorchRuntime.Threads == 1 || tasks < 4) { for (var t = 0; t < tasks; t++) One(t); return; }
+        // Split between threads only when there is enough to split: a handful of short heads is quicker on one.
+        var work = 0L;
+        foreach (var p in positions) work += (p + 1) * heads;
+        if (TorchRuntime.Threads == 1 || work < 4096) { for (var t = 0; t < tasks; t++) One(t); return; }
         Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = TorchRuntime.Threads }, One);
     }
 
