@@ -20,7 +20,8 @@ public static unsafe class RowMatmul
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
 
     /// <summary>Tensor form: x [M, K] f32, w [N, K] bf16 or f32 contiguous, bias [N] or null; returns y [M, N] f32.</summary>
-    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null)
+    /// <param name="threads">threads to split the columns between (default <see cref="TorchRuntime.Threads"/>)</param>
+    public static Tensor Linear(Tensor x, Tensor w, Tensor? bias = null, int? threads = null)
     {
         if (x.dtype != ScalarType.Float32 || w.dtype is not (ScalarType.BFloat16 or ScalarType.Float32) || x.dim() != 2 || w.dim() != 2 || x.shape[1] != w.shape[1])
             throw new ArgumentException($"expects x [M, K] float32 and w [N, K] bfloat16 or float32, got {x.dtype} [{string.Join(", ", x.shape)}] and {w.dtype} [{string.Join(", ", w.shape)}]");
@@ -28,22 +29,22 @@ public static unsafe class RowMatmul
         using var bc = bias?.to(ScalarType.Float32).contiguous();
         var y = empty(x.shape[0], w.shape[0], dtype: ScalarType.Float32);
         fixed (byte* px = xc.bytes, py = y.bytes, pb = bc is null ? default : bc.bytes)
-            Multiply((float*)px, (int)x.shape[0], (int)x.shape[1], WeightMatrix.Of(w), (float*)py, (float*)pb);
+            Multiply((float*)px, (int)x.shape[0], (int)x.shape[1], WeightMatrix.Of(w), (float*)py, (float*)pb, threads);
         return y;
     }
 
     /// <summary>y [m, w.Rows] = x [m, k] · wᵀ (+ bias [w.Rows] when not null), all row-major.</summary>
-    public static void Multiply(float* x, int m, int k, WeightMatrix w, float* y, float* bias = null)
+    public static void Multiply(float* x, int m, int k, WeightMatrix w, float* y, float* bias = null, int? threads = null)
     {
-        if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y);
-        else Split<F32>(x, m, k, w.Data, w.Rows, y);
+        var t = Math.Max(1, Math.Min(threads ?? TorchRuntime.Threads, w.Rows / 64));
+        if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y, t);
+        else Split<F32>(x, m, k, w.Data, w.Rows, y, t);
         if (bias is null) return;
         for (var i = 0; i < m; i++) RowOps.Add(y + (long)i * w.Rows, bias, w.Rows);
     }
 
-    private static void Split<TW>(float* x, int m, int k, void* w, int n, float* y) where TW : struct, IWeightFormat
+    private static void Split<TW>(float* x, int m, int k, void* w, int n, float* y, int threads) where TW : struct, IWeightFormat
     {
-        var threads = Math.Max(1, Math.Min(TorchRuntime.Threads, n / 64));
         if (threads == 1) { Columns<TW>(x, m, k, w, n, y, 0, n); return; }
         // Column blocks in multiples of four so every block but the last runs whole tiles.
         var block = (n / threads + 3) & ~3;

@@ -30,6 +30,23 @@ public class RowKernelTests
         Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
     }
 
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(2, 3)]
+    [InlineData(5, 3)]
+    public void Row_matmul_split_between_threads_covers_every_column_once(int rows, int threads)
+    {
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var g = new TorchSharp.torch.Generator(8);
+        // 203 columns: three threads get 68 + 68 + 67, so blocks end mid-tile.
+        var x = randn([rows, 83], generator: g);
+        var w = randn([203, 83], generator: g).to(ScalarType.BFloat16);
+        var ours = RowMatmul.Linear(x, w, threads: threads);
+        var theirs = F.linear(x, w.to(ScalarType.Float32));
+        Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
+    }
+
     [Fact]
     public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits()
     {
