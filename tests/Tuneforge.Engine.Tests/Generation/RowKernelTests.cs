@@ -12,6 +12,7 @@ public class RowKernelTests
     [InlineData(1, ScalarType.BFloat16)]
     [InlineData(2, ScalarType.BFloat16)]
     [InlineData(5, ScalarType.BFloat16)]
+    [InlineData(7, ScalarType.BFloat16)]
     [InlineData(1, ScalarType.Float32)]
     [InlineData(3, ScalarType.Float32)]
     [InlineData(17, ScalarType.Float32)]
