@@ -21,7 +21,7 @@ public sealed class TrainBenchmark : IBenchmark
     {
         int steps = IntArg(args, "--steps", 3), warmup = IntArg(args, "--warmup", 1), seq = IntArg(args, "--seq", 512);
         int threads = IntArg(args, "--threads", 2), rank = IntArg(args, "--rank", 16), layers = IntArg(args, "--layers", 30);
-        bool withReference = !args.Contains("--no-reference");
+        bool withReference = !args.Contains("--no-reference") && !args.Contains("--profile");
         string dtypeName = StringArg(args, "--dtype", "bf16");
         var dtype = dtypeName == "f32" ? float32 : bfloat16;
         var shape = NetworkShape.SmolLm2_135M with { Layers = layers };
@@ -43,6 +43,7 @@ public sealed class TrainBenchmark : IBenchmark
                               "fallback GEMM dominates both sides, so a bf16 run here measures that fallback, not the trainer. The trainer " +
                               "itself upcasts bf16 checkpoints to f32 on such CPUs (TUNEFORGE_TRAIN_DTYPE=auto); compare with --dtype f32, " +
                               "or run on a CPU with AMX / AVX512-BF16.");
+        if (args.Contains("--profile")) return ProfileStep(shape, seq, rank, dtype);
         var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype);
 
         double flopsPerToken = ModelFlopsPerToken(shape, seq, rank);
@@ -66,6 +67,52 @@ public sealed class TrainBenchmark : IBenchmark
         return 0;
     }
 
+    /// <summary>--profile: one warm-up step, then one step timed per op family, with resident memory at its stages.</summary>
+    private static int ProfileStep(NetworkShape shape, int seq, int rank, ScalarType dtype)
+    {
+        double rssStart = RssMb("VmRSS:");
+        using var frozen = FrozenBase.Random(shape, dtype, seed: 1);
+        double rssBase = RssMb("VmRSS:");
+        using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
+        lora.Initialize(seed: 2);
+        using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
+        var row = BenchRow(shape, seq);
+        trainer.Step([row], 2e-4, 1.0, 0);
+        double rssIdle = RssMb("VmRSS:");
+        File.WriteAllText("/proc/self/clear_refs", "5");             // resets VmHWM to the current RSS
+        var profile = new StepProfile();
+        trainer.Profile = profile;
+        var sw = Stopwatch.StartNew();
+        trainer.Step([row], 2e-4, 1.0, 1);
+        double total = sw.Elapsed.TotalSeconds;
+        // memory of an unmarked step: the timing nodes hold memory of their own
+        double rssBefore = RssMb("VmRSS:");
+        File.WriteAllText("/proc/self/clear_refs", "5");
+        var memory = new StepProfile { TimeOps = false };
+        trainer.Profile = memory;
+        trainer.Step([row], 2e-4, 1.0, 2);
+        double rssPeak = RssMb("VmHWM:");
+        Console.WriteLine($"profile of one step ({total:F3} s, {dtype}):");
+        foreach (var (phase, table) in new[] { ("forward, head, optimizer", profile.Forward), ("backward", profile.Backward) })
+        {
+            Console.WriteLine($"  {phase}: {table.Values.Sum():F3} s");
+            foreach (var (family, seconds) in table.OrderByDescending(kv => kv.Value))
+                Console.WriteLine($"    {family,-48} {seconds,7:F3} s  {100 * seconds / total,5:F1}%");
+        }
+        Console.WriteLine($"resident memory: process start {rssStart:F0} MB, after building the base {rssBase:F0} MB (base tensors {frozen.ByteSize / 1e6:F0} MB), " +
+                          $"after a step {rssIdle:F0} MB; unmarked step: before {rssBefore:F0} MB, after its forward {memory.RssAfterForwardMb:F0} MB, peak {rssPeak:F0} MB");
+        return 0;
+    }
+
+    private static PackedRow BenchRow(NetworkShape shape, int seq)
+    {
+        var rng = new Random(3);
+        var ids = Enumerable.Range(0, seq + 1).Select(_ => rng.Next(shape.VocabSize)).ToArray();
+        // one example of seq + 1 tokens, all trained: seq predictions, as in the reference
+        var full = PackedRow.Pack([new EncodedExample(1, ids, Enumerable.Repeat(true, ids.Length).ToArray())]);
+        return full with { Ids = full.Ids[..seq], Positions = full.Positions[..seq], Labels = full.Labels[..seq], SegmentLengths = [seq] };
+    }
+
     private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
 
     private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype)
@@ -74,12 +121,7 @@ public sealed class TrainBenchmark : IBenchmark
         using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
         lora.Initialize(seed: 2);
         using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
-        var rng = new Random(3);
-        var ids = Enumerable.Range(0, seq + 1).Select(_ => rng.Next(shape.VocabSize)).ToArray();
-        // one example of seq + 1 tokens, all trained: seq predictions, as in the reference
-        var example = new EncodedExample(1, ids, Enumerable.Repeat(true, ids.Length).ToArray());
-        var full = PackedRow.Pack([example]);
-        var row = full with { Ids = full.Ids[..seq], Positions = full.Positions[..seq], Labels = full.Labels[..seq], SegmentLengths = [seq] };
+        var row = BenchRow(shape, seq);
         var times = new List<double>();
         double loss = 0;
         for (int s = 0; s < warmup + steps; s++)
@@ -157,13 +199,9 @@ public sealed class TrainBenchmark : IBenchmark
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
-    private static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:"))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-        return double.NaN;
-    }
+    private static double PeakRssMb() => RssMb("VmHWM:");
+
+    private static double RssMb(string field) => StepProfile.ResidentMb(field);
 
     private static string StringArg(string[] args, string name, string fallback)
     {

@@ -19,6 +19,8 @@ internal sealed class FrozenBase : IDisposable
     public Tensor LmHead => _weights.LmHead;        // [vocab, hidden]; the same tensor as Embed when tied
     public Tensor FinalNorm => _weights.FinalNorm;  // [hidden]
     public IReadOnlyList<FusedLayerWeights> Layers => _weights.Layers;
+    /// <summary>Bytes held by the base tensors (a tied head counted once).</summary>
+    public long ByteSize => _weights.ByteSize;
 
     private FrozenBase(NetworkShape shape, ScalarType dtype, FusedBaseWeights weights)
     {

@@ -19,6 +19,9 @@ internal sealed class LoraNetwork
 
     public double Dropout { get; }
 
+    /// <summary>When set, the forward marks its op families on it (bench/train --profile).</summary>
+    internal StepProfile? Profile { get; set; }
+
     public LoraNetwork(FrozenBase frozen, LoraParameters lora, double dropout)
     {
         _base = frozen;
@@ -48,22 +51,27 @@ internal sealed class LoraNetwork
         {
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
-            var h = Norm(x, layer.InputNorm);
-            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
-            var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
-            x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
-            h = Norm(x, layer.PostNorm);
-            var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator); // [T, 2 I]
-            var gu = gateUp.chunk(2, 1);
+            var h = Norm(Mark(x, "rmsnorm"), layer.InputNorm);
+            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, "qkv", layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
+            var attn = Attention(Mark(qkv, "rope+attention"), cos, sin, mask, T);                            // [T, nq · hd]
+            x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o");
+            h = Norm(Mark(x, "rmsnorm"), layer.PostNorm);
+            var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator, "gate_up"); // [T, 2 I]
+            var gu = Mark(gateUp, "silu*mul").chunk(2, 1);
             var act = F.silu(gu[0]).mul_(gu[1]);
-            x = x + Project(act, layer.Down, groups[3], lora, dropoutGenerator);
+            x = x + Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down");
         }
-        return Norm(x.index_select(0, selectRows), _base.FinalNorm);
+        var final = Norm(Mark(x, "final norm").index_select(0, selectRows), _base.FinalNorm);
+        Profile?.EndForward();
+        return final;
     }
 
+    private Tensor Mark(Tensor x, string family) => Profile is null ? x : Profile.Mark(x, family);
+
     /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
-    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, Tensor? bias = null)
+    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, string name, Tensor? bias = null)
     {
+        x = Mark(x, $"base matmul {name}");
         var y = bias is null ? x.matmul(weight.t()) : addmm(bias, x, weight.t(), 1, 1);
         if (group.Targeted == 0) return y;
         int r = _lora.Rank;
@@ -77,6 +85,7 @@ internal sealed class LoraNetwork
                 blocks[m] = group.Slots[m] is { } s ? LoraParameters.BView(lora, s, r) : zeros(group.OutFeatures[m], 0, dtype: lora.dtype);
             b = block_diag(blocks);                                   // [Σ out, targeted · r]
         }
+        x = Mark(x, "lora adapters");
         var input = x;
         if (generator is not null && Dropout > 0)
             input = x.mul(empty_like(x).bernoulli_(1 - Dropout, generator).div_(1 - Dropout));
