@@ -47,7 +47,7 @@ internal sealed class LoraTrainer : IDisposable
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                using (NewDisposeScope()) Lora.Flat.grad?.zero_();
+                Lora.Grad.zero_();
                 cancellationToken.ThrowIfCancellationRequested();
             }
             using var scope = NewDisposeScope();
@@ -57,7 +57,7 @@ internal sealed class LoraTrainer : IDisposable
         }
         using (NewDisposeScope())
         {
-            var grad = Lora.Flat.grad ?? zeros_like(Lora.Flat);
+            var grad = Lora.Grad;
             double norm = grad.norm().item<float>();
             if (maxGradNorm > 0 && norm > maxGradNorm)
                 using (no_grad()) grad.mul_(maxGradNorm / (norm + 1e-6));

@@ -25,9 +25,12 @@ public class GradientCheckTests
         public readonly LoraParameters Lora;
         public readonly LoraNetwork Network;
         public readonly PackedRow Row = PackedRow.Pack([First, Second]);
+        /// <summary>Seed of the dropout masks; every forward draws the same masks from it.</summary>
+        private readonly ulong? _dropoutSeed;
 
-        public Fixture()
+        public Fixture(double dropout = 0)
         {
+            _dropoutSeed = dropout > 0 ? 11UL : null;
             TorchRuntime.Initialize();
             RandomCheckpoint.Write(Dir.Path, RandomCheckpoint.LlamaConfig(), seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
@@ -37,8 +40,10 @@ public class GradientCheckTests
             Lora = new LoraParameters(shape, rank: 4, alpha: 8, NetworkShape.AllProjections);
             using (no_grad())
                 Lora.Flat.copy_(randn(Lora.Count, generator: new Generator(7)).mul_(0.1)); // B ≠ 0, so A gets gradients too
-            Network = new LoraNetwork(Base, Lora, dropout: 0);
+            Network = new LoraNetwork(Base, Lora, dropout);
         }
+
+        private Generator? DropoutGenerator() => _dropoutSeed is { } seed ? new Generator(seed) : null;
 
         public (Tensor Select, Tensor Labels) Trained()
         {
@@ -51,11 +56,11 @@ public class GradientCheckTests
         {
             using var scope = NewDisposeScope();
             var (select, labels) = Trained();
-            var hidden = Network.Forward(Row, select, null);
+            var hidden = Network.Forward(Row, select, DropoutGenerator());
             var r = ChunkedLmHead.Compute(hidden, Base.LmHead, labels, 1.0 / select.shape[0], withGrad: true, chunkRows: 3);
             hidden.backward([r.HiddenGrad]);
-            var grad = Lora.Flat.grad!.to(float64).data<double>().ToArray();
-            Lora.Flat.grad!.zero_();
+            var grad = Lora.Grad.to(float64).data<double>().ToArray();
+            Lora.Grad.zero_();
             return (r.LossSum / select.shape[0], grad);
         }
 
@@ -64,17 +69,19 @@ public class GradientCheckTests
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var (select, labels) = Trained();
-            var r = ChunkedLmHead.Compute(Network.Forward(Row, select, null), Base.LmHead, labels, 1, withGrad: false);
+            var r = ChunkedLmHead.Compute(Network.Forward(Row, select, DropoutGenerator()), Base.LmHead, labels, 1, withGrad: false);
             return r.LossSum / select.shape[0];
         }
 
         public void Dispose() { Lora.Dispose(); Base.Dispose(); Dir.Dispose(); }
     }
 
-    [Fact]
-    public void Lora_gradients_match_finite_differences()
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.3)]   // the same dropout masks in every forward: the hand-written backward must apply them too
+    public void Lora_gradients_match_finite_differences(double dropout)
     {
-        using var f = new Fixture();
+        using var f = new Fixture(dropout);
         var (_, grad) = f.TrainerLossAndGrad();
         const double eps = 1e-3;
         var probes = new List<long>();

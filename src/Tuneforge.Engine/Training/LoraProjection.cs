@@ -1,0 +1,123 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Training;
+
+/// <summary>
+/// One fused projection group with its adapters as a single autograd node:
+/// y = x Wᵀ (+ bias) + scale · (dropout(x) [A₁;A₂;…]ᵀ) blockdiag(B₁,B₂,…)ᵀ.
+/// Backward is written out so that it keeps only x, a one-byte dropout mask and the rank-sized mid product
+/// (autograd's own graph would keep an f32 mask and the dropped copy of x as well), writes the adapter gradients
+/// straight into the flat f32 gradient buffer (no per-view full-size gradients to sum), and widens a narrow stored
+/// weight to the compute dtype per product, never keeping the wide copy.
+/// </summary>
+internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProjection>
+{
+    /// <param name="Weight">[Σ out, in] frozen, stored in <see cref="Compute"/> or a narrower dtype</param>
+    /// <param name="Bias">[Σ out] in the compute dtype, or null</param>
+    /// <param name="Lora">the flat adapters in the compute dtype (no graph)</param>
+    /// <param name="Grad">the flat f32 gradient buffer the adapter gradients are added to</param>
+    internal sealed record Operands(Tensor Weight, Tensor? Bias, LoraGroup Group, int Rank, double Scale, Tensor Lora, Tensor Grad,
+        double Dropout, Generator? Generator, ScalarType Compute);
+
+    public override string Name => "LoraProjection";
+
+    /// <param name="x">[T, in] in the compute dtype</param>
+    /// <param name="flat">the f32 adapter leaf: an input only so that the node is part of the graph even when x has none</param>
+    /// <returns>[T, Σ out]</returns>
+    public static Tensor Apply(Tensor x, Tensor flat, Operands operands) => apply(x, flat, operands);
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var x = (Tensor)vars[0];
+        var o = (Operands)vars[2];
+        var g = o.Group;
+        Tensor y;
+        using (var w = Widened(o.Weight, o.Compute))
+            y = o.Bias is null ? x.matmul(w.t()) : addmm(o.Bias, x, w.t(), 1, 1);
+        Tensor? mask = null, mid = null;
+        if (g.Targeted > 0)
+        {
+            using var scope = NewDisposeScope();
+            var dropped = x;
+            if (o.Generator is not null && o.Dropout > 0)
+            {
+                mask = empty(x.shape, dtype: ScalarType.Bool).bernoulli_(1 - o.Dropout, o.Generator);     // [T, in]
+                dropped = x.mul(mask).mul_(1 / (1 - o.Dropout));
+            }
+            mid = dropped.matmul(A(o).t());                                                                 // [T, targeted · r]
+            int col = 0, slot = 0;
+            for (int m = 0; m < g.Slots.Length; m++)
+            {
+                int outFeatures = g.OutFeatures[m];
+                if (g.Slots[m] is { } s)
+                {
+                    // y[:, block m] += scale · mid_m B_mᵀ
+                    y.narrow(1, col, outFeatures).addmm_(mid.narrow(1, (long)slot * o.Rank, o.Rank), B(o, s).t(), beta: 1, alpha: (float)o.Scale);
+                    slot++;
+                }
+                col += outFeatures;
+            }
+            mid.MoveToOuterDisposeScope();
+            mask?.MoveToOuterDisposeScope();
+        }
+        ctx.save_for_backward([x, mask!, mid!]);
+        ctx.save_data("operands", o);
+        return y;
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+    {
+        var o = (Operands)ctx.get_data("operands");
+        var g = o.Group;
+        var saved = ctx.get_saved_variables();
+        var (x, mask, mid) = (saved[0], saved[1], saved[2]);
+        Tensor gradX;
+        using (var w = Widened(o.Weight, o.Compute))
+            gradX = grad.matmul(w);                                                                        // [T, in]
+        if (g.Targeted > 0)
+        {
+            using var scope = NewDisposeScope();
+            int r = o.Rank;
+            var gradMid = empty(mid.shape, dtype: mid.dtype);                                               // [T, targeted · r]
+            int col = 0, slot = 0;
+            for (int m = 0; m < g.Slots.Length; m++)
+            {
+                int outFeatures = g.OutFeatures[m];
+                if (g.Slots[m] is { } s)
+                {
+                    var gradOut = grad.narrow(1, col, outFeatures);                                        // [T, out_m]
+                    var gradMidM = gradMid.narrow(1, (long)slot * r, r);
+                    gradMidM.copy_(gradOut.matmul(B(o, s)).mul_(o.Scale));                                  // [T, r]
+                    AddTo(o.Grad.narrow(0, s.BOffset, (long)outFeatures * r).view(outFeatures, r),
+                        gradOut.t().matmul(mid.narrow(1, (long)slot * r, r)).mul_(o.Scale));               // [out_m, r]
+                    slot++;
+                }
+                col += outFeatures;
+            }
+            bool hasMask = mask is not null;
+            var dropped = hasMask ? x.mul(mask!).mul_(1 / (1 - o.Dropout)) : x;
+            AddTo(o.Grad.narrow(0, g.AOffset, (long)g.Targeted * r * g.In).view(g.Targeted * r, g.In),
+                gradMid.t().matmul(dropped));                                                               // [targeted · r, in]
+            var gradDropped = gradMid.matmul(A(o));                                                        // [T, in]
+            if (hasMask) gradDropped.mul_(mask!).mul_(1 / (1 - o.Dropout));
+            gradX.add_(gradDropped);
+        }
+        foreach (var t in saved) t?.Dispose();
+        grad.Dispose();
+        return [gradX, null!, null!];
+    }
+
+    private static Tensor A(Operands o) =>
+        o.Lora.narrow(0, o.Group.AOffset, (long)o.Group.Targeted * o.Rank * o.Group.In).view(o.Group.Targeted * o.Rank, o.Group.In);
+
+    private static Tensor B(Operands o, LoraSlot s) => LoraParameters.BView(o.Lora, s, o.Rank);
+
+    private static Tensor Widened(Tensor weight, ScalarType compute) => weight.dtype == compute ? weight.alias() : weight.to(compute);
+
+    private static void AddTo(Tensor gradSlice, Tensor value)
+    {
+        using var _ = no_grad();
+        gradSlice.add_(value);
+    }
+}
