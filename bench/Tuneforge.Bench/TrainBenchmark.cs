@@ -24,6 +24,8 @@ public sealed class TrainBenchmark : IBenchmark
         bool withReference = !args.Contains("--no-reference") && !args.Contains("--profile");
         string dtypeName = StringArg(args, "--dtype", "bf16");
         var dtype = dtypeName == "f32" ? float32 : bfloat16;
+        // SmolLM2's checkpoint is bf16: the trainer keeps its matrices in bf16 when computing in f32 (--storage f32: widened at load)
+        var storage = StringArg(args, "--storage", "bf16") == "f32" ? float32 : ComputePrecision.StorageFor(bfloat16, dtype);
         var shape = NetworkShape.SmolLm2_135M with { Layers = layers };
         Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.Layers} layers, {shape.Heads} heads, " +
                           $"{shape.KvHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
@@ -43,8 +45,8 @@ public sealed class TrainBenchmark : IBenchmark
                               "fallback GEMM dominates both sides, so a bf16 run here measures that fallback, not the trainer. The trainer " +
                               "itself upcasts bf16 checkpoints to f32 on such CPUs (TUNEFORGE_TRAIN_DTYPE=auto); compare with --dtype f32, " +
                               "or run on a CPU with AMX / AVX512-BF16.");
-        if (args.Contains("--profile")) return ProfileStep(shape, seq, rank, dtype);
-        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype);
+        if (args.Contains("--profile")) return ProfileStep(shape, seq, rank, dtype, storage);
+        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype, storage);
 
         double flopsPerToken = ModelFlopsPerToken(shape, seq, rank);
         double ourTps = seq / ours.StepSeconds;
@@ -68,10 +70,10 @@ public sealed class TrainBenchmark : IBenchmark
     }
 
     /// <summary>--profile: one warm-up step, then one step timed per op family, with resident memory at its stages.</summary>
-    private static int ProfileStep(NetworkShape shape, int seq, int rank, ScalarType dtype)
+    private static int ProfileStep(NetworkShape shape, int seq, int rank, ScalarType dtype, ScalarType storage)
     {
         double rssStart = RssMb("VmRSS:");
-        using var frozen = FrozenBase.Random(shape, dtype, seed: 1);
+        using var frozen = FrozenBase.Random(shape, dtype, seed: 1, storage);
         double rssBase = RssMb("VmRSS:");
         using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
         lora.Initialize(seed: 2);
@@ -92,7 +94,7 @@ public sealed class TrainBenchmark : IBenchmark
         trainer.Profile = memory;
         trainer.Step([row], 2e-4, 1.0, 2);
         double rssPeak = RssMb("VmHWM:");
-        Console.WriteLine($"profile of one step ({total:F3} s, {dtype}):");
+        Console.WriteLine($"profile of one step ({total:F3} s, compute {dtype}, base matrices {storage}):");
         foreach (var (phase, table) in new[] { ("forward, head, optimizer", profile.Forward), ("backward", profile.Backward) })
         {
             Console.WriteLine($"  {phase}: {table.Values.Sum():F3} s");
@@ -115,9 +117,9 @@ public sealed class TrainBenchmark : IBenchmark
 
     private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
 
-    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype)
+    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype, ScalarType storage)
     {
-        using var frozen = FrozenBase.Random(shape, dtype, seed: 1);
+        using var frozen = FrozenBase.Random(shape, dtype, seed: 1, storage);
         using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
         lora.Initialize(seed: 2);
         using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
