@@ -59,8 +59,7 @@ internal sealed class LoraNetwork
             x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o");
             h = Norm(Mark(x, "rmsnorm"), layer.PostNorm);
             var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator, "gate_up"); // [T, 2 I]
-            var gu = Mark(gateUp, "silu*mul").chunk(2, 1);
-            var act = F.silu(gu[0]).mul_(gu[1]);
+            var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
             x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down")).MoveToOuterDisposeScope();
         }
         var final = Norm(Mark(x, "final norm").index_select(0, selectRows), _base.FinalNorm);
@@ -75,7 +74,7 @@ internal sealed class LoraNetwork
     {
         x = Mark(x, $"projection {name}");
         var operands = new LoraProjection.Operands(weight, bias, group, _lora.Rank, _lora.Scale, lora, _lora.Grad,
-            Dropout, Dropout > 0 ? generator : null, _base.DType);
+            Dropout, Dropout > 0 ? generator : null, _base.DType, ForBackward: is_grad_enabled());
         return LoraProjection.Apply(x, _lora.Flat, operands);
     }
 

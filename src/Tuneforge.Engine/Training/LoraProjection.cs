@@ -17,8 +17,12 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
     /// <param name="Bias">[Σ out] in the compute dtype, or null</param>
     /// <param name="Lora">the flat adapters in the compute dtype (no graph)</param>
     /// <param name="Grad">the flat f32 gradient buffer the adapter gradients are added to</param>
+    /// <param name="ForBackward">keep what backward needs (false under no_grad)</param>
     internal sealed record Operands(Tensor Weight, Tensor? Bias, LoraGroup Group, int Rank, double Scale, Tensor Lora, Tensor Grad,
-        double Dropout, Generator? Generator, ScalarType Compute);
+        double Dropout, Generator? Generator, ScalarType Compute, bool ForBackward);
+
+    /// <summary>What backward reads: x [T, in], the dropped-positions mask [T, in] (bool) or null, mid [T, targeted · r].</summary>
+    private sealed record Saved(Tensor X, Tensor? Mask, Tensor? Mid);
 
     public override string Name => "LoraProjection";
 
@@ -42,8 +46,8 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
             var dropped = x;
             if (o.Generator is not null && o.Dropout > 0)
             {
-                mask = empty(x.shape, dtype: ScalarType.Bool).bernoulli_(1 - o.Dropout, o.Generator);     // [T, in]
-                dropped = x.mul(mask).mul_(1 / (1 - o.Dropout));
+                mask = empty(x.shape, dtype: ScalarType.Bool).bernoulli_(o.Dropout, o.Generator);         // [T, in], true = dropped
+                dropped = Drop(x, mask, o.Dropout);
             }
             mid = dropped.matmul(A(o).t());                                                                 // [T, targeted · r]
             int col = 0, slot = 0;
@@ -61,17 +65,22 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
             mid.MoveToOuterDisposeScope();
             mask?.MoveToOuterDisposeScope();
         }
-        ctx.save_for_backward([x, mask!, mid!]);
-        ctx.save_data("operands", o);
+        if (o.ForBackward)
+        {
+            ctx.save_data("operands", o);
+            ctx.save_data("saved", new Saved(BackwardHandoff.Keep(x), mask is null ? null : BackwardHandoff.Keep(mask), mid is null ? null : BackwardHandoff.Keep(mid)));
+        }
+        mask?.Dispose();
+        mid?.Dispose();
         return y;
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
     {
+        BackwardHandoff.ReleaseReturned();
         var o = (Operands)ctx.get_data("operands");
         var g = o.Group;
-        var saved = ctx.get_saved_variables();
-        var (x, mask, mid) = (saved[0], saved[1], saved[2]);
+        var (x, mask, mid) = (Saved)ctx.get_data("saved");
         Tensor gradX;
         using (var w = Widened(o.Weight, o.Compute))
             gradX = grad.matmul(w);                                                                        // [T, in]
@@ -79,7 +88,7 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
         {
             using var scope = NewDisposeScope();
             int r = o.Rank;
-            var gradMid = empty(mid.shape, dtype: mid.dtype);                                               // [T, targeted · r]
+            var gradMid = empty(mid!.shape, dtype: mid.dtype);                                               // [T, targeted · r]
             int col = 0, slot = 0;
             for (int m = 0; m < g.Slots.Length; m++)
             {
@@ -96,17 +105,21 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
                 col += outFeatures;
             }
             bool hasMask = mask is not null;
-            var dropped = hasMask ? x.mul(mask!).mul_(1 / (1 - o.Dropout)) : x;
+            var dropped = hasMask ? Drop(x, mask!, o.Dropout) : x;
             AddTo(o.Grad.narrow(0, g.AOffset, (long)g.Targeted * r * g.In).view(g.Targeted * r, g.In),
                 gradMid.t().matmul(dropped));                                                               // [targeted · r, in]
             var gradDropped = gradMid.matmul(A(o));                                                        // [T, in]
-            if (hasMask) gradDropped.mul_(mask!).mul_(1 / (1 - o.Dropout));
+            if (hasMask) gradDropped.masked_fill_(mask!, 0).mul_(1 / (1 - o.Dropout));
             gradX.add_(gradDropped);
         }
-        foreach (var t in saved) t?.Dispose();
+        BackwardHandoff.Drop(x, mask, mid);
         grad.Dispose();
-        return [gradX, null!, null!];
+        return [BackwardHandoff.Return(gradX), null!, null!];
     }
+
+    /// <summary>dropout(x) with the mask given: zero where dropped, the rest scaled by 1 / (1 − p). (masked_fill: a
+    /// product with the bool mask would take libtorch's type-promoting path, several times slower.)</summary>
+    private static Tensor Drop(Tensor x, Tensor droppedMask, double p) => x.masked_fill(droppedMask, 0).mul_(1 / (1 - p));
 
     private static Tensor A(Operands o) =>
         o.Lora.narrow(0, o.Group.AOffset, (long)o.Group.Targeted * o.Rank * o.Group.In).view(o.Group.Targeted * o.Rank, o.Group.In);

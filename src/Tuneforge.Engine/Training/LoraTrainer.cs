@@ -76,6 +76,7 @@ internal sealed class LoraTrainer : IDisposable
         var r = ChunkedLmHead.Compute(hidden, Base.LmHead, labels, 1.0 / batchTokens, withGrad: true);
         Profile?.Charge("LM head + loss + its gradient", backward: false);
         hidden.backward([r.HiddenGrad]);
+        BackwardHandoff.ReleaseReturned();
         Profile?.Charge("after the last mark (adapter grad accumulation)", backward: true);
         return new TokenScore(r.LossSum, r.Correct, select.shape[0]);
     }
