@@ -12,6 +12,9 @@ internal sealed class SwiGlu : autograd.SingleTensorFunction<SwiGlu>
 {
     public override string Name => "SwiGlu";
 
+    /// <summary>The gate|up output kept for backward (a tensor in save_data must be wrapped).</summary>
+    private sealed record Saved(Tensor GateUp);
+
     /// <param name="gateUp">[T, 2·I]: gate in the first half of the columns, up in the second</param>
     /// <returns>[T, I]</returns>
     public static Tensor Apply(Tensor gateUp) => apply(gateUp);
@@ -20,7 +23,7 @@ internal sealed class SwiGlu : autograd.SingleTensorFunction<SwiGlu>
     {
         var gateUp = (Tensor)vars[0];
         long half = gateUp.shape[1] / 2;
-        if (gateUp.requires_grad) ctx.save_data("gateUp", BackwardHandoff.Keep(gateUp));
+        if (gateUp.requires_grad) ctx.save_data("saved", new Saved(BackwardHandoff.Keep(gateUp)));
         using var silu = nn.functional.silu(gateUp.narrow(1, 0, half));
         return silu.mul(gateUp.narrow(1, half, half));
     }
@@ -29,7 +32,7 @@ internal sealed class SwiGlu : autograd.SingleTensorFunction<SwiGlu>
     {
         BackwardHandoff.ReleaseReturned();
         using var scope = NewDisposeScope();
-        var gateUp = (Tensor)ctx.get_data("gateUp");
+        var gateUp = ((Saved)ctx.get_data("saved")).GateUp;
         long half = gateUp.shape[1] / 2;
         var gate = gateUp.narrow(1, 0, half);
         var up = gateUp.narrow(1, half, half);
