@@ -53,12 +53,11 @@ internal sealed class LoraNetwork
             using var layerScope = NewDisposeScope();
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
-            var h = Norm(Mark(x, "rmsnorm"), layer.InputNorm);
-            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, "qkv", layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
+            // the projections after a norm take the residual stream and normalise it themselves
+            var qkv = Project(x, layer.Qkv, groups[0], lora, dropoutGenerator, "norm + qkv", layer.InputNorm, layer.QkvBias);  // [T, (nq + 2 nkv) · hd]
             var attn = Attention(Mark(qkv, "rope+attention"), cos, sin, mask, T);                            // [T, nq · hd]
             x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o");
-            h = Norm(Mark(x, "rmsnorm"), layer.PostNorm);
-            var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator, "gate_up"); // [T, 2 I]
+            var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm); // [T, 2 I]
             var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
             x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down")).MoveToOuterDisposeScope();
         }
@@ -69,12 +68,14 @@ internal sealed class LoraNetwork
 
     private Tensor Mark(Tensor x, string family) => Profile is null ? x : Profile.Mark(x, family);
 
-    /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
-    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, string name, Tensor? bias = null)
+    /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group (x normalised first when a norm is given).</summary>
+    /// <param name="norm">RMSNorm weight applied to <paramref name="x"/> first, or null</param>
+    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, string name,
+        Tensor? norm = null, Tensor? bias = null)
     {
         x = Mark(x, $"projection {name}");
         var operands = new LoraProjection.Operands(weight, bias, group, _lora.Rank, _lora.Scale, lora, _lora.Grad,
-            Dropout, Dropout > 0 ? generator : null, _base.DType, ForBackward: is_grad_enabled());
+            Dropout, Dropout > 0 ? generator : null, _base.DType, ForBackward: is_grad_enabled(), norm, _shape.RmsNormEps);
         return LoraProjection.Apply(x, _lora.Flat, operands);
     }
 

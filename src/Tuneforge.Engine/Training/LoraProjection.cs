@@ -18,24 +18,27 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
     /// <param name="Lora">the flat adapters in the compute dtype (no graph)</param>
     /// <param name="Grad">the flat f32 gradient buffer the adapter gradients are added to</param>
     /// <param name="ForBackward">keep what backward needs (false under no_grad)</param>
+    /// <param name="NormWeight">[in]: the input is the residual stream and the projection reads its RMSNorm (the norm's
+    /// output is then recomputed in backward instead of kept)</param>
     internal sealed record Operands(Tensor Weight, Tensor? Bias, LoraGroup Group, int Rank, double Scale, Tensor Lora, Tensor Grad,
-        double Dropout, Generator? Generator, ScalarType Compute, bool ForBackward);
+        double Dropout, Generator? Generator, ScalarType Compute, bool ForBackward, Tensor? NormWeight = null, double NormEps = 0);
 
-    /// <summary>What backward reads: x [T, in], the dropped-positions mask [T, in] (bool) or null, mid [T, targeted · r].</summary>
-    private sealed record Saved(Tensor X, Tensor? Mask, Tensor? Mid);
+    /// <summary>What backward reads: the input [T, in], the dropped-positions mask [T, in] (bool) or null, mid [T, targeted · r].</summary>
+    private sealed record Saved(Tensor Input, Tensor? Mask, Tensor? Mid, bool InputNeedsGrad);
 
     public override string Name => "LoraProjection";
 
-    /// <param name="x">[T, in] in the compute dtype</param>
+    /// <param name="x">[T, in] in the compute dtype (the residual stream when the operands carry a norm weight)</param>
     /// <param name="flat">the f32 adapter leaf: an input only so that the node is part of the graph even when x has none</param>
     /// <returns>[T, Σ out]</returns>
     public static Tensor Apply(Tensor x, Tensor flat, Operands operands) => apply(x, flat, operands);
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        var x = (Tensor)vars[0];
+        var input = (Tensor)vars[0];
         var o = (Operands)vars[2];
         var g = o.Group;
+        var x = Normalized(input, o);
         Tensor y;
         using (var w = Widened(o.Weight, o.Compute))
             y = o.Bias is null ? x.matmul(w.t()) : addmm(o.Bias, x, w.t(), 1, 1);
@@ -68,8 +71,10 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
         if (o.ForBackward)
         {
             ctx.save_data("operands", o);
-            ctx.save_data("saved", new Saved(BackwardHandoff.Keep(x), mask is null ? null : BackwardHandoff.Keep(mask), mid is null ? null : BackwardHandoff.Keep(mid)));
+            ctx.save_data("saved", new Saved(BackwardHandoff.Keep(input), mask is null ? null : BackwardHandoff.Keep(mask),
+                mid is null ? null : BackwardHandoff.Keep(mid), input.requires_grad));
         }
+        if (!ReferenceEquals(x, input)) x.Dispose();
         mask?.Dispose();
         mid?.Dispose();
         return y;
@@ -80,10 +85,13 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
         BackwardHandoff.ReleaseReturned();
         var o = (Operands)ctx.get_data("operands");
         var g = o.Group;
-        var (x, mask, mid) = (Saved)ctx.get_data("saved");
-        Tensor gradX;
-        using (var w = Widened(o.Weight, o.Compute))
-            gradX = grad.matmul(w);                                                                        // [T, in]
+        var (input, mask, mid, inputNeedsGrad) = (Saved)ctx.get_data("saved");
+        var x = Normalized(input, o);
+        // [T, in]; nothing to compute for an input without a graph (the embedding), only the adapter gradients
+        Tensor? gradX = null;
+        if (inputNeedsGrad)
+            using (var w = Widened(o.Weight, o.Compute))
+                gradX = grad.matmul(w);
         if (g.Targeted > 0)
         {
             using var scope = NewDisposeScope();
@@ -108,13 +116,41 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
             var dropped = hasMask ? Drop(x, mask!, o.Dropout) : x;
             AddTo(o.Grad.narrow(0, g.AOffset, (long)g.Targeted * r * g.In).view(g.Targeted * r, g.In),
                 gradMid.t().matmul(dropped));                                                               // [targeted · r, in]
-            var gradDropped = gradMid.matmul(A(o));                                                        // [T, in]
-            if (hasMask) gradDropped.masked_fill_(mask!, 0).mul_(1 / (1 - o.Dropout));
-            gradX.add_(gradDropped);
+            if (gradX is not null)
+            {
+                var gradDropped = gradMid.matmul(A(o));                                                    // [T, in]
+                if (hasMask) gradDropped.masked_fill_(mask!, 0).mul_(1 / (1 - o.Dropout));
+                gradX.add_(gradDropped);
+            }
         }
-        BackwardHandoff.Drop(x, mask, mid);
+        if (!ReferenceEquals(x, input)) x.Dispose();
+        if (gradX is not null && o.NormWeight is not null)
+        {
+            var gradH = gradX;
+            gradX = NormBackward(input, gradH, o);
+            gradH.Dispose();
+        }
+        BackwardHandoff.Drop(input, mask, mid);
         grad.Dispose();
-        return [BackwardHandoff.Return(gradX), null!, null!];
+        return [gradX is null ? null! : BackwardHandoff.Return(gradX), null!, null!];
+    }
+
+    private static Tensor Normalized(Tensor input, Operands o) =>
+        o.NormWeight is null ? input : Modeling.RmsNorm.Normalize(input, o.NormWeight, o.NormEps);
+
+    /// <summary>
+    /// d input of h = x̂ · w with x̂ = x · rstd, rstd = (mean(x²) + eps)^−½, statistics in f32 or wider:
+    /// rstd · (g_w − x̂ · mean(g_w · x̂)) with g_w = d h · w.
+    /// </summary>
+    private static Tensor NormBackward(Tensor input, Tensor gradH, Operands o)
+    {
+        using var scope = NewDisposeScope();
+        var wide = input.dtype is ScalarType.Float32 or ScalarType.Float64 ? input : input.to(ScalarType.Float32);
+        var rstd = wide.square().mean([-1L], keepdim: true).add_(o.NormEps).rsqrt_();        // [T, 1]
+        var normalized = wide.mul(rstd);                                                      // x̂ [T, in]
+        var gw = gradH.mul(o.NormWeight!).to(wide.dtype);                                     // [T, in]
+        var inner = gw.mul(normalized).mean([-1L], keepdim: true);                            // [T, 1]
+        return gw.sub_(normalized.mul_(inner)).mul_(rstd).to(input.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>dropout(x) with the mask given: zero where dropped, the rest scaled by 1 / (1 − p). (masked_fill: a
