@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
 using Tuneforge.Engine;
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
 
@@ -9,9 +10,13 @@ namespace Tuneforge.Bench;
 
 /// <summary>
 /// bench/train: LoRA training tokens/s, peak RSS and model-FLOPs utilisation of Tuneforge's trainer on a randomly
-/// initialised SmolLM2-135M-shaped model (sequence 512, rank 16 on all seven projections, bf16), side by side with
-/// the plain-PyTorch reference (bench/reference/train_reference.py) doing the identical step, plus the bf16 matmul
-/// peak measured in the same run.
+/// initialised SmolLM2-135M-shaped model (sequence 512, rank 16 on all seven projections), side by side with the
+/// plain-PyTorch reference (bench/reference/train_reference.py) doing the identical step, plus libtorch's f32 and bf16
+/// matmul peaks measured in the same run. By default each side computes in the dtype that is fastest for it on this
+/// CPU (the trainer's own rule; the reference measures its two dtypes first) and the output names both.
+/// Options: --steps --warmup --seq --layers --rank --threads, --dtype auto|f32|bf16 (ours; a fixed dtype is also the
+/// reference's unless --reference-dtype auto|f32|bf16), --storage f32 (base matrices widened at load), --reference-steps N (1), --no-reference,
+/// --profile (one step timed per op family, with resident memory).
 /// </summary>
 public sealed class TrainBenchmark : IBenchmark
 {
@@ -21,65 +26,129 @@ public sealed class TrainBenchmark : IBenchmark
     {
         int steps = IntArg(args, "--steps", 3), warmup = IntArg(args, "--warmup", 1), seq = IntArg(args, "--seq", 512);
         int threads = IntArg(args, "--threads", 2), rank = IntArg(args, "--rank", 16), layers = IntArg(args, "--layers", 30);
-        bool withReference = !args.Contains("--no-reference");
-        string dtypeName = StringArg(args, "--dtype", "bf16");
-        var dtype = dtypeName == "f32" ? float32 : bfloat16;
+        bool profile = args.Contains("--profile");
+        bool withReference = !args.Contains("--no-reference") && !profile;
+        // auto: what the trainer does with SmolLM2's bf16 checkpoint on this CPU (TUNEFORGE_TRAIN_DTYPE applies)
+        string dtypeArg = StringArg(args, "--dtype", "auto");
+        var (dtype, storage, why) = dtypeArg switch
+        {
+            "auto" => ComputePrecision.Choose(bfloat16),
+            "f32" => (float32, ComputePrecision.StorageFor(bfloat16, float32), "--dtype f32"),
+            "bf16" => (bfloat16, bfloat16, "--dtype bf16"),
+            _ => throw new ArgumentException($"--dtype must be auto, f32 or bf16, not '{dtypeArg}'"),
+        };
+        if (StringArg(args, "--storage", "auto") == "f32") storage = dtype;   // base matrices widened at load, as before
+        // the reference computes in the dtype that is fastest for it here unless told
+        string referenceDtype = StringArg(args, "--reference-dtype", dtypeArg == "auto" ? "auto" : dtypeArg);
         var shape = NetworkShape.SmolLm2_135M with { Layers = layers };
         Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.Layers} layers, {shape.Heads} heads, " +
                           $"{shape.KvHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
                           $"LoRA rank {rank} on all seven projections, {threads} threads, {steps} measured steps after {warmup} warm-up");
-        Console.WriteLine($"precision: {dtypeName} base and activations, f32 adapters and AdamW state, on both sides. The comparison is bf16 " +
-                          "by default because Debian's PyTorch has no fast f32 BLAS: an f32 comparison would flatter Tuneforge and mean nothing. " +
-                          "(--dtype f32 exists for CPUs without native bf16 matmul, where libtorch's bf16 fallback is slower than f32.)");
+        Console.WriteLine($"tuneforge computes in {DtypeName(dtype)} with the base matrices stored in {DtypeName(storage)} ({why}); f32 adapters and AdamW state.");
+        Console.WriteLine($"pytorch reference computes in {(referenceDtype == "auto" ? "the dtype that multiplies fastest for it on this CPU (measured below)" : referenceDtype)}. " +
+                          "Each side in its fastest dtype is the comparison a user sees; where that is bf16 on both (CPUs with AMX / AVX512-BF16) " +
+                          "it is also like for like. Debian's PyTorch has no optimised f32 BLAS, so forcing f32 on both sides on such a CPU would flatter Tuneforge.");
 
-        JsonElement? reference = withReference ? RunReference(shape, seq, rank, steps, warmup, threads, dtypeName) : null;
+        // one measured step is plenty for the reference where it runs for minutes (a CPU without a fast BLAS for it)
+        int referenceSteps = IntArg(args, "--reference-steps", 1);
+        JsonElement? reference = withReference ? RunReference(shape, seq, rank, referenceSteps, warmup, threads, referenceDtype) : null;
 
         TorchRuntime.Initialize(threads);
-        double peakGflops = MatmulPeakGflops(dtype);
-        double otherPeak = MatmulPeakGflops(dtype == bfloat16 ? float32 : bfloat16);
-        double bf16Peak = dtype == bfloat16 ? peakGflops : otherPeak, f32Peak = dtype == bfloat16 ? otherPeak : peakGflops;
-        if (bf16Peak < f32Peak)
-            Console.WriteLine($"warning: this CPU has no native bf16 matmul (bf16 {bf16Peak:F1} GFLOPS < f32 {f32Peak:F1} GFLOPS): libtorch's bf16 " +
-                              "fallback GEMM dominates both sides, so a bf16 run here measures that fallback, not the trainer. The trainer " +
-                              "itself upcasts bf16 checkpoints to f32 on such CPUs (TUNEFORGE_TRAIN_DTYPE=auto); compare with --dtype f32, " +
-                              "or run on a CPU with AMX / AVX512-BF16.");
-        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype);
+        double f32Peak = MatmulPeakGflops(float32), bf16Peak = MatmulPeakGflops(bfloat16);
+        double peakGflops = dtype == bfloat16 ? bf16Peak : f32Peak;
+        Console.WriteLine($"libtorch matmul peak (1024³, this run): f32 {f32Peak:F1} GFLOPS, bf16 {bf16Peak:F1} GFLOPS" +
+                          (ComputeDtype.HasNativeBf16 ? "" : " (this CPU has no native bf16: libtorch emulates it)"));
+        if (profile) return ProfileStep(shape, seq, rank, dtype, storage);
+        var ours = MeasureTuneforge(shape, seq, rank, steps, warmup, dtype, storage);
+        // measured again after the steps, keeping the better: on a shared machine one measurement may be taken in a busy moment
+        if (dtype == bfloat16) bf16Peak = Math.Max(bf16Peak, MatmulPeakGflops(bfloat16));
+        else f32Peak = Math.Max(f32Peak, MatmulPeakGflops(float32));
+        peakGflops = dtype == bfloat16 ? bf16Peak : f32Peak;
 
         double flopsPerToken = ModelFlopsPerToken(shape, seq, rank);
         double ourTps = seq / ours.StepSeconds;
+        double bestPeak = Math.Max(f32Peak, bf16Peak);
         Console.WriteLine();
         Console.WriteLine($"model FLOPs per token: {flopsPerToken / 1e9:F3} GFLOP (forward 2N + input-gradient backward 2N for the frozen " +
-                          "matmuls incl. the LM head, 6N for the adapters, causal attention; no weight gradients for frozen weights)");
-        Console.WriteLine($"{dtypeName} matmul peak (1024³, this run, libtorch): {peakGflops:F1} GFLOPS " +
-                          $"({(dtype == bfloat16 ? "f32" : "bf16")}: {otherPeak:F1} GFLOPS)");
-        Console.WriteLine($"tuneforge: {ourTps:F1} tokens/s, step {ours.StepSeconds:F3} s, peak RSS {ours.PeakRssMb:F0} MB, " +
-                          $"MFU {100 * ourTps * flopsPerToken / (peakGflops * 1e9):F1}% of the {dtypeName} peak, loss {ours.Loss:F4}");
+                          "matmuls incl. the LM head, 6N for the adapters, causal attention; no weight gradients for frozen weights). " +
+                          $"MFU below is against this machine's best libtorch peak ({bestPeak:F1} GFLOPS).");
+        Console.WriteLine($"tuneforge ({DtypeName(dtype)}, base in {DtypeName(storage)}): {ourTps:F1} tokens/s, step {ours.StepSeconds:F3} s, peak RSS {ours.PeakRssMb:F0} MB, " +
+                          $"MFU {100 * ourTps * flopsPerToken / (bestPeak * 1e9):F1}% ({100 * ourTps * flopsPerToken / (peakGflops * 1e9):F1}% of the {DtypeName(dtype)} peak), loss {ours.Loss:F4}");
         if (reference is { } r)
         {
             double refTps = r.GetProperty("tokens_per_second").GetDouble();
-            Console.WriteLine($"pytorch {r.GetProperty("torch").GetString()}: {refTps:F1} tokens/s, step {r.GetProperty("step_seconds").GetDouble():F3} s, " +
-                              $"peak RSS {r.GetProperty("peak_rss_mb").GetDouble():F0} MB, MFU {100 * refTps * flopsPerToken / (peakGflops * 1e9):F1}%, " +
+            string refDtype = r.GetProperty("dtype").GetString()!;
+            var probe = r.GetProperty("matmul_gflops");
+            Console.WriteLine($"pytorch {r.GetProperty("torch").GetString()} ({refDtype}, weights in {refDtype}; its own matmul speed on a training-shaped product: " +
+                              $"f32 {probe.GetProperty("f32").GetDouble():F1} GFLOPS, bf16 {probe.GetProperty("bf16").GetDouble():F1} GFLOPS): " +
+                              $"{refTps:F1} tokens/s, step {r.GetProperty("step_seconds").GetDouble():F3} s, " +
+                              $"peak RSS {r.GetProperty("peak_rss_mb").GetDouble():F0} MB, MFU {100 * refTps * flopsPerToken / (bestPeak * 1e9):F2}%, " +
                               $"loss {r.GetProperty("loss").GetDouble():F4}");
             Console.WriteLine($"memory ratio (tuneforge / pytorch peak RSS): {ours.PeakRssMb / r.GetProperty("peak_rss_mb").GetDouble():F2}");
+            Console.WriteLine($"compared: tuneforge in {DtypeName(dtype)} (base stored in {DtypeName(storage)}) against pytorch in {refDtype}" +
+                              (DtypeName(dtype) == refDtype ? " (same dtype)" : " (each side in its fastest dtype on this CPU)"));
             Console.WriteLine($"ratio: {ourTps / refTps:F2}");
         }
         return 0;
     }
 
-    private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
+    private static string DtypeName(ScalarType t) => t == bfloat16 ? "bf16" : t == float32 ? "f32" : t.ToString();
 
-    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype)
+    /// <summary>--profile: one warm-up step, then one step timed per op family, with resident memory at its stages.</summary>
+    private static int ProfileStep(NetworkShape shape, int seq, int rank, ScalarType dtype, ScalarType storage)
     {
-        using var frozen = FrozenBase.Random(shape, dtype, seed: 1);
+        double rssStart = RssMb("VmRSS:");
+        using var frozen = FrozenBase.Random(shape, dtype, seed: 1, storage);
+        double rssBase = RssMb("VmRSS:");
         using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
         lora.Initialize(seed: 2);
         using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
+        var row = BenchRow(shape, seq);
+        trainer.Step([row], 2e-4, 1.0, 0);
+        double rssIdle = RssMb("VmRSS:");
+        File.WriteAllText("/proc/self/clear_refs", "5");             // resets VmHWM to the current RSS
+        var profile = new StepProfile();
+        trainer.Profile = profile;
+        var sw = Stopwatch.StartNew();
+        trainer.Step([row], 2e-4, 1.0, 1);
+        double total = sw.Elapsed.TotalSeconds;
+        // memory of an unmarked step: the timing nodes hold memory of their own
+        double rssBefore = RssMb("VmRSS:");
+        File.WriteAllText("/proc/self/clear_refs", "5");
+        var memory = new StepProfile { TimeOps = false };
+        trainer.Profile = memory;
+        trainer.Step([row], 2e-4, 1.0, 2);
+        double rssPeak = RssMb("VmHWM:");
+        Console.WriteLine($"profile of one step ({total:F3} s, compute {dtype}, base matrices {storage}):");
+        foreach (var (phase, table) in new[] { ("forward, head, optimizer", profile.Forward), ("backward", profile.Backward) })
+        {
+            Console.WriteLine($"  {phase}: {table.Values.Sum():F3} s");
+            foreach (var (family, seconds) in table.OrderByDescending(kv => kv.Value))
+                Console.WriteLine($"    {family,-48} {seconds,7:F3} s  {100 * seconds / total,5:F1}%");
+        }
+        Console.WriteLine($"resident memory: process start {rssStart:F0} MB, after building the base {rssBase:F0} MB (base tensors {frozen.ByteSize / 1e6:F0} MB), " +
+                          $"after a step {rssIdle:F0} MB; unmarked step: before {rssBefore:F0} MB, after its forward {memory.RssAfterForwardMb:F0} MB, peak {rssPeak:F0} MB");
+        return 0;
+    }
+
+    private static PackedRow BenchRow(NetworkShape shape, int seq)
+    {
         var rng = new Random(3);
         var ids = Enumerable.Range(0, seq + 1).Select(_ => rng.Next(shape.VocabSize)).ToArray();
         // one example of seq + 1 tokens, all trained: seq predictions, as in the reference
-        var example = new EncodedExample(1, ids, Enumerable.Repeat(true, ids.Length).ToArray());
-        var full = PackedRow.Pack([example]);
-        var row = full with { Ids = full.Ids[..seq], Positions = full.Positions[..seq], Labels = full.Labels[..seq], SegmentLengths = [seq] };
+        var full = PackedRow.Pack([new EncodedExample(1, ids, Enumerable.Repeat(true, ids.Length).ToArray())]);
+        return full with { Ids = full.Ids[..seq], Positions = full.Positions[..seq], Labels = full.Labels[..seq], SegmentLengths = [seq] };
+    }
+
+    private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
+
+    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype, ScalarType storage)
+    {
+        using var frozen = FrozenBase.Random(shape, dtype, seed: 1, storage);
+        using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
+        lora.Initialize(seed: 2);
+        using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
+        var row = BenchRow(shape, seq);
         var times = new List<double>();
         double loss = 0;
         for (int s = 0; s < warmup + steps; s++)
@@ -157,13 +226,9 @@ public sealed class TrainBenchmark : IBenchmark
         catch (System.ComponentModel.Win32Exception) { return false; }
     }
 
-    private static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:"))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
-        return double.NaN;
-    }
+    private static double PeakRssMb() => RssMb("VmHWM:");
+
+    private static double RssMb(string field) => StepProfile.ResidentMb(field);
 
     private static string StringArg(string[] args, string name, string fallback)
     {

@@ -1,9 +1,11 @@
 """Plain-PyTorch reference for bench/train: one LoRA training step of a Llama-family decoder, written the
 straightforward way (Hugging Face module layout, PEFT-style LoRA, eager attention, full-vocabulary logits).
 
-The step is the one Tuneforge's trainer takes: frozen bf16 base weights without gradients, f32 LoRA weights
-(rank r on all seven projections, B = 0 at start, dropout on the adapter input) computed in bf16, mean
-cross-entropy over every token, AdamW on the adapters. Prints one JSON line with tokens/s and peak RSS.
+The step is the one Tuneforge's trainer takes: frozen base weights without gradients, f32 LoRA weights
+(rank r on all seven projections, B = 0 at start, dropout on the adapter input) computed in the base dtype, mean
+cross-entropy over every token, AdamW on the adapters. --dtype auto first times a training-shaped matmul in f32 and
+bf16 and computes in the faster one (on CPUs without native bf16 this build's bf16 is emulated; on CPUs with AMX its
+f32 has no optimised BLAS). Prints one JSON line with the dtype used, both probe speeds, tokens/s and peak RSS.
 """
 import argparse, json, math, resource, time
 import torch
@@ -23,13 +25,31 @@ p.add_argument("--dropout", type=float, default=0.05)
 p.add_argument("--steps", type=int, default=3)
 p.add_argument("--warmup", type=int, default=1)
 p.add_argument("--threads", type=int, default=2)
-p.add_argument("--dtype", choices=["bf16", "f32"], default="bf16")
+p.add_argument("--dtype", choices=["auto", "bf16", "f32"], default="auto")
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
-dt = torch.bfloat16 if a.dtype == "bf16" else torch.float32
 H, L, NQ, NKV, I, V, T, R = a.hidden, a.layers, a.heads, a.kv_heads, a.intermediate, a.vocab, a.seq, a.rank
+
+
+def matmul_gflops(dtype):
+    """Best of three [T, H] x [H, I] products (the gate projection's shape) in dtype."""
+    x, w = torch.randn(T, H).to(dtype), torch.randn(I, H).to(dtype)
+    F.linear(x, w)
+    best = min(timed(lambda: F.linear(x, w)) for _ in range(3))
+    return 2.0 * T * H * I / best / 1e9
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+probe = {"f32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)}
+dtype_name = a.dtype if a.dtype != "auto" else max(probe, key=probe.get)
+dt = torch.bfloat16 if dtype_name == "bf16" else torch.float32
 HD = H // NQ
 
 
@@ -125,6 +145,8 @@ measured = times[a.warmup:]
 step_s = sorted(measured)[len(measured) // 2]
 print(json.dumps({
     "torch": torch.__version__,
+    "dtype": dtype_name,
+    "matmul_gflops": probe,
     "step_seconds": step_s,
     "tokens_per_second": T / step_s,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

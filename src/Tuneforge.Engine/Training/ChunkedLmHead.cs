@@ -34,13 +34,17 @@ internal static class ChunkedLmHead
             var target = labels.narrow(0, start, n).unsqueeze(1);              // [n, 1]
             var logits = hc.matmul(head.t());                                   // [n, V]
             if (logits.dtype != float64) logits = logits.to(float32);
-            var lse = logits.logsumexp(1, keepdim: true);                        // [n, 1]
-            lossSum += lse.sum().to(float64).item<double>() - logits.gather(1, target).sum().to(float64).item<double>();
-            correct += logits.argmax(1).eq(target.squeeze(1)).sum().item<long>();
+            // Few passes over [n, V]: max and argmax in one, then exp(logits − max) in place, its row sums, and for the
+            // gradient one scaling of those exponentials into gradScale · softmax.
+            var (max, argmax) = logits.max(1, keepdim: true);                    // [n, 1] each
+            var targetLogit = logits.gather(1, target);                          // [n, 1]
+            correct += argmax.eq(target).sum().item<long>();
+            var sumExp = logits.sub_(max).exp_().sum(1, keepdim: true);          // [n, 1]
+            var lse = sumExp.log().add_(max);                                    // [n, 1]
+            lossSum += lse.sub(targetLogit).sum().to(float64).item<double>();
             if (grad is null) continue;
-            var dlogits = logits.sub_(lse).exp_();                               // softmax
-            dlogits.scatter_add_(1, target, full(n, 1, -1.0, dtype: logits.dtype));    // − onehot
-            dlogits.mul_(gradScale);
+            var dlogits = logits.mul_(sumExp.reciprocal().mul_(gradScale));      // gradScale · softmax
+            dlogits.scatter_add_(1, target, full(n, 1, -gradScale, dtype: logits.dtype));    // − gradScale · onehot
             grad.narrow(0, start, n).copy_(dlogits.to(h.dtype).matmul(head));   // [n, H]
         }
         return new Result(lossSum, correct, grad ?? empty(0));

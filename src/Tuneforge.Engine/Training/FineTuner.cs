@@ -37,14 +37,14 @@ public static class FineTuner
         var validSample = BatchPlan.Pack(valid.Take(32).ToList(), maxTokens);
         var validAll = BatchPlan.Pack(valid, maxTokens);
 
-        var (dtype, why) = ComputePrecision.Choose(config.CheckpointDtype);
+        var (dtype, storage, why) = ComputePrecision.Choose(config.CheckpointDtype);
         observer.Info($"Training {train.Count} examples for {hp.Epochs} epochs × {plan.StepsPerEpoch} steps (batch size {plan.BatchSize}), " +
                       $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} on {string.Join(", ", hp.TargetModules ?? FineTuneHyperparameters.AllProjections)}, " +
                       $"peak learning rate {schedule.PeakRate.ToString("G3", CultureInfo.InvariantCulture)} ({schedule.Kind} decay after {schedule.WarmupSteps} warm-up steps), computing in {why}");
         observer.Info(PackingReport(train, maxTokens));
 
         using var weights = CheckpointWeights.Open(spec.BaseModelDir);
-        using var frozen = FrozenBase.FromTensors(shape, name => weights.Load(name), dtype);
+        using var frozen = FrozenBase.FromTensors(shape, name => weights.Load(name), dtype, storage);
         using var lora = new LoraParameters(shape, hp.LoraRank, hp.LoraAlpha, hp.TargetModules ?? FineTuneHyperparameters.AllProjections);
         lora.Initialize(spec.Seed);
         using var trainer = new LoraTrainer(frozen, lora, hp.LoraDropout, hp.WeightDecay);

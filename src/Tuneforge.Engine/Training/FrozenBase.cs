@@ -5,33 +5,49 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Training;
 
 /// <summary>
-/// The base model's weights as the trainer uses them: frozen (no gradient is ever computed for them), in the
-/// compute dtype (bf16 for real models, norms included), loaded by the shared <see cref="FusedBaseWeights"/> with
-/// the fused projections stacked once at load time.
+/// The base model's weights as the trainer uses them: frozen (no gradient is ever computed for them), loaded by the
+/// shared <see cref="FusedBaseWeights"/> with the fused projections stacked once at load time. The projection matrices
+/// are stored in <see cref="StorageDType"/> (the checkpoint's bf16 where the compute dtype is f32: half the memory;
+/// <see cref="LoraProjection"/> widens one matrix at a time); embedding, LM head, norms and biases are kept in the
+/// compute dtype <see cref="DType"/>, since the LM head multiplies the whole vocabulary several times per step.
 /// </summary>
 internal sealed class FrozenBase : IDisposable
 {
     private readonly FusedBaseWeights _weights;
 
     public NetworkShape Shape { get; }
+    /// <summary>The dtype the network computes in.</summary>
     public ScalarType DType { get; }
+    /// <summary>The dtype of the projection matrices (<see cref="FusedLayerWeights.Qkv"/>, O, GateUp, Down).</summary>
+    public ScalarType StorageDType { get; }
     public Tensor Embed => _weights.Embed;          // [vocab, hidden]
     public Tensor LmHead => _weights.LmHead;        // [vocab, hidden]; the same tensor as Embed when tied
     public Tensor FinalNorm => _weights.FinalNorm;  // [hidden]
     public IReadOnlyList<FusedLayerWeights> Layers => _weights.Layers;
+    /// <summary>Bytes held by the base tensors (a tied head counted once).</summary>
+    public long ByteSize => _weights.ByteSize;
 
-    private FrozenBase(NetworkShape shape, ScalarType dtype, FusedBaseWeights weights)
+    private FrozenBase(NetworkShape shape, ScalarType dtype, ScalarType storage, FusedBaseWeights weights)
     {
-        Shape = shape; DType = dtype; _weights = weights;
+        Shape = shape; DType = dtype; StorageDType = storage; _weights = weights;
     }
 
     /// <summary>Builds the base from HF-named tensors (e.g. "model.layers.0.self_attn.q_proj.weight").</summary>
-    public static FrozenBase FromTensors(NetworkShape shape, Func<string, Tensor> weight, ScalarType dtype) =>
-        new(shape, dtype, FusedBaseWeights.Load(shape.Layers, shape.TiedEmbeddings, shape.QkvBias, outputBias: false,
-            (name, t) => weight(name).to(t), dtype, normDtype: dtype));
+    /// <param name="dtype">compute dtype</param>
+    /// <param name="storage">dtype of the projection matrices (default: the compute dtype)</param>
+    public static FrozenBase FromTensors(NetworkShape shape, Func<string, Tensor> weight, ScalarType dtype, ScalarType? storage = null)
+    {
+        var matrices = storage ?? dtype;
+        // FusedBaseWeights asks for every matrix in the storage dtype; the embedding (the tied head) and the biases
+        // are handed over in the compute dtype instead.
+        Tensor Convert(string name, ScalarType requested) =>
+            weight(name).to(name is "model.embed_tokens.weight" or "lm_head.weight" || name.EndsWith(".bias") ? dtype : requested);
+        return new(shape, dtype, matrices, FusedBaseWeights.Load(shape.Layers, shape.TiedEmbeddings, shape.QkvBias, outputBias: false,
+            Convert, matrices, normDtype: dtype));
+    }
 
     /// <summary>A randomly initialised base (normal(0, 0.02) weights, unit norms), for the benchmark and tests.</summary>
-    public static FrozenBase Random(NetworkShape shape, ScalarType dtype, int seed)
+    public static FrozenBase Random(NetworkShape shape, ScalarType dtype, int seed, ScalarType? storage = null)
     {
         var generator = new Generator((ulong)seed);
         var tensors = new Dictionary<string, Tensor>();
@@ -39,7 +55,7 @@ internal sealed class FrozenBase : IDisposable
             tensors[name] = name.EndsWith("norm.weight") ? ones(dims, dtype: float32)
                 : name.EndsWith(".bias") ? zeros(dims, dtype: float32)
                 : randn(dims, dtype: float32, generator: generator).mul_(0.02f);
-        try { return FromTensors(shape, n => tensors[n], dtype); }
+        try { return FromTensors(shape, n => tensors[n], dtype, storage); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }
 

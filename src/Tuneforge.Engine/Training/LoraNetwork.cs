@@ -19,6 +19,9 @@ internal sealed class LoraNetwork
 
     public double Dropout { get; }
 
+    /// <summary>When set, the forward marks its op families on it (bench/train --profile).</summary>
+    internal StepProfile? Profile { get; set; }
+
     public LoraNetwork(FrozenBase frozen, LoraParameters lora, double dropout)
     {
         _base = frozen;
@@ -40,48 +43,40 @@ internal sealed class LoraNetwork
         var positions = tensor(row.Positions);
         var (cos, sin) = _rope.Angles(positions, dtype);         // [T, 1, head_dim]
         var mask = AttentionMask(row);                            // null (one example) or bool [1, 1, T, T]
-        // the adapters in the compute dtype, in one cast; gradients flow back to the f32 leaf
-        var lora = _lora.Flat.to(dtype);
+        // the adapters in the compute dtype, in one cast; LoraProjection adds their gradients to the f32 buffer
+        var lora = _lora.Flat.detach().to(dtype);
 
         var x = _base.Embed.index_select(0, ids);                 // [T, H]
         for (int i = 0; i < _shape.Layers; i++)
         {
+            // The layer's temporaries die with this scope; autograd keeps (natively) only what backward needs.
+            using var layerScope = NewDisposeScope();
             var layer = _base.Layers[i];
             var groups = _lora.Groups[i];
-            var h = Norm(x, layer.InputNorm);
-            var qkv = Project(h, layer.Qkv, groups[0], lora, dropoutGenerator, layer.QkvBias);     // [T, (nq + 2 nkv) · hd]
-            var attn = Attention(qkv, cos, sin, mask, T);                            // [T, nq · hd]
-            x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator);
-            h = Norm(x, layer.PostNorm);
-            var gateUp = Project(h, layer.GateUp, groups[2], lora, dropoutGenerator); // [T, 2 I]
-            var gu = gateUp.chunk(2, 1);
-            var act = F.silu(gu[0]).mul_(gu[1]);
-            x = x + Project(act, layer.Down, groups[3], lora, dropoutGenerator);
+            // the projections after a norm take the residual stream and normalise it themselves
+            var qkv = Project(x, layer.Qkv, groups[0], lora, dropoutGenerator, "norm + qkv", layer.InputNorm, layer.QkvBias);  // [T, (nq + 2 nkv) · hd]
+            var attn = Attention(Mark(qkv, "rope+attention"), cos, sin, mask, T);                            // [T, nq · hd]
+            x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o");
+            var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm); // [T, 2 I]
+            var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
+            x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down")).MoveToOuterDisposeScope();
         }
-        return Norm(x.index_select(0, selectRows), _base.FinalNorm);
+        var final = Norm(Mark(x, "final norm").index_select(0, selectRows), _base.FinalNorm);
+        Profile?.EndForward();
+        return final;
     }
 
-    /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group.</summary>
-    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, Tensor? bias = null)
+    private Tensor Mark(Tensor x, string family) => Profile is null ? x : Profile.Mark(x, family);
+
+    /// <summary>y = x Wᵀ + scale · dropout(x) [A₁;A₂;…]ᵀ blockdiag(B₁,B₂,…)ᵀ — base and every adapter of the group (x normalised first when a norm is given).</summary>
+    /// <param name="norm">RMSNorm weight applied to <paramref name="x"/> first, or null</param>
+    private Tensor Project(Tensor x, Tensor weight, LoraGroup group, Tensor lora, Generator? generator, string name,
+        Tensor? norm = null, Tensor? bias = null)
     {
-        var y = bias is null ? x.matmul(weight.t()) : addmm(bias, x, weight.t(), 1, 1);
-        if (group.Targeted == 0) return y;
-        int r = _lora.Rank;
-        var a = lora.narrow(0, group.AOffset, (long)group.Targeted * r * group.In).view(group.Targeted * r, group.In);
-        Tensor b;
-        if (group.Slots.Length == 1) b = LoraParameters.BView(lora, group.Slots[0]!, r);
-        else
-        {
-            var blocks = new Tensor[group.Slots.Length];
-            for (int m = 0; m < blocks.Length; m++)
-                blocks[m] = group.Slots[m] is { } s ? LoraParameters.BView(lora, s, r) : zeros(group.OutFeatures[m], 0, dtype: lora.dtype);
-            b = block_diag(blocks);                                   // [Σ out, targeted · r]
-        }
-        var input = x;
-        if (generator is not null && Dropout > 0)
-            input = x.mul(empty_like(x).bernoulli_(1 - Dropout, generator).div_(1 - Dropout));
-        var mid = input.matmul(a.t());                                // [T, targeted · r]
-        return y.addmm_(mid, b.t(), beta: 1, alpha: (float)_lora.Scale);
+        x = Mark(x, $"projection {name}");
+        var operands = new LoraProjection.Operands(weight, bias, group, _lora.Rank, _lora.Scale, lora, _lora.Grad,
+            Dropout, Dropout > 0 ? generator : null, _base.DType, ForBackward: is_grad_enabled(), norm, _shape.RmsNormEps);
+        return LoraProjection.Apply(x, _lora.Flat, operands);
     }
 
     private Tensor Attention(Tensor qkv, Tensor cos, Tensor sin, Tensor? mask, int T)

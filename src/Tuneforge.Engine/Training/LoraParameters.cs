@@ -35,8 +35,10 @@ internal sealed class LoraParameters : IDisposable
     public IReadOnlyList<LoraSlot> Slots { get; }
     /// <summary>groups[layer] in the order of <see cref="FusedProjections"/>.</summary>
     public IReadOnlyList<LoraGroup[]> Groups { get; }
-    /// <summary>f32 [total], requires grad.</summary>
+    /// <summary>f32 [total], requires grad (so that the forward records a graph); its gradient goes to <see cref="Grad"/>.</summary>
     public Tensor Flat { get; }
+    /// <summary>f32 [total]: d loss / d <see cref="Flat"/>, accumulated by the backward of <see cref="LoraProjection"/>.</summary>
+    public Tensor Grad { get; }
 
     public LoraParameters(NetworkShape shape, int rank, double alpha, IReadOnlyList<string> targetModules)
     {
@@ -78,6 +80,7 @@ internal sealed class LoraParameters : IDisposable
         Groups = groups;
         Flat = zeros(offset, dtype: float32).requires_grad_(true);
         Flat.DetachFromDisposeScope();
+        Grad = zeros(offset, dtype: float32).DetachFromDisposeScope();
     }
 
     public long Count => Flat.shape[0];
@@ -129,5 +132,9 @@ internal sealed class LoraParameters : IDisposable
 
     private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 
-    public void Dispose() => Flat.Dispose();
+    public void Dispose()
+    {
+        Flat.Dispose();
+        Grad.Dispose();
+    }
 }

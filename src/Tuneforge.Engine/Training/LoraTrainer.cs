@@ -22,6 +22,13 @@ internal sealed class LoraTrainer : IDisposable
     public LoraNetwork Network { get; }
     public FlatAdamW Optimizer { get; }
 
+    /// <summary>When set, steps record their time per op family on it (bench/train --profile).</summary>
+    internal StepProfile? Profile
+    {
+        get => Network.Profile;
+        set => Network.Profile = value;
+    }
+
     public LoraTrainer(FrozenBase frozen, LoraParameters lora, double dropout, double weightDecay)
     {
         Base = frozen;
@@ -40,7 +47,7 @@ internal sealed class LoraTrainer : IDisposable
         {
             if (cancellationToken.IsCancellationRequested)
             {
-                using (NewDisposeScope()) Lora.Flat.grad?.zero_();
+                Lora.Grad.zero_();
                 cancellationToken.ThrowIfCancellationRequested();
             }
             using var scope = NewDisposeScope();
@@ -50,12 +57,13 @@ internal sealed class LoraTrainer : IDisposable
         }
         using (NewDisposeScope())
         {
-            var grad = Lora.Flat.grad ?? zeros_like(Lora.Flat);
+            var grad = Lora.Grad;
             double norm = grad.norm().item<float>();
             if (maxGradNorm > 0 && norm > maxGradNorm)
                 using (no_grad()) grad.mul_(maxGradNorm / (norm + 1e-6));
             Optimizer.Step(Lora.Flat, grad, learningRate);
             grad.zero_();
+            Profile?.Charge("clip + AdamW", backward: false);
             return (score, norm);
         }
     }
@@ -66,7 +74,10 @@ internal sealed class LoraTrainer : IDisposable
         if (select.shape[0] == 0) return default;
         var hidden = Network.Forward(row, select, generator);
         var r = ChunkedLmHead.Compute(hidden, Base.LmHead, labels, 1.0 / batchTokens, withGrad: true);
+        Profile?.Charge("LM head + loss + its gradient", backward: false);
         hidden.backward([r.HiddenGrad]);
+        BackwardHandoff.ReleaseReturned();
+        Profile?.Charge("after the last mark (adapter grad accumulation)", backward: true);
         return new TokenScore(r.LossSum, r.Correct, select.shape[0]);
     }
 

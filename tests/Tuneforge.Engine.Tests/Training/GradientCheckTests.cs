@@ -25,20 +25,27 @@ public class GradientCheckTests
         public readonly LoraParameters Lora;
         public readonly LoraNetwork Network;
         public readonly PackedRow Row = PackedRow.Pack([First, Second]);
+        /// <summary>Seed of the dropout masks; every forward draws the same masks from it.</summary>
+        private readonly ulong? _dropoutSeed;
 
-        public Fixture()
+        public Fixture(double dropout = 0, ScalarType dtype = ScalarType.Float64, ScalarType? storage = null, bool roundMatricesToBf16 = false)
         {
+            _dropoutSeed = dropout > 0 ? 11UL : null;
             TorchRuntime.Initialize();
             RandomCheckpoint.Write(Dir.Path, RandomCheckpoint.LlamaConfig(), seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
             var shape = NetworkShape.From(Config);
             using (var weights = CheckpointWeights.Open(Dir.Path))
-                Base = FrozenBase.FromTensors(shape, n => weights.Load(n), float64);
+                Base = FrozenBase.FromTensors(shape, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
             Lora = new LoraParameters(shape, rank: 4, alpha: 8, NetworkShape.AllProjections);
             using (no_grad())
                 Lora.Flat.copy_(randn(Lora.Count, generator: new Generator(7)).mul_(0.1)); // B ≠ 0, so A gets gradients too
-            Network = new LoraNetwork(Base, Lora, dropout: 0);
+            Network = new LoraNetwork(Base, Lora, dropout);
         }
+
+        private static bool IsMatrix(string name) => name.Contains(".layers.") && name.EndsWith("proj.weight");
+
+        private Generator? DropoutGenerator() => _dropoutSeed is { } seed ? new Generator(seed) : null;
 
         public (Tensor Select, Tensor Labels) Trained()
         {
@@ -51,11 +58,11 @@ public class GradientCheckTests
         {
             using var scope = NewDisposeScope();
             var (select, labels) = Trained();
-            var hidden = Network.Forward(Row, select, null);
+            var hidden = Network.Forward(Row, select, DropoutGenerator());
             var r = ChunkedLmHead.Compute(hidden, Base.LmHead, labels, 1.0 / select.shape[0], withGrad: true, chunkRows: 3);
             hidden.backward([r.HiddenGrad]);
-            var grad = Lora.Flat.grad!.to(float64).data<double>().ToArray();
-            Lora.Flat.grad!.zero_();
+            var grad = Lora.Grad.to(float64).data<double>().ToArray();
+            Lora.Grad.zero_();
             return (r.LossSum / select.shape[0], grad);
         }
 
@@ -64,17 +71,19 @@ public class GradientCheckTests
             using var scope = NewDisposeScope();
             using var _ = no_grad();
             var (select, labels) = Trained();
-            var r = ChunkedLmHead.Compute(Network.Forward(Row, select, null), Base.LmHead, labels, 1, withGrad: false);
+            var r = ChunkedLmHead.Compute(Network.Forward(Row, select, DropoutGenerator()), Base.LmHead, labels, 1, withGrad: false);
             return r.LossSum / select.shape[0];
         }
 
         public void Dispose() { Lora.Dispose(); Base.Dispose(); Dir.Dispose(); }
     }
 
-    [Fact]
-    public void Lora_gradients_match_finite_differences()
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.3)]   // the same dropout masks in every forward: the hand-written backward must apply them too
+    public void Lora_gradients_match_finite_differences(double dropout)
     {
-        using var f = new Fixture();
+        using var f = new Fixture(dropout);
         var (_, grad) = f.TrainerLossAndGrad();
         const double eps = 1e-3;
         var probes = new List<long>();
@@ -125,6 +134,21 @@ public class GradientCheckTests
             AssertClose(a, grad, slot.AOffset, slot.Module + ".lora_A");
             AssertClose(b, grad, slot.BOffset, slot.Module + ".lora_B");
         }
+    }
+
+    [Fact]
+    public void Base_matrices_kept_in_bf16_give_the_loss_and_gradients_of_the_same_weights_widened_at_load()
+    {
+        using var narrow = new Fixture(dropout: 0.3, ScalarType.Float32, storage: ScalarType.BFloat16, roundMatricesToBf16: true);
+        using var wide = new Fixture(dropout: 0.3, ScalarType.Float32, storage: ScalarType.Float32, roundMatricesToBf16: true);
+        Assert.Equal(ScalarType.BFloat16, narrow.Base.Layers[0].GateUp.dtype);
+        Assert.Equal(ScalarType.Float32, narrow.Base.Embed.dtype);
+        Assert.Equal(ScalarType.Float32, wide.Base.Layers[0].GateUp.dtype);
+        var (narrowLoss, narrowGrad) = narrow.TrainerLossAndGrad();
+        var (wideLoss, wideGrad) = wide.TrainerLossAndGrad();
+        Assert.Equal(wideLoss, narrowLoss, 1e-6);
+        for (int i = 0; i < wideGrad.Length; i++)
+            Assert.True(Math.Abs(wideGrad[i] - narrowGrad[i]) <= 1e-7 + 1e-5 * Math.Abs(wideGrad[i]), $"flat[{i}]: {narrowGrad[i]:E6} vs {wideGrad[i]:E6}");
     }
 
     private static void AssertClose(Tensor expected, double[] flatGrad, long offset, string name)
