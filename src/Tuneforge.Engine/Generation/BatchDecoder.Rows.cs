@@ -150,7 +150,11 @@ public sealed unsafe partial class BatchDecoder
         var work = 0L;
         foreach (var p in positions) work += (p + 1) * heads;
         if (TorchRuntime.Threads == 1 || work < 4096) { for (var t = 0; t < tasks; t++) One(t); return; }
-        Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = TorchRuntime.Threads }, One);
+        var parts = Math.Min(tasks, 4 * TorchRuntime.Threads);
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = TorchRuntime.Threads }, part =>
+        {
+            for (var t = part; t < tasks; t += parts) One(t);
+        });
     }
 
     private void EmbeddingRow(int token, float* output, int hidden)

@@ -47,10 +47,14 @@ public static unsafe class RowMatmul
     private static void Split<TW>(float* x, int m, int k, void* w, int n, float* y, int threads) where TW : struct, IWeightFormat
     {
         if (threads == 1) { Columns<TW>(x, m, k, w, n, y, 0, n); return; }
-        // Column blocks in multiples of four so every block but the last runs whole tiles.
-        var block = (n / threads + 3) & ~3;
+        // Twice as many column blocks as threads: the calling thread takes blocks too, so a pool thread that starts
+        // late (asleep, or preempted by another process) costs half a block, not half the matrix. Blocks are
+        // multiples of eight so every block but the last runs whole tiles.
+        var parts = 2 * threads;
+        var block = (n / parts + 7) & ~7;
+        parts = (n + block - 1) / block;
         nint xa = (nint)x, wa = (nint)w, ya = (nint)y;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             Columns<TW>((float*)xa, m, k, (void*)wa, n, (float*)ya, t * block, Math.Min(n, (t + 1) * block)));
     }
 
