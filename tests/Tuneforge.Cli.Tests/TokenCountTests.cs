@@ -98,7 +98,9 @@ public class ThroughputMeasurementTests
         Assert.True(rate > 0);
         Assert.True(estimate.GetProperty("measured_peak_bytes").GetInt64() > 10_000_000);
         var billed = report.GetProperty("statistics").GetProperty("billed_tokens").GetInt64();
-        Assert.Equal(billed / rate, estimate.GetProperty("training_seconds").GetDouble(), 6);
+        // The time is a TimeSpan (whole 100 ns ticks): equal to a millionth of its size, not to six decimal places.
+        var seconds = estimate.GetProperty("training_seconds").GetDouble();
+        Assert.True(Math.Abs(billed / rate - seconds) <= 1e-6 * seconds, $"training_seconds {seconds}, billed / rate {billed / rate}");
         Assert.True(estimate.GetProperty("fits").GetBoolean());
     }
 }
