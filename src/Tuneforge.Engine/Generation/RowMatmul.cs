@@ -67,13 +67,16 @@ public static unsafe class RowMatmul
             for (; j + 8 <= n1; j += 8) Tile1x8<TW>(x, w, (long)j * k, y + j, k);
         for (; j + 4 <= n1; j += 4)
         {
+            // The first group of rows prefetches the next block of four weight rows (later groups find the current
+            // block in cache).
             var i = 0;
             for (; i + 4 <= m; i += 4)
             {
-                Tile4x2<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n);
-                Tile4x2<TW>(x + (long)i * k, w, (long)(j + 2) * k, y + (long)i * n + j + 2, k, n);
+                var ahead = i == 0 ? 2 : 0;
+                Tile4x2<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n, ahead);
+                Tile4x2<TW>(x + (long)i * k, w, (long)(j + 2) * k, y + (long)i * n + j + 2, k, n, ahead);
             }
-            for (; i + 2 <= m; i += 2) Tile2x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n);
+            for (; i + 2 <= m; i += 2) Tile2x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n, i == 0 ? 4 : 0);
             if (i < m) Tile1x4<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k);
         }
         for (; j < n1; j++)
@@ -91,15 +94,17 @@ public static unsafe class RowMatmul
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2x4<TW>(float* x0, void* w, long w0, float* y, int k, int n) where TW : struct, IWeightFormat
+    private static void Tile2x4<TW>(float* x0, void* w, long w0, float* y, int k, int n, int prefetchRows) where TW : struct, IWeightFormat
     {
         float* x1 = x0 + k;
         long w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
         Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        var ahead = new Prefetch<TW>(w, w0 + 4L * k, prefetchRows, k);
         var c = 0;
         for (; c + 8 <= k; c += 8)
         {
+            ahead.Step();
             var u0 = Avx.LoadVector256(x0 + c);
             var u1 = Avx.LoadVector256(x1 + c);
             var v = TW.Load8(w, w0 + c);
@@ -124,15 +129,17 @@ public static unsafe class RowMatmul
 
     /// <summary>Four rows of x against two rows of w: each widened weight vector serves four rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4x2<TW>(float* x0, void* w, long w0, float* y, int k, int n) where TW : struct, IWeightFormat
+    private static void Tile4x2<TW>(float* x0, void* w, long w0, float* y, int k, int n, int prefetchRows) where TW : struct, IWeightFormat
     {
         float* x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         long w1 = w0 + k;
         Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default;
         Vector256<float> a20 = default, a21 = default, a30 = default, a31 = default;
+        var ahead = new Prefetch<TW>(w, w0 + 4L * k, prefetchRows, k);
         var c = 0;
         for (; c + 8 <= k; c += 8)
         {
+            ahead.Step();
             var v0 = TW.Load8(w, w0 + c);
             var v1 = TW.Load8(w, w1 + c);
             var u = Avx.LoadVector256(x0 + c);
@@ -169,13 +176,11 @@ public static unsafe class RowMatmul
     private static void Tile1x8<TW>(float* x, void* w, long w0, float* y, int k) where TW : struct, IWeightFormat
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
-        var next = (byte*)TW.Address(w, w0 + 8L * k);
-        long lines = 8L * k * TW.Bytes / 64, line = 0;
-        var perStep = (int)((lines + k / 8 - 1) / Math.Max(1, k / 8));
+        var ahead = new Prefetch<TW>(w, w0 + 8L * k, 8, k);
         var c = 0;
         for (; c + 8 <= k; c += 8)
         {
-            for (var q = 0; q < perStep && line < lines; q++, line++) Sse.Prefetch0(next + line * 64);
+            ahead.Step();
             var u = Avx.LoadVector256(x + c);
             var at = w0 + c;
             a0 = Fma.MultiplyAdd(u, TW.Load8(w, at), a0);
@@ -215,6 +220,32 @@ public static unsafe class RowMatmul
         {
             y[0] += x0[c] * TW.Load1(w, w0 + c); y[1] += x0[c] * TW.Load1(w, w1 + c);
             y[2] += x0[c] * TW.Load1(w, w2 + c); y[3] += x0[c] * TW.Load1(w, w3 + c);
+        }
+    }
+
+    /// <summary>
+    /// Prefetches <c>rows</c> weight rows (one contiguous block) spread evenly over the k/8 steps of a tile, so the
+    /// block a tile reads next is on its way while this one computes. Prefetches never fault, past the end included.
+    /// </summary>
+    private struct Prefetch<TW> where TW : struct, IWeightFormat
+    {
+        private readonly byte* _next;
+        private readonly long _lines;
+        private readonly int _perStep;
+        private long _line;
+
+        public Prefetch(void* w, long index, int rows, int k)
+        {
+            _next = (byte*)TW.Address(w, index);
+            _lines = (long)rows * k * TW.Bytes / 64;
+            _perStep = (int)((_lines + k / 8 - 1) / Math.Max(1, k / 8));
+            _line = 0;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Step()
+        {
+            for (var q = 0; q < _perStep && _line < _lines; q++, _line++) Sse.Prefetch0(_next + _line * 64);
         }
     }
 
