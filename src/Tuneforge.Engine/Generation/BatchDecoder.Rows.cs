@@ -14,7 +14,7 @@ public sealed unsafe partial class BatchDecoder
     private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, WeightMatrix Down,
         nint InputNorm, nint PostNorm, nint Keys, nint Values);
 
-    private RowLayer[]? _rowLayers; // set when the step runs over rows (f32 compute on AVX2 + FMA)
+    private RowLayer[]? _rowLayers; // set when the step runs over rows (_stepsOverRows)
     private WeightMatrix _rowEmbed, _rowHead;
     private nint _rowFinalNorm;
     private double[] _inverseFrequencies = [];
@@ -27,7 +27,7 @@ public sealed unsafe partial class BatchDecoder
 
     private void PrepareRows()
     {
-        if (Dtype != float32 || !RowMatmul.IsSupported) return;
+        if (!_stepsOverRows) return;
         _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), Address(l.QkvBias), WeightMatrix.Of(l.O), Address(l.OBias),
             WeightMatrix.Of(l.GateUp), WeightMatrix.Of(l.Down), Address(l.InputNorm), Address(l.PostNorm),
             Address(l.KeyCache), Address(l.ValueCache))).ToArray();

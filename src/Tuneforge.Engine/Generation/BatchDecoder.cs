@@ -34,6 +34,7 @@ public sealed partial class BatchDecoder : IDisposable
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
     private readonly double _eps;
     private readonly Tensor? _widened; // f32 scratch for one bf16 matrix at a time (prompt rows)
+    private readonly bool _stepsOverRows; // decoding steps run in f32 over raw rows (BatchDecoder.Rows.cs)
 
     /// <summary>Up to this many rows, bf16 matrices are multiplied by <see cref="RowMatmul"/>; above, through an f32 copy.</summary>
     private const int KernelRows = 16;
@@ -55,7 +56,8 @@ public sealed partial class BatchDecoder : IDisposable
     private BatchDecoder(ModelConfig config, Func<string, ScalarType, Tensor?> load, ScalarType dtype, ScalarType checkpointDtype, int slots, int context)
     {
         Config = config; Dtype = dtype; SlotCount = slots;
-        WeightDtype = dtype == float32 && checkpointDtype == bfloat16 && RowMatmul.IsSupported ? bfloat16 : dtype;
+        _stepsOverRows = dtype == float32 && RowMatmul.IsSupported;
+        WeightDtype = _stepsOverRows && checkpointDtype == bfloat16 ? bfloat16 : dtype;
         ContextLength = Math.Min(context, config.MaxPositionEmbeddings);
         _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
@@ -73,7 +75,7 @@ public sealed partial class BatchDecoder : IDisposable
         // The decoding step over rows reads only the positions a slot holds, so its cache needs no zeroing: pages are
         // committed as slots fill, not all at load. libtorch's attention masks unused positions with weights of zero,
         // and 0 · NaN from uninitialised memory would still be NaN, so the tensor path keeps a zeroed cache.
-        Tensor Cache() => (dtype == float32 && RowMatmul.IsSupported ? empty(cacheShape, dtype: dtype) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
+        Tensor Cache() => (_stepsOverRows ? empty(cacheShape, dtype: dtype) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
         _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.O, Bias(w.OBias), w.GateUp, w.Down, w.InputNorm, w.PostNorm,
             Cache(), Cache())).ToArray();
         WeightBytes = _weights.ByteSize;
@@ -181,7 +183,7 @@ public sealed partial class BatchDecoder : IDisposable
             maxLen = Math.Max(maxLen, _lengths[slots[i]] + 1);
             if (i > 0 && slots[i] != slots[i - 1] + 1) contiguous = false;
         }
-        if (_rowLayers is not null)
+        if (_stepsOverRows)
         {
             var rows = DecodeRows(slots, tokens, adapters, pos);
             for (var i = 0; i < b; i++) _lengths[slots[i]]++;
