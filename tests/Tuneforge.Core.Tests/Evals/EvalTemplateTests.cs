@@ -7,7 +7,7 @@ namespace Tuneforge.Core.Tests.Evals;
 public class EvalTemplateTests
 {
     private static readonly JsonElement Item = JsonDocument.Parse("""
-        {"question":"Capital of France?","n":3,"ok":true,"tags":["geo","eu"],"meta":{"source":{"page":12}},"city":"Zürich","nested":{"a": [1, {"b": "x"}]}}
+        {"question":"Capital of France?","n":3,"ok":true,"tags":["geo","eu"],"meta":{"source":{"page":12}},"city":"Zürich","cities":["Zürich","Genève"],"nested":{"a": [1, {"b": "x"}]}}
         """).RootElement;
     private static readonly JsonElement Sample = JsonDocument.Parse("""
         {"output_text":"Paris","output_json":{"email":"a@b.c"},"output_tools":[{"function":{"name":"lookup"}}]}
@@ -20,7 +20,8 @@ public class EvalTemplateTests
         Assert.Equal("eu|12|lookup|a@b.c", EvalTemplate.Render(
             "{{item.tags[1]}}|{{item.meta.source.page}}|{{sample.output_tools[0].function.name}}|{{  sample.output_json.email}}", Item, Sample));
         Assert.Equal("3 true [\"geo\",\"eu\"] {\"b\":\"x\"}", EvalTemplate.Render("{{item.n}} {{item.ok}} {{item.tags}} {{item.nested.a[1]}}", Item, Sample));
-        Assert.Equal("Zürich", EvalTemplate.Render("{{item.city}}", Item, null)); // not escaped to \u00FC
+        Assert.Equal("Zürich", EvalTemplate.Render("{{item.city}}", Item, null));
+        Assert.Equal("[\"Zürich\",\"Genève\"]", EvalTemplate.Render("{{item.cities}}", Item, null)); // not escaped to \u00FC
     }
 
     [Fact]

@@ -64,6 +64,7 @@ public class GraderParserTests
     [InlineData("""[{"name":"a"}]""", "testing_criteria[0].type", "missing_required_parameter")]
     [InlineData("""[{"type":"string_check","input":"x","reference":"y","operation":"eq"}]""", "testing_criteria[0].name", "missing_required_parameter")]
     [InlineData("""[{"type":"string_check","name":"a","input":"x","reference":"y"}]""", "testing_criteria[0].operation", "missing_required_parameter")]
+    [InlineData("""[{"type":"string_check","name":" ","input":"x","reference":"y","operation":"eq"}]""", "testing_criteria[0].name", "invalid_value")]
     [InlineData("""[{"type":"string_check","name":"a","input":"x","reference":"y","operation":"neq"}]""", "testing_criteria[0].operation", "invalid_value")]
     [InlineData("""[{"type":"string_check","name":"a","reference":"y","operation":"eq"}]""", "testing_criteria[0].input", "missing_required_parameter")]
     [InlineData("""[{"type":"string_check","name":"a","input":3,"reference":"y","operation":"eq"}]""", "testing_criteria[0].input", "invalid_type")]

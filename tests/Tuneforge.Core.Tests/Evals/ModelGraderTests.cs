@@ -41,7 +41,7 @@ public class ModelGraderTests
         grader.GradeAsync(new GradingContext("org-1", Item, Sample, null, judge), CancellationToken.None);
 
     [Fact]
-    public async Task The_judge_is_asked_with_the_rendered_messages_the_sampling_and_a_schema_of_the_labels()
+    public async Task The_judge_is_asked_with_the_rendered_messages_the_sampling_and_the_labels()
     {
         var judge = new CannedJudge("""{"label":"correct"}""");
         var result = await Grade(Grader(LabelCriterion), judge);
@@ -55,8 +55,7 @@ public class ModelGraderTests
         Assert.StartsWith("Reference: Paris\nAnswer: Paris, I think\n\nAnswer with exactly one of these labels: \"correct\", \"incorrect\".", messages[1].Content);
         Assert.Contains("{\"label\":", messages[1].Content);
         Assert.Equal((0.0, (double?)null, 42, 32), (sampling.Temperature!.Value, sampling.TopP, sampling.Seed!.Value, sampling.MaxCompletionTokens!.Value));
-        Assert.Equal("""["correct","incorrect"]""",
-            sampling.ResponseFormat!.Value.GetProperty("json_schema").GetProperty("schema").GetProperty("properties").GetProperty("label").GetProperty("enum").GetRawText());
+        Assert.Null(sampling.ResponseFormat); // the shape is asked for in words: the service's own models refuse response_format
 
         Assert.Equal(("judge", "label_model", 1.0, true), (result.Name, result.Type, result.Score, result.Passed));
         var recorded = result.Sample!;
@@ -78,6 +77,14 @@ public class ModelGraderTests
         Assert.True(fenced.Passed);
         var plain = await Grade(grader, new CannedJudge("CORRECT"));
         Assert.Equal("correct", (string?)plain.Sample!["label"]);
+    }
+
+    [Fact]
+    public void Labels_in_prose_count_as_whole_words_only()
+    {
+        Assert.Equal("yes", JudgeAnswer.FirstLabel("I know the answer: yes", ["yes", "no"])); // not the "no" in "know"
+        Assert.Equal("very good", JudgeAnswer.FirstLabel("Very good, not good", ["good", "very good"]));
+        Assert.Null(JudgeAnswer.FirstLabel("goodness", ["good"]));
     }
 
     [Fact]
@@ -120,8 +127,7 @@ public class ModelGraderTests
         var result = await Grade(Grader(ScoreCriterion.Replace("\"range\":[0,10],", "\"range\":[0,10],\"pass_threshold\":2.5,")), judge);
         var message = Assert.Single(Assert.Single(judge.Calls).Messages);
         Assert.StartsWith("Rate the answer Paris, I think to Capital of France?\n\nGive a score between 0 and 10.", message.Content);
-        var schema = judge.Calls[0].Sampling.ResponseFormat!.Value.GetProperty("json_schema").GetProperty("schema");
-        Assert.Equal("""["steps","result"]""", schema.GetProperty("required").GetRawText());
+        Assert.Contains("\"result\": <number>", message.Content);
         Assert.True(result.Passed); // 3 ≥ 2.5
         Assert.Equal("c", (string?)result.Sample!["steps"]![0]!["conclusion"]);
     }

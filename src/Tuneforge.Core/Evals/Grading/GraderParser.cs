@@ -39,6 +39,7 @@ public static class GraderParser
         var fields = new CriterionFields(criterion, param, itemSchema);
         var type = fields.RequiredString("type", KnownTypes);
         var name = defaultName is not null && !fields.Has("name") ? defaultName : fields.RequiredString("name", "the criterion's name, unique in the eval");
+        if (string.IsNullOrWhiteSpace(name)) throw fields.Invalid("name", "a criterion's name cannot be empty");
         return type switch
         {
             "string_check" => StringCheckGrader.Parse(fields, name),

@@ -1,19 +1,20 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Tuneforge.Core.Evals.Grading;
 
 /// <summary>
 /// <c>label_model</c>: a judge model reads the rendered messages and picks one of <c>labels</c>; the row passes (score 1)
 /// when the label is one of <c>passing_labels</c>, else fails (score 0). The judge is told to answer
-/// <c>{"label": "…"}</c> and is sent that JSON schema as <c>response_format</c> (OpenAI asks its judges for structured
-/// output too); its <c>label</c> is read, or failing JSON, the first label its text mentions. An answer naming no label
-/// errors the row.
+/// <c>{"label": "…"}</c>; its <c>label</c> is read, or failing JSON, the first label its text mentions. An answer naming
+/// no label errors the row. OpenAI enforces the shape with structured output; no <c>response_format</c> is sent here,
+/// because this service's own models serve text only and would refuse it, so the answer is read leniently instead.
 /// </summary>
 public sealed class LabelModelGrader : IGrader
 {
+    // Labels are quoted for the judge and in errors as JSON, but non-ASCII letters stay readable.
+    private static readonly JsonSerializerOptions Quoting = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly ModelJudge _judge;
-    private readonly JsonElement _responseFormat;
 
     internal LabelModelGrader(string name, ModelJudge judge, IReadOnlyList<string> labels, IReadOnlyList<string> passingLabels)
     {
@@ -21,23 +22,6 @@ public sealed class LabelModelGrader : IGrader
         _judge = judge;
         Labels = labels;
         PassingLabels = passingLabels;
-        _responseFormat = JsonSerializer.SerializeToElement(new JsonObject
-        {
-            ["type"] = "json_schema",
-            ["json_schema"] = new JsonObject
-            {
-                ["name"] = "label", ["strict"] = true,
-                ["schema"] = new JsonObject
-                {
-                    ["type"] = "object",
-                    ["properties"] = new JsonObject
-                    {
-                        ["label"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray(labels.Select(l => (JsonNode)l!).ToArray()) },
-                    },
-                    ["required"] = new JsonArray("label"), ["additionalProperties"] = false,
-                },
-            },
-        });
     }
 
     public string Name { get; }
@@ -48,12 +32,12 @@ public sealed class LabelModelGrader : IGrader
 
     /// <summary>What is appended to the judge's prompt.</summary>
     public string Instruction =>
-        $"Answer with exactly one of these labels: {string.Join(", ", Labels.Select(l => JsonSerializer.Serialize(l)))}. "
+        $"Answer with exactly one of these labels: {string.Join(", ", Labels.Select(l => JsonSerializer.Serialize(l, Quoting)))}. "
         + "Reply with only a JSON object of the form {\"label\": \"<one of the labels>\"}.";
 
     public async Task<GraderResult> GradeAsync(GradingContext context, CancellationToken cancellationToken)
     {
-        var (asked, answer) = await _judge.AskAsync(context, Instruction, _responseFormat, cancellationToken);
+        var (asked, answer) = await _judge.AskAsync(context, Instruction, cancellationToken);
         var label = ReadLabel(answer.Text);
         var passed = PassingLabels.Contains(label);
         var sample = _judge.Record(asked, answer);
@@ -66,12 +50,12 @@ public sealed class LabelModelGrader : IGrader
         if (JudgeAnswer.JsonObject(text) is { } json && json.TryGetProperty("label", out var value) && value.ValueKind == JsonValueKind.String)
             return Labels.Contains(value.GetString()) ? value.GetString()!
                 : throw new EvalRowException("grader_error",
-                    $"the judge answered label {JsonSerializer.Serialize(value.GetString())}, which is not one of the labels {JsonSerializer.Serialize(Labels)}");
+                    $"the judge answered label {JsonSerializer.Serialize(value.GetString(), Quoting)}, which is not one of the labels {JsonSerializer.Serialize(Labels, Quoting)}");
         return JudgeAnswer.FirstLabel(text, Labels) ?? throw new EvalRowException("grader_error",
-            $"the judge's answer names none of the labels {JsonSerializer.Serialize(Labels)}: {Excerpt(text)}");
+            $"the judge's answer names none of the labels {JsonSerializer.Serialize(Labels, Quoting)}: {Excerpt(text)}");
     }
 
-    private static string Excerpt(string text) => JsonSerializer.Serialize(text.Length <= 200 ? text : text[..200] + "…");
+    private static string Excerpt(string text) => JsonSerializer.Serialize(text.Length <= 200 ? text : text[..200] + "…", Quoting);
 
     internal static IGrader Parse(CriterionFields fields, string name)
     {

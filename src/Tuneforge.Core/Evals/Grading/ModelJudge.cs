@@ -19,7 +19,7 @@ internal sealed record ModelJudge(string Model, JudgeMessages Messages, EvalSamp
     /// keep alternating for chat templates that insist, else as a new user message) and asks the judge.
     /// </summary>
     public async Task<(List<EvalMessage> Asked, EvalCompletion Answer)> AskAsync(GradingContext context, string instruction,
-        JsonElement responseFormat, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
         var messages = Messages.Render(context);
         if (messages[^1].Role == "user") messages[^1] = messages[^1] with { Content = messages[^1].Content + "\n\n" + instruction };
@@ -28,8 +28,7 @@ internal sealed record ModelJudge(string Model, JudgeMessages Messages, EvalSamp
             throw new EvalRowException("grader_error", $"model graders need chat models, and none are available to call judge '{Model}'");
         try
         {
-            var answer = await context.Models.CompleteAsync(context.OrganizationId, Model, messages,
-                Sampling with { ResponseFormat = responseFormat }, cancellationToken);
+            var answer = await context.Models.CompleteAsync(context.OrganizationId, Model, messages, Sampling, cancellationToken);
             return (messages, answer);
         }
         catch (Exception e) when (e is not OperationCanceledException)

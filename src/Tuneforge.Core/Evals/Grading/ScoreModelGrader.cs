@@ -7,12 +7,11 @@ namespace Tuneforge.Core.Evals.Grading;
 /// <c>score_model</c>: a judge model reads the rendered messages and gives a number. It is asked, as OpenAI asks it, for
 /// <c>{"result": float, "steps": [{"description", "conclusion"}]}</c>; the score is <c>result</c>, or failing JSON the first
 /// number its text writes, or 0, clamped to <c>range</c> (default [0, 1]). The row passes at ≥ <c>pass_threshold</c>,
-/// by default the middle of the range.
+/// by default the middle of the range. As for label_model, the shape is asked for in words, not as <c>response_format</c>.
 /// </summary>
 public sealed class ScoreModelGrader : IGrader
 {
     private readonly ModelJudge _judge;
-    private readonly JsonElement _responseFormat;
 
     internal ScoreModelGrader(string name, ModelJudge judge, double min, double max, double? passThreshold)
     {
@@ -21,30 +20,6 @@ public sealed class ScoreModelGrader : IGrader
         Min = min;
         Max = max;
         PassThreshold = passThreshold ?? (min + max) / 2;
-        var step = new JsonObject
-        {
-            ["type"] = "object",
-            ["properties"] = new JsonObject { ["description"] = new JsonObject { ["type"] = "string" }, ["conclusion"] = new JsonObject { ["type"] = "string" } },
-            ["required"] = new JsonArray("description", "conclusion"), ["additionalProperties"] = false,
-        };
-        _responseFormat = JsonSerializer.SerializeToElement(new JsonObject
-        {
-            ["type"] = "json_schema",
-            ["json_schema"] = new JsonObject
-            {
-                ["name"] = "score", ["strict"] = true,
-                ["schema"] = new JsonObject
-                {
-                    ["type"] = "object",
-                    ["properties"] = new JsonObject
-                    {
-                        ["steps"] = new JsonObject { ["type"] = "array", ["items"] = step },
-                        ["result"] = new JsonObject { ["type"] = "number" },
-                    },
-                    ["required"] = new JsonArray("steps", "result"), ["additionalProperties"] = false,
-                },
-            },
-        });
     }
 
     public string Name { get; }
@@ -61,7 +36,7 @@ public sealed class ScoreModelGrader : IGrader
 
     public async Task<GraderResult> GradeAsync(GradingContext context, CancellationToken cancellationToken)
     {
-        var (asked, answer) = await _judge.AskAsync(context, Instruction, _responseFormat, cancellationToken);
+        var (asked, answer) = await _judge.AskAsync(context, Instruction, cancellationToken);
         var json = JudgeAnswer.JsonObject(answer.Text);
         double raw = json is { } j && j.TryGetProperty("result", out var result) && result.ValueKind == JsonValueKind.Number
             ? result.GetDouble()
