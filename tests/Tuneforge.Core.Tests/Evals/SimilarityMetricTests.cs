@@ -59,6 +59,23 @@ public class SimilarityMetricTests
     }
 
     [Fact]
+    public void Bleu_and_gleu_reproduce_the_values_nltk_documents()
+    {
+        // nltk's own doctests (bleu_score.SmoothingFunction, gleu_score.corpus_gleu), on its case-sensitive token lists:
+        // sentence_bleu([reference1], hypothesis1, smoothing_function=method1) = 0.4118…;
+        // (sentence_gleu([ref1a], hyp1) + sentence_gleu([ref2a], hyp2)) / 2 = 0.6144…
+        string[] hypothesis1 = ["It", "is", "a", "guide", "to", "action", "which", "ensures", "that", "the", "military", "always", "obeys", "the", "commands", "of", "the", "party"];
+        string[] reference1 = ["It", "is", "a", "guide", "to", "action", "that", "ensures", "that", "the", "military", "will", "forever", "heed", "Party", "commands"];
+        string[] hypothesis2 = ["he", "read", "the", "book", "because", "he", "was", "interested", "in", "world", "history"];
+        string[] reference2 = ["he", "was", "interested", "in", "world", "history", "because", "he", "read", "the", "book"];
+        Assert.Equal(0.4118, Bleu.Sentence(hypothesis1, reference1), 4);
+        Assert.Equal(0.6144, (Bleu.Google(hypothesis1, reference1) + Bleu.Google(hypothesis2, reference2)) / 2, 4);
+        // Through the grader's text interface (lower-cased whitespace words; these are already): 1..4-grams 11+10+9+8 = 38
+        // each side, matching 11+9+6+4 = 30 → 30/38.
+        Assert.Equal(30.0 / 38, Score("gleu", string.Join(' ', hypothesis2), string.Join(' ', reference2)), 12);
+    }
+
+    [Fact]
     public void Meteor_matches_exact_words_then_stems_and_penalises_fragmentation()
     {
         // "cats" meets "cat" in the stem pass: 6 of 6 matched, P = R = 1, Fmean = 1; one chunk:

@@ -31,7 +31,7 @@ internal sealed record ModelJudge(string Model, JudgeMessages Messages, EvalSamp
             var answer = await context.Models.CompleteAsync(context.OrganizationId, Model, messages, Sampling, cancellationToken);
             return (messages, answer);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not (OperationCanceledException or EvalRowException))
         {
             // A judge that cannot answer errors this row; the run goes on with the next.
             throw new EvalRowException("grader_error", $"judge model '{Model}' failed: {e.Message}");

@@ -12,10 +12,11 @@ internal static class Bleu
     /// BP · exp(¼ Σ log pₙ), pₙ = clipped n-gram matches / max(1, hypothesis n-grams); a zero numerator becomes ε = 0.1;
     /// BP = 1 when the hypothesis is longer than the reference, else exp(1 − r/c); 0 when no unigram matches.
     /// </summary>
-    public static double Sentence(string input, string reference)
+    public static double Sentence(string input, string reference) => Sentence(Tokens.LowerWords(input), Tokens.LowerWords(reference));
+
+    /// <summary>BLEU of token lists, as nltk's <c>sentence_bleu([target], hypothesis, smoothing_function=method1)</c>.</summary>
+    public static double Sentence(IReadOnlyList<string> hypothesis, IReadOnlyList<string> target)
     {
-        var hypothesis = Tokens.LowerWords(input);
-        var target = Tokens.LowerWords(reference);
         var logSum = 0.0;
         for (var n = 1; n <= 4; n++)
         {
@@ -25,7 +26,7 @@ internal static class Bleu
             double denominator = Math.Max(1, hypothesisGrams.Values.Sum());
             logSum += 0.25 * Math.Log((matches == 0 ? Epsilon : matches) / denominator);
         }
-        return BrevityPenalty(target.Length, hypothesis.Length) * Math.Exp(logSum);
+        return BrevityPenalty(target.Count, hypothesis.Count) * Math.Exp(logSum);
     }
 
     private static double BrevityPenalty(int referenceLength, int hypothesisLength) =>
@@ -35,10 +36,11 @@ internal static class Bleu
     /// GLEU: over all n-grams with n = 1…4 pooled, tp / max(hypothesis n-grams, reference n-grams), i.e. min(precision,
     /// recall); 0 when both texts are empty.
     /// </summary>
-    public static double Google(string input, string reference)
+    public static double Google(string input, string reference) => Google(Tokens.LowerWords(input), Tokens.LowerWords(reference));
+
+    /// <summary>GLEU of token lists, as nltk's <c>sentence_gleu([target], hypothesis)</c>.</summary>
+    public static double Google(IReadOnlyList<string> hypothesis, IReadOnlyList<string> target)
     {
-        var hypothesis = Tokens.LowerWords(input);
-        var target = Tokens.LowerWords(reference);
         int matches = 0, hypothesisCount = 0, referenceCount = 0;
         for (var n = 1; n <= 4; n++)
         {
