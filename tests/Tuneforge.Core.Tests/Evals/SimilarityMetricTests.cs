@@ -20,6 +20,8 @@ public class SimilarityMetricTests
         Assert.Equal(0.8, Score("fuzzy_match", "paris", "Paris"), 12);
         // Code points, as Python counts them: "a😀" is 2 characters (4 UTF-16 units would give 2/5); 2·1/(2+1) = 2/3.
         Assert.Equal(2.0 / 3, Score("fuzzy_match", "a😀", "a"), 12);
+        // rapidfuzz's documented example: fuzz.ratio("this is a test", "this is a test!") = 96.55… = 100·28/29.
+        Assert.Equal(28.0 / 29, Score("fuzzy_match", "this is a test", "this is a test!"), 12);
         Assert.Equal(1.0, Score("fuzzy_match", "", ""));
         Assert.Equal(0.0, Score("fuzzy_match", "abc", ""));
     }
@@ -138,6 +140,11 @@ public class SimilarityMetricTests
         Assert.Equal(0.0, Score("rouge_5", input, reference));
         // LCS "the cat on the mat" = 5 of 6 both ways.
         Assert.Equal(5.0 / 6, Score("rouge_l", input, reference), 12);
+
+        // rouge-score's README: target "The quick brown fox jumps over the lazy dog", prediction "The quick brown dog jumps
+        // on the log." → rouge1 F 0.70588… (P 6/8, R 6/9), rougeL F 0.58823… (LCS "the quick brown jumps the": P 5/8, R 5/9).
+        Assert.Equal(0.7058823529411765, Score("rouge_1", "The quick brown dog jumps on the log.", "The quick brown fox jumps over the lazy dog"), 12);
+        Assert.Equal(0.5882352941176471, Score("rouge_l", "The quick brown dog jumps on the log.", "The quick brown fox jumps over the lazy dog"), 12);
 
         // P = 2/2, R = 2/6 → F1 = 2·1·⅓/(1 + ⅓) = 0.5.
         Assert.Equal(0.5, Score("rouge_1", "the cat", "the cat sat on the mat"), 12);
