@@ -41,6 +41,24 @@ public class ConnectionsCommandTests(ValidateOnlyService service) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_connection_lists_the_remotes_models_under_the_names_runs_use()
+    {
+        // The service is its own remote here: a real OpenAI-compatible endpoint with a key it accepts.
+        var baseUrl = service.Service.BaseUri.ToString().TrimEnd('/');
+        var add = await service.RunAsync("connections", "add", "cli-self", "--url", baseUrl, "--key", LiveService.Key);
+        Assert.True(add.ExitCode == 0, add.ToString());
+        var models = await service.RunAsync("connections", "models", "cli-self");
+        Assert.True(models.ExitCode == 0, models.ToString());
+        Assert.Contains("cli-self/tuneforge-tiny", models.Stdout);
+
+        var wrong = await service.RunAsync("connections", "add", "cli-wrong", "--url", baseUrl, "--key", "not-a-key-of-this-service");
+        Assert.Equal(0, wrong.ExitCode);
+        var rejected = await service.RunAsync("connections", "models", "cli-wrong");
+        Assert.Equal(1, rejected.ExitCode);
+        Assert.Contains("connection cli-wrong: the remote rejected the key", rejected.Stderr);
+    }
+
+    [Fact]
     public async Task A_bad_url_is_one_error_line_naming_base_url()
     {
         var run = await service.RunAsync("connections", "add", "cli-bad", "--url", "ftp://example.com", "--key", Key);

@@ -118,6 +118,34 @@ public class ConnectionsApiTests(TwoServices services)
     }
 
     [Fact]
+    public async Task A_connection_lists_the_remotes_models_through_the_service_and_remote_failures_are_envelopes()
+    {
+        using var http = services.HttpA();
+        using (var created = await CreateAsync(http, new { name = "listing", base_url = services.BaseUrlB, api_key = TwoServices.RemoteKey }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var models = JsonDocument.Parse(await http.GetStringAsync("connections/listing/models")).RootElement;
+        var tiny = Assert.Single(models.GetProperty("data").EnumerateArray(), m => m.GetProperty("remote_id").GetString() == "tuneforge-tiny");
+        Assert.Equal("listing/tuneforge-tiny", tiny.GetProperty("id").GetString());
+
+        using (var created = await CreateAsync(http, new { name = "listing-wrong", base_url = services.BaseUrlB, api_key = "wrong-key-for-b-1234" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using (var rejected = await http.GetAsync("connections/listing-wrong/models"))
+        {
+            var error = await ErrorAssert.EnvelopeAsync(rejected, HttpStatusCode.BadRequest, code: "remote_key_rejected");
+            Assert.Contains("connection listing-wrong: the remote rejected the key", error.GetProperty("message").GetString());
+        }
+
+        using (var created = await CreateAsync(http, new { name = "listing-down", base_url = "http://127.0.0.1:1/v1", api_key = "some-key-123456789" }))
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using (var down = await http.GetAsync("connections/listing-down/models"))
+            await ErrorAssert.EnvelopeAsync(down, HttpStatusCode.BadGateway, code: "remote_unreachable");
+
+        using var otherOrg = services.HttpA(TwoServices.KeyB);
+        using (var foreign = await otherOrg.GetAsync("connections/listing/models"))
+            await ErrorAssert.EnvelopeAsync(foreign, HttpStatusCode.NotFound, "name");
+    }
+
+    [Fact]
     public async Task A_second_connection_with_the_same_name_is_refused()
     {
         using var http = services.HttpA();

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Tuneforge.Cli.Commands;
 
 /// <summary>
-/// <c>tuneforge connections add|list|show|delete</c> — remote OpenAI-compatible endpoints stored on the service, whose
+/// <c>tuneforge connections add|list|show|models|delete</c> — remote OpenAI-compatible endpoints stored on the service, whose
 /// models evals reach as <c>NAME/model-id</c>. The remote's URL and key are <c>--url</c>/<c>--key</c>, since
 /// <c>--base-url</c>/<c>--api-key</c> already address this service.
 /// </summary>
@@ -18,6 +18,7 @@ public static class ConnectionsCommand
         command.Subcommands.Add(Add(client));
         command.Subcommands.Add(List(client));
         command.Subcommands.Add(ShowOne(client));
+        command.Subcommands.Add(Models(client));
         command.Subcommands.Add(Delete(client));
         return command;
     }
@@ -72,6 +73,22 @@ public static class ConnectionsCommand
             var connection = await api.GetAsync(Path(result.GetValue(name)!), ct);
             if (output.Json) output.WriteJson(connection);
             else output.Write(Table([connection]));
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Models(ClientOptions client)
+    {
+        var name = Name();
+        var command = new Command("models", "List the remote's models through the service (checks its URL and key), named as runs use them.") { name };
+        client.SetAction(command, async (result, api, output, ct) =>
+        {
+            var list = await api.GetAsync(Path(result.GetValue(name)!) + "/models", ct);
+            if (output.Json) { output.WriteJson(list); return 0; }
+            var table = Output.Table("model (for runs)", "remote id");
+            foreach (var m in Show.Data(list)) Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "remote_id"));
+            output.Write(table);
             return 0;
         });
         return command;

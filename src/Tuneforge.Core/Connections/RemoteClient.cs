@@ -17,6 +17,15 @@ public sealed class RemoteClient(HttpClient http, RemoteEndpoint endpoint, Remot
 {
     private readonly RemoteRetry _retry = retry ?? RemoteRetry.Default;
 
+    /// <summary>
+    /// An HttpClient fit for remote calls, meant to be shared: pooled connections renewed every few minutes (so DNS
+    /// changes are seen) and a two-minute limit per request, since a chat completion of a slow remote can take long.
+    /// </summary>
+    public static HttpClient CreateHttpClient() => new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        Timeout = TimeSpan.FromMinutes(2),
+    };
+
     /// <summary>A parsed answer and how long the successful attempt took.</summary>
     public sealed record Answer(JsonElement Body, TimeSpan Elapsed);
 

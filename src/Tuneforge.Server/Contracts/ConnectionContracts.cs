@@ -19,3 +19,8 @@ public sealed record ConnectionList(string Object, IReadOnlyList<ConnectionObjec
 }
 
 public sealed record ConnectionDeleted(string Id, string Object, string Name, bool Deleted);
+
+/// <summary>A model the remote lists: <c>id</c> as runs name it (<c>connection/model</c>), <c>remote_id</c> as the remote does.</summary>
+public sealed record RemoteModel(string Id, string Object, string RemoteId);
+
+public sealed record RemoteModelList(string Object, IReadOnlyList<RemoteModel> Data);

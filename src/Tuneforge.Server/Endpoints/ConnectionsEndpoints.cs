@@ -11,11 +11,15 @@ namespace Tuneforge.Server.Endpoints;
 
 /// <summary>
 /// <c>/v1/connections</c> (Tuneforge's own, not OpenAI's): the organisation's remote OpenAI-compatible endpoints,
-/// addressed by name. Evals reach a remote model as <c>name/model-id</c>.
+/// addressed by name: create, list, get, delete, and <c>GET /{name}/models</c> (the remote's models, fetched with the
+/// stored key). Evals reach a remote model as <c>name/model-id</c>.
 /// </summary>
 public static class ConnectionsEndpoints
 {
     private static readonly string[] Fields = ["name", "base_url", "api_key"];
+
+    /// <summary>Shared by all calls to remotes (one connection pool).</summary>
+    private static readonly HttpClient RemoteHttp = RemoteClient.CreateHttpClient();
 
     public static void MapConnectionsEndpoints(this IEndpointRouteBuilder app)
     {
@@ -38,6 +42,16 @@ public static class ConnectionsEndpoints
 
         connections.MapGet("/{name}", (HttpContext context, ConnectionStore store, string name) =>
             TypedResults.Ok(ConnectionObject.From(store.Get(ApiKeyAuthentication.OrganizationOf(context).Id, RouteId.Decode(name)))));
+
+        // Checks a connection end to end (address and key) and shows what it offers, under the names runs use.
+        connections.MapGet("/{name}/models", async (HttpContext context, ConnectionStore store, string name) =>
+        {
+            var organizationId = ApiKeyAuthentication.OrganizationOf(context).Id;
+            var connection = store.Get(organizationId, RouteId.Decode(name));
+            var endpoint = store.Endpoint(organizationId, connection.Name) ?? throw ApiProblem.NotFound($"No connection named '{connection.Name}' exists.", "name");
+            var models = await new RemoteClient(RemoteHttp, endpoint).ListModelsAsync(context.RequestAborted);
+            return TypedResults.Ok(new RemoteModelList("list", models.Select(id => new RemoteModel($"{connection.Name}/{id}", "model", id)).ToList()));
+        });
 
         connections.MapDelete("/{name}", (HttpContext context, ConnectionStore store, string name) =>
         {
