@@ -180,6 +180,24 @@ public class RemoteChatModelsTests(TwoServices services)
     }
 
     [Fact]
+    public async Task A_remote_asking_for_a_longer_wait_than_allowed_fails_at_once_naming_the_wait()
+    {
+        using var peer = new ScriptedPeer(new ScriptedPeer.Reply(429, """{"error":{"message":"Quota window"}}""",
+            new Dictionary<string, string> { ["Retry-After"] = "120" }));
+        await AddConnectionAsync("slow-window", peer.BaseUrl, "sk-peer-key-0000111122223333");
+        var waits = new List<TimeSpan>();
+        var retry = new RemoteRetry(MaxAttempts: 5, Delay: (wait, _) => { waits.Add(wait); return Task.CompletedTask; });
+
+        var problem = await Assert.ThrowsAsync<ApiProblem>(() =>
+            Models(new LocalModels(), retry).CompleteAsync(services.OrganizationIdOnA(TwoServices.KeyA), "slow-window/gpt-4o-mini", Hello, new EvalSampling(), default));
+
+        Assert.Equal(429, problem.Status);
+        Assert.Contains("it asks to wait 120 s, more than the 30 s allowed", problem.Message);
+        Assert.Empty(waits);
+        Assert.Single(peer.Requests);
+    }
+
+    [Fact]
     public async Task The_remote_client_lists_the_remotes_models()
     {
         await AddConnectionAsync("svc-b-models", services.BaseUrlB, TwoServices.RemoteKey);
