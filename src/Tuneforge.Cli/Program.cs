@@ -15,6 +15,8 @@ foreach (var command in new[]
     ModelsCommand.Create(),
     ChatCommand.Create(),
     CompleteCommand.Create(),
+    EvalsCommand.Create(),
+    ConnectionsCommand.Create(),
 })
 {
     root.Subcommands.Add(command);

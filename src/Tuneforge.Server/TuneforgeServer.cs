@@ -44,6 +44,7 @@ public static class TuneforgeServer
         app.MapUploadsEndpoints();
         app.MapChatCompletionsEndpoints();
         app.MapCompletionsEndpoints();
+        app.MapConnectionsEndpoints();
         return app;
     }
 
@@ -65,6 +66,7 @@ public static class TuneforgeServer
         services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
+        services.AddSingleton(sp => new Tuneforge.Core.Connections.ConnectionStore(db, Tuneforge.Core.Connections.SecretCipher.FromEnvironment(options.DataDir), sp.GetRequiredService<IModelResolver>()));
         services.AddSingleton(sp => new Tuneforge.Core.Inference.InferenceService(sp.GetRequiredService<IModelResolver>(), Tuneforge.Core.Inference.InferenceOptions.FromEnvironment()));
     }
 

@@ -7,7 +7,8 @@ namespace Tuneforge.Cli.Tests;
 public class HelpTests
 {
     private static readonly Command[] Groups =
-        [DataCommand.Create(), FilesCommand.Create(), JobsCommand.Create(), ModelsCommand.Create(), ChatCommand.Create(), CompleteCommand.Create()];
+        [DataCommand.Create(), FilesCommand.Create(), JobsCommand.Create(), ModelsCommand.Create(), ChatCommand.Create(), CompleteCommand.Create(),
+         EvalsCommand.Create(), ConnectionsCommand.Create()];
 
     private static IEnumerable<(string Path, Command Command)> Walk(Command command, string path)
     {

@@ -118,6 +118,18 @@ internal static class SchemaMigrations
             bytes INTEGER NOT NULL,
             path TEXT NOT NULL);
         """,
+        """
+        CREATE TABLE connections (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL,
+            base_url TEXT NOT NULL,
+            api_key_sealed BLOB NOT NULL,
+            api_key_hint TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (organization_id, name));
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)
