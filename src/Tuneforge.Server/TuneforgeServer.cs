@@ -44,6 +44,7 @@ public static class TuneforgeServer
         app.MapUploadsEndpoints();
         app.MapChatCompletionsEndpoints();
         app.MapCompletionsEndpoints();
+        app.MapEmbeddingsEndpoints();
         return app;
     }
 

@@ -20,13 +20,15 @@ public sealed class SentenceEmbedder : ITextEmbedder, IDisposable
     /// </summary>
     public const int MaxTokens = 512;
 
+    /// <summary>Length of every vector.</summary>
+    public const int Width = 384;
+
     /// <summary>When the model was published (2021-08-30), as the Models API's <c>created</c>.</summary>
     public const long Created = 1630281600;
 
     /// <summary>Sequences per batch at most, and padded tokens per batch at most (a few long texts run in smaller batches).</summary>
     private const int BatchSize = 32, TokensPerBatch = 32 * 128;
 
-    private const int Width = 384;
     private static readonly string[] InputNames = ["input_ids", "attention_mask", "token_type_ids"];
     private static readonly string[] OutputNames = ["last_hidden_state"];
     private static readonly Lazy<SentenceEmbedder> Shared = new(() => Load(), LazyThreadSafetyMode.ExecutionAndPublication);
