@@ -15,17 +15,22 @@ public sealed class StreamingDecoder
     private readonly List<byte> _pending = new();
     private int _spacesToStrip;
 
-    internal StreamingDecoder(HfTokenizer tokenizer, bool skipSpecialTokens)
+    internal StreamingDecoder(HfTokenizer tokenizer, bool skipSpecialTokens, IReadOnlyList<int>? continuing)
     {
         _tokenizer = tokenizer;
         _skipSpecialTokens = skipSpecialTokens;
         _spacesToStrip = tokenizer.LeadingSpacesStripped;
+        if (continuing is null) return;
+        // Only the strip state carries over: the prompt's text is not released again, and its bytes are not joined
+        // with the continuation's (a prompt cut inside a character stays cut).
+        foreach (int id in continuing) Push(id);
+        _pending.Clear();
     }
 
     /// <summary>Adds one token and returns the text that became complete (possibly empty).</summary>
     public string Push(int id)
     {
-        if (_skipSpecialTokens && _tokenizer.IsSpecial(id)) return "";
+        if (!_tokenizer.IsToken(id) || (_skipSpecialTokens && _tokenizer.IsSpecial(id))) return "";
         _pending.AddRange(_tokenizer.TokenBytes(id));
         int complete = CompletePrefixLength(_pending);
         return Emit(complete);
