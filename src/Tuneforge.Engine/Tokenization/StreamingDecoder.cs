@@ -6,7 +6,8 @@ namespace Tuneforge.Engine.Tokenization;
 /// Decodes tokens one at a time for streaming: emits only complete UTF-8 text, holding back the bytes of a
 /// character that is split across tokens (an emoji in byte-level BPE, byte-fallback tokens). The concatenation of
 /// every <see cref="Push"/> plus <see cref="Flush"/> equals <see cref="HfTokenizer.Decode"/> of the same ids for
-/// valid UTF-8 output.
+/// valid UTF-8 output, for decoders that give each token its bytes and strip only leading spaces of the whole text
+/// (ByteLevel; Replace/ByteFallback/Fuse/Strip; Metaspace unless a first token holds a "▁" past its start).
 /// </summary>
 public sealed class StreamingDecoder
 {
