@@ -119,10 +119,10 @@ public static class ChatCompletionsEndpoints
         ChatTopLogprob Top(TokenLogprob t)
         {
             var bytes = model.TokenBytes(t.TokenId);
-            return new ChatTopLogprob(Encoding.UTF8.GetString(bytes), Floor(t.Logprob), bytes.Select(b => (int)b).ToList());
+            return new ChatTopLogprob(LogprobToken.Text(bytes), Floor(t.Logprob), bytes.Select(b => (int)b).ToList());
         }
         var chosen = model.TokenBytes(lp.Chosen.TokenId);
-        return new ChatTokenLogprob(Encoding.UTF8.GetString(chosen), Floor(lp.Chosen.Logprob), chosen.Select(b => (int)b).ToList(),
+        return new ChatTokenLogprob(LogprobToken.Text(chosen), Floor(lp.Chosen.Logprob), chosen.Select(b => (int)b).ToList(),
             lp.Top.Select(Top).ToList());
     }
 
