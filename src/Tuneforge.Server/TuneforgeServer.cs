@@ -44,6 +44,7 @@ public static class TuneforgeServer
         app.MapUploadsEndpoints();
         app.MapChatCompletionsEndpoints();
         app.MapCompletionsEndpoints();
+        app.MapEvalsEndpoints();
         return app;
     }
 
@@ -65,6 +66,8 @@ public static class TuneforgeServer
         services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
+        services.AddSingleton<Tuneforge.Core.Evals.IEvalRepository, Tuneforge.Core.Evals.SqliteEvalRepository>();
+        services.AddSingleton<Tuneforge.Core.Evals.EvalService>();
         services.AddSingleton(sp => new Tuneforge.Core.Inference.InferenceService(sp.GetRequiredService<IModelResolver>(), Tuneforge.Core.Inference.InferenceOptions.FromEnvironment()));
     }
 
@@ -78,7 +81,7 @@ public static class TuneforgeServer
 
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
-        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console) : null)
+        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console, options.ModelsDir) : null)
         {
             worker?.Start();
             await app.WaitForShutdownAsync(cancellationToken);

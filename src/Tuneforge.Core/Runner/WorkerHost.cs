@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Tuneforge.Core.Evals;
+using Tuneforge.Core.Inference;
 using Tuneforge.Core.Models;
 
 namespace Tuneforge.Core.Runner;
@@ -13,7 +15,7 @@ public static class WorkerHost
     private static readonly TimeSpan ParentPoll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan GracefulExit = TimeSpan.FromSeconds(15);
 
-    public static async Task<int> RunAsync(string dataDir, int slots, int? parentProcessId, bool stopOnEndOfInput)
+    public static async Task<int> RunAsync(string dataDir, int slots, int? parentProcessId, bool stopOnEndOfInput, string? modelsDir = null)
     {
         var context = new RunnerContext(dataDir);
         using var stopping = new CancellationTokenSource();
@@ -32,7 +34,12 @@ public static class WorkerHost
             Console.Error.WriteLine($"worker: could not write {BaseModelCatalog.TinyModelId}: {e.Message} (jobs on it will fail)");
         }
         Console.Error.WriteLine($"worker: started (pid {Environment.ProcessId}, {slots} training slot(s), data in {context.DataDir})");
+        // Eval runs sample with any model the service serves; generation shares the worker's cores (TUNEFORGE_THREADS) with training.
+        using var inference = new InferenceService(new ModelRegistry(new BaseModelCatalog(context.DataDir, modelsDir), context.Models),
+            InferenceOptions.FromEnvironment() with { Threads = null });
+        var evals = new EvalRunner(context.Evals, context.EvalQueue, new LocalChatModels(inference)).RunAsync(stopping.Token);
         await new JobRunner(context).RunAsync(slots, stopping.Token);
+        await evals;
         Console.Error.WriteLine("worker: stopped");
         return 0;
     }
