@@ -182,6 +182,38 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
     }
 
     [Fact]
+    public async Task A_completions_run_samples_a_model_fine_tuned_here()
+    {
+        using var http = fixture.Http();
+        var fileId = await JobsApi.UploadAsync(http, JobsApi.ChatJsonl(10));
+        var job = await JobsApi.CreateJobAsync(http, new
+        {
+            model = "tuneforge-tiny", training_file = fileId, suffix = "evals",
+            hyperparameters = new { n_epochs = 1, batch_size = 4 },
+        });
+        var trained = await JobsApi.WaitForStatusAsync(http, job.GetProperty("id").GetString()!, s => s is "succeeded" or "failed" or "cancelled",
+            TrainingEndToEndTests.TrainingTimeout, fixture.Service);
+        Assert.True(trained.GetProperty("status").GetString() == "succeeded", trained.ToString());
+        var model = trained.GetProperty("fine_tuned_model").GetString()!;
+
+        string[] questions = ["Colour number 2?", "Colour number 3?"];
+        var first = await ChatAnswerAsync(http, model, questions[0], 4);
+        var second = await ChatAnswerAsync(http, model, questions[1], 4);
+        var rows = new JsonArray(Row(questions[0], first.Text), Row(questions[1], second.Text + "!"));
+        var evalId = (await CreateAsync(http, "evals", CapitalsEval())).GetProperty("id").GetString()!;
+        var runId = (await CreateAsync(http, $"evals/{evalId}/runs", CompletionsRun(model, rows, 4))).GetProperty("id").GetString()!;
+        var done = await WaitForRunAsync(http, evalId, runId, fixture.Service);
+        Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+        Assert.Equal(model, done.GetProperty("model").GetString());
+        Assert.Equal(1, done.GetProperty("result_counts").GetProperty("passed").GetInt32());
+        Assert.Equal(1, done.GetProperty("result_counts").GetProperty("failed").GetInt32());
+        Assert.Equal(model, done.GetProperty("per_model_usage")[0].GetProperty("model_name").GetString());
+        var items = await OutputItemsAsync(http, evalId, runId);
+        Assert.Equal([first.Text, second.Text], items.Select(i => i.GetProperty("sample").GetProperty("output")[0].GetProperty("content").GetString()));
+        Assert.All(items, i => Assert.Equal(model, i.GetProperty("sample").GetProperty("model").GetString()));
+    }
+
+    [Fact]
     public async Task Cancel_stops_a_running_run_and_leaves_it_canceled()
     {
         using var http = fixture.Http();
