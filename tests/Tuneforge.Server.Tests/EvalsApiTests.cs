@@ -220,6 +220,12 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
         var evalId = (await CreateAsync(http, "evals", CapitalsEval())).GetProperty("id").GetString()!;
         var rows = new JsonArray(Enumerable.Range(0, 200).Select(i => (JsonNode)Row($"Question {i}?", "x")).ToArray());
         var runId = (await CreateAsync(http, $"evals/{evalId}/runs", CompletionsRun("tuneforge-tiny", rows, 64))).GetProperty("id").GetString()!;
+        var deadline = DateTime.UtcNow + RunTimeout;
+        while ((await JobsApi.GetAsync(http, $"evals/{evalId}/runs/{runId}")).GetProperty("result_counts").GetProperty("total").GetInt32() == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the run never started:\n{fixture.Service.Output}");
+            await Task.Delay(50);
+        }
         var (status, canceled) = await PostAsync(http, $"evals/{evalId}/runs/{runId}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("canceled", canceled.GetProperty("status").GetString());
