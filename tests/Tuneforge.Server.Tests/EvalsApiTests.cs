@@ -214,6 +214,34 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
     }
 
     [Fact]
+    public async Task A_row_that_cannot_be_sampled_is_errored_and_the_run_goes_on()
+    {
+        using var http = fixture.Http();
+        var eval = CapitalsEval();
+        eval["data_source_config"]!["item_schema"]!["properties"]!["messages"] = new JsonObject();
+        var evalId = (await CreateAsync(http, "evals", eval)).GetProperty("id").GetString()!;
+        // item_reference: row 0 holds a conversation, row 1 a string where the messages should be.
+        var rows = new JsonArray(
+            new JsonObject { ["item"] = new JsonObject { ["question"] = "Q?", ["reference"] = "A", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Q?" }) } },
+            new JsonObject { ["item"] = new JsonObject { ["question"] = "Q?", ["reference"] = "A", ["messages"] = "not messages" } });
+        var run = CompletionsRun("tuneforge-tiny", rows, 3);
+        run["data_source"]!["input_messages"] = new JsonObject { ["type"] = "item_reference", ["item_reference"] = "item.messages" };
+        var runId = (await CreateAsync(http, $"evals/{evalId}/runs", run)).GetProperty("id").GetString()!;
+        var done = await WaitForRunAsync(http, evalId, runId, fixture.Service);
+        Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+        Assert.Equal(2, done.GetProperty("result_counts").GetProperty("total").GetInt32());
+        Assert.Equal(1, done.GetProperty("result_counts").GetProperty("errored").GetInt32());
+        var items = await OutputItemsAsync(http, evalId, runId);
+        Assert.Equal("Q?", items[0].GetProperty("sample").GetProperty("input")[0].GetProperty("content").GetString());
+        Assert.NotEqual("error", items[0].GetProperty("status").GetString());
+        Assert.Equal("error", items[1].GetProperty("status").GetString());
+        Assert.Equal("invalid_input_messages", items[1].GetProperty("sample").GetProperty("error").GetProperty("code").GetString());
+        // Errored rows count in no criterion.
+        Assert.All(done.GetProperty("per_testing_criteria_results").EnumerateArray(),
+            c => Assert.Equal(1, c.GetProperty("passed").GetInt32() + c.GetProperty("failed").GetInt32()));
+    }
+
+    [Fact]
     public async Task Cancel_stops_a_running_run_and_leaves_it_canceled()
     {
         using var http = fixture.Http();
