@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using Tuneforge.Core.Datasets;
 using Tuneforge.Core.Evals.Grading;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Tuneforge.Core.Inference;
 using Tuneforge.Engine.Chat;
 using Tuneforge.Engine.Generation;

@@ -2,7 +2,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Tuneforge.Core;
 using Tuneforge.Core.Inference;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Contracts;
