@@ -335,6 +335,22 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
         await Refused(responses, HttpStatusCode.BadRequest, "data_source.type");
         await Refused(new JsonObject(), HttpStatusCode.BadRequest, "data_source");
 
+        // A logs eval is accepted (with OpenAI's stored schema), but there are no stored completions to run it on.
+        var logs = CapitalsEval();
+        logs["data_source_config"] = new JsonObject { ["type"] = "logs" };
+        logs["testing_criteria"] = new JsonArray(new JsonObject
+            { ["type"] = "string_check", ["name"] = "exact", ["input"] = "{{sample.output_text}}", ["reference"] = "yes", ["operation"] = "eq" });
+        var logsEval = await CreateAsync(http, "evals", logs);
+        Assert.Equal(["item", "sample"], logsEval.GetProperty("data_source_config").GetProperty("schema").GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        (status, body) = await PostAsync(http, $"evals/{logsEval.GetProperty("id").GetString()}/runs", JsonlRun(HandGradedRows()));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("unsupported_data_source", body.GetProperty("error").GetProperty("code").GetString());
+
+        // Update takes only name and metadata.
+        (status, body) = await PostAsync(http, $"evals/{evalId}", new JsonObject { ["testing_criteria"] = new JsonArray() });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("testing_criteria", body.GetProperty("error").GetProperty("param").GetString());
+
         using var missing = await http.GetAsync($"evals/{evalId}/runs/evalrun_nope");
         await ErrorAssert.EnvelopeAsync(missing, HttpStatusCode.NotFound);
         using var badStatus = await http.GetAsync($"evals/{evalId}/runs?status=done");
