@@ -34,9 +34,10 @@ public static class WorkerHost
             Console.Error.WriteLine($"worker: could not write {BaseModelCatalog.TinyModelId}: {e.Message} (jobs on it will fail)");
         }
         Console.Error.WriteLine($"worker: started (pid {Environment.ProcessId}, {slots} training slot(s), data in {context.DataDir})");
-        // Eval runs sample with any model the service serves; generation shares the worker's cores (TUNEFORGE_THREADS) with training.
+        // Eval runs sample with any model the service serves; generation shares the worker's cores (TUNEFORGE_THREADS) with
+        // training. Rows are answered one at a time, so one KV-cache slot per base is enough.
         using var inference = new InferenceService(new ModelRegistry(new BaseModelCatalog(context.DataDir, modelsDir), context.Models),
-            InferenceOptions.FromEnvironment() with { Threads = null });
+            InferenceOptions.FromEnvironment() with { Threads = null, Slots = 1 });
         var evals = new EvalRunner(context.Evals, context.EvalQueue, new LocalChatModels(inference)).RunAsync(stopping.Token);
         await new JobRunner(context).RunAsync(slots, stopping.Token);
         await evals;
