@@ -94,6 +94,8 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
         var updated = Json(await client.UpdateEvaluationAsync(evalId, BinaryContent.Create(BinaryData.FromString("""{"name":"capitals v2","metadata":{"suite":"geo2"}}""")), null));
         Assert.Equal("capitals v2", updated.GetProperty("name").GetString());
         Assert.Equal("geo2", updated.GetProperty("metadata").GetProperty("suite").GetString());
+        var recent = Json(await client.GetEvaluationsAsync(100, "updated_at", "desc", null, null));
+        Assert.Equal(evalId, recent.GetProperty("data")[0].GetProperty("id").GetString());
         var canceled = Json(await client.CancelEvaluationRunAsync(evalId, runId, null));
         Assert.Equal("completed", canceled.GetProperty("status").GetString());
         var deletedRun = Json(await client.DeleteEvaluationRunAsync(evalId, runId, null));
