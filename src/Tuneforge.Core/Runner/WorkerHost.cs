@@ -1,5 +1,5 @@
-using Tuneforge.Core.Connections;
 using System.Diagnostics;
+using Tuneforge.Core.Connections;
 using Tuneforge.Core.Evals;
 using Tuneforge.Core.Inference;
 using Tuneforge.Core.Models;
