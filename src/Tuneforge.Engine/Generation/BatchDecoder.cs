@@ -138,6 +138,7 @@ public sealed partial class BatchDecoder : IDisposable
         if (t == 0) throw new ArgumentException("a prompt needs at least one token", nameof(tokens));
         if (_lengths[slot] != 0) throw new InvalidOperationException($"slot {slot} already holds a sequence");
         if (t > ContextLength) throw new ArgumentException($"the prompt has {t} tokens; the context holds {ContextLength}", nameof(tokens));
+        CheckFactors(adapter);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var ids = TokenTensor(tokens);
@@ -175,6 +176,7 @@ public sealed partial class BatchDecoder : IDisposable
         var slotIds = new long[b];
         var maxLen = 0;
         var contiguous = true;
+        foreach (var adapter in adapters) CheckFactors(adapter);
         for (var i = 0; i < b; i++)
         {
             if (_lengths[slots[i]] >= ContextLength) throw new InvalidOperationException($"slot {slots[i]} is full ({ContextLength} tokens)");
@@ -219,6 +221,13 @@ public sealed partial class BatchDecoder : IDisposable
         }
         for (var i = 0; i < b; i++) _lengths[slots[i]]++;
         return Logits(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Both paths read factors held in f32 or bf16 (the row kernel's weight formats), whatever the compute dtype.</summary>
+    private static void CheckFactors(LoraWeights? adapter)
+    {
+        if (adapter is not null && adapter.Dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"adapter {adapter.Name} holds its factors in {adapter.Dtype}; load it in float32 or bfloat16 to serve it");
     }
 
     /// <summary>Normalised input through q|k|v, RoPE on q and k. Returns q [N, H, D], k and v [N, KVH, D].</summary>
