@@ -38,13 +38,18 @@ public static class ModelsCommand
         {
             var list = await api.GetAsync("/models", ct);
             if (output.Json) { output.WriteJson(list); return 0; }
-            var table = Output.Table("id", "owned by", "created");
-            foreach (var m in Show.Data(list)) Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "owned_by"), Show.Time(m, "created"));
+            var table = Output.Table("id", "owned by", "created", "loadable");
+            foreach (var m in Show.Data(list))
+                Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "owned_by"), Show.Time(m, "created"), Loadability(m));
             output.Write(table);
             return 0;
         });
         return command;
     }
+
+    /// <summary>"yes", or "no: why" for a base model the service cannot load (its <c>unavailable_reason</c>).</summary>
+    private static string Loadability(JsonElement model) =>
+        Show.Text(model, "loadable") == "false" ? $"no: {Show.Text(model, "unavailable_reason")}" : "yes";
 
     private static Command Get()
     {

@@ -63,7 +63,7 @@ public sealed partial class BatchDecoder : IDisposable
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
         _lengths = new int[slots]; _used = new bool[slots];
 
-        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
+        CheckServable(config);
         // Norm weights stay f32: RMSNorm runs in f32 on the f32 residual stream.
         _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, WeightDtype, float32);
         _embed = _weights.Embed;
@@ -86,6 +86,15 @@ public sealed partial class BatchDecoder : IDisposable
         }
         PrepareRows();
         _rope = new RotaryEmbedding(config);
+    }
+
+    /// <summary>
+    /// What serving needs of a config beyond what <see cref="ModelConfig.Parse"/> accepts: callers check a folder
+    /// with this before loading its weights.
+    /// </summary>
+    public static void CheckServable(ModelConfig config)
+    {
+        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
     }
 
     /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
