@@ -52,7 +52,8 @@ public static class CheckpointSupport
         }
         catch (Exception e) // whatever stops config.json from being read stops the model from loading
         {
-            return new Verdict(file.LastWriteTimeUtc, file.Length, e.Message, null);
+            // The reason goes to API clients: the folder's path on this machine is not theirs to see.
+            return new Verdict(file.LastWriteTimeUtc, file.Length, e.Message.Replace(file.FullName, "config.json"), null);
         }
     }
 }

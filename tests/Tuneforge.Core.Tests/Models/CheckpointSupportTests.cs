@@ -44,6 +44,16 @@ public sealed class CheckpointSupportTests : IDisposable
         Assert.Contains("attention_bias", CheckpointSupport.TrainingProblem(_dir));
     }
 
+    [Fact]
+    public void An_unreadable_config_is_refused_without_naming_the_machine_s_paths()
+    {
+        File.WriteAllText(Path.Combine(_dir, "config.json"), "{not json");
+        File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), "{}");
+        var problem = CheckpointSupport.ServingProblem(_dir);
+        Assert.StartsWith("config.json: not valid JSON", problem);
+        Assert.DoesNotContain(_dir, problem);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
