@@ -28,10 +28,11 @@ public sealed class ServeBenchmark : IBenchmark
         var threads = Option("--threads", 2);
         var decode = Option("--decode", 64);
         var streams = Option("--streams", 8);
-        // Tuneforge serves in the engine's dtype for a bf16 checkpoint: bf16 where the CPU has native bf16, else f32.
+        // Tuneforge serves in the engine's dtype for a bf16 checkpoint: bf16 where the CPU has native bf16, else f32;
+        // --dtype or TUNEFORGE_SERVE_DTYPE (as for the service) forces one.
         var dtype = Array.IndexOf(args, "--dtype") is var d and >= 0 && d + 1 < args.Length
             ? (args[d + 1] is "f32" or "float32" ? ScalarType.Float32 : ScalarType.BFloat16)
-            : ComputeDtype.For(ScalarType.BFloat16);
+            : ComputeDtype.Choose(ScalarType.BFloat16, "TUNEFORGE_SERVE_DTYPE").DType;
         const int promptLength = 128;
         TorchRuntime.Initialize(threads);
         var prompt = Enumerable.Range(0, promptLength).Select(i => 1000 + i * 37 % 40000).ToArray();
@@ -80,7 +81,7 @@ public sealed class ServeBenchmark : IBenchmark
     {
         using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8);
         using var loop = new GenerationLoop(decoder);
-        using var adapter = ServeModel.Adapter(adapterDir);
+        using var adapter = ServeModel.Adapter(adapterDir, decoder.Dtype); // held in the serving dtype, as the service holds it
         GenerationRequest Request(int max, int[]? tokens = null, ServedAdapter? lora = null) =>
             new(tokens ?? prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']), lora);
         double DecodeTps(ServedAdapter? lora, List<int>? tokens = null)

@@ -141,3 +141,16 @@ public class ClientCommandTests(ValidateOnlyService service) : IClassFixture<Val
         Assert.Contains("tuneforge-tiny", ids);
     }
 }
+
+public class ModelsListTests(UnloadableModelService service) : IClassFixture<UnloadableModelService>
+{
+    [Fact]
+    public async Task Models_list_says_which_base_models_cannot_be_loaded_and_why()
+    {
+        var run = await service.RunAsync("models", "list");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var reason = Assert.Single(run.Stdout.Split('\n'), l => l.StartsWith("qwen3-mini cannot be loaded:", StringComparison.Ordinal));
+        Assert.Contains("config.json: architectures = Qwen3ForCausalLM is not supported", reason);
+        Assert.DoesNotContain(run.Stdout.Split('\n'), l => l.StartsWith("tuneforge-tiny cannot", StringComparison.Ordinal));
+    }
+}

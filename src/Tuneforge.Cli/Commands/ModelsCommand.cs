@@ -38,9 +38,17 @@ public static class ModelsCommand
         {
             var list = await api.GetAsync("/models", ct);
             if (output.Json) { output.WriteJson(list); return 0; }
-            var table = Output.Table("id", "owned by", "created");
-            foreach (var m in Show.Data(list)) Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "owned_by"), Show.Time(m, "created"));
+            var table = Output.Table("id", "owned by", "created", "loadable");
+            var unloadable = new List<string>();
+            foreach (var m in Show.Data(list))
+            {
+                var loadable = Show.Text(m, "loadable") != "false"; // the service marks only base models it cannot load
+                Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "owned_by"), Show.Time(m, "created"), loadable ? "yes" : "no");
+                if (!loadable) unloadable.Add($"{Show.Text(m, "id")} cannot be loaded: {Show.Text(m, "unavailable_reason")}");
+            }
             output.Write(table);
+            // The reasons are long (they name the config.json field and value): one plain line each, under the table.
+            foreach (var line in unloadable) output.Plain(line);
             return 0;
         });
         return command;

@@ -1,6 +1,7 @@
 using Tuneforge.Core.Models;
 using Tuneforge.Engine;
 using Tuneforge.Engine.Chat;
+using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Core.Inference;
@@ -29,13 +30,20 @@ public sealed class InferenceService(IModelResolver resolver, InferenceOptions o
         }
     }
 
-    /// <summary>Resolves <paramref name="modelId"/> for the organisation and readies it; 404 model_not_found if unknown.</summary>
+    /// <summary>
+    /// Resolves <paramref name="modelId"/> for the organisation and readies it; 404 model_not_found if unknown, 400
+    /// model_not_available with the engine's reason if its base checkpoint is one the engine cannot load.
+    /// </summary>
     public ServedModel Open(string organizationId, string modelId, string param = "model")
     {
         var resolved = resolver.Resolve(organizationId, modelId) ?? throw ModelRegistry.ModelNotFound(modelId, param);
         TorchRuntime.Initialize(options.Threads);
         BaseModelCatalog.EnsureAvailable(resolved.BaseModelId, resolved.BaseModelDir);
-        var loaded = Base(resolved.BaseModelDir);
+        // A folder the engine cannot load is the request's problem to fix (another model), not a server fault.
+        if (CheckpointSupport.ServingProblem(resolved.BaseModelDir) is { } problem) throw CheckpointSupport.Refusal(modelId, problem, param);
+        LoadedBase loaded;
+        try { loaded = Base(resolved.BaseModelDir); }
+        catch (UnsupportedCheckpointException e) { throw CheckpointSupport.Refusal(modelId, e.Message, param); }
         if (resolved.AdapterDir is null) return new ServedModel(resolved, loaded, null, null);
         if (!Directory.Exists(resolved.AdapterDir))
             throw new ApiProblem(404, $"The model `{modelId}` has no weights on disk any more.", param, "model_not_found");

@@ -27,6 +27,7 @@ public sealed class JobService(IJobRepository jobs, IFileRepository files, Model
                 throw ApiProblem.BadRequest($"Fine-tuning the fine-tuned model '{request.Model}' is not supported yet; start from its base model.", "model");
             throw ModelRegistry.ModelNotFound(request.Model, "model");
         }
+        if (BaseModelCatalog.TrainingProblem(baseModel) is { } problem) throw CheckpointSupport.Refusal(request.Model, problem);
 
         CheckFile(organization.Id, request.TrainingFile, "training_file");
         if (request.ValidationFile is not null)

@@ -6,7 +6,8 @@ namespace Tuneforge.Core.Models;
 /// <summary>
 /// The base models this service offers: the built-in <c>tuneforge-tiny</c> (written by the engine under
 /// <c>DATA_DIR/models</c>) and every sub-folder of <c>--models-dir</c> that holds a config.json, named after the folder.
-/// The models folder is read on each call, so a checkpoint copied in while the service runs is picked up.
+/// The models folder is read on each call, so a checkpoint copied in while the service runs is picked up. A folder the
+/// engine cannot load (another architecture, say) is listed with the reason, and refused with it when used.
 /// </summary>
 public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
 {
@@ -25,7 +26,8 @@ public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
         {
             var name = Path.GetFileName(dir);
             if (name == TinyModelId || !File.Exists(Path.Combine(dir, "config.json"))) continue;
-            models.Add(new BaseModel(name, Path.GetFullPath(dir), new DateTimeOffset(Directory.GetCreationTimeUtc(dir)).ToUnixTimeSeconds()));
+            models.Add(new BaseModel(name, Path.GetFullPath(dir), new DateTimeOffset(Directory.GetCreationTimeUtc(dir)).ToUnixTimeSeconds(),
+                CheckpointSupport.ServingProblem(dir)));
         }
         return models;
     }
@@ -38,6 +40,9 @@ public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
     /// </summary>
     public static double BaseLearningRate(string modelId) =>
         modelId == TinyModelId ? TinyModel.LoraLearningRate : AutoHyperparameters.DefaultBaseLearningRate;
+
+    /// <summary>Why a base model cannot be fine-tuned (null: it can); the built-in model always can.</summary>
+    public static string? TrainingProblem(BaseModel model) => model.Id == TinyModelId ? null : CheckpointSupport.TrainingProblem(model.Directory);
 
     /// <summary>Makes sure a base model's files exist before training or serving reads them.</summary>
     public static void EnsureAvailable(string modelId, string directory)

@@ -14,8 +14,11 @@ public sealed record FineTunedModel(
     string? ParentId,
     long CreatedAt);
 
-/// <summary>A base model: a Hugging Face checkpoint folder (config.json, weights, tokenizer).</summary>
-public sealed record BaseModel(string Id, string Directory, long Created);
+/// <summary>
+/// A base model: a Hugging Face checkpoint folder (config.json, weights, tokenizer). <see cref="UnavailableReason"/>
+/// says why the engine cannot load it (null: it can), from <see cref="CheckpointSupport"/>.
+/// </summary>
+public sealed record BaseModel(string Id, string Directory, long Created, string? UnavailableReason = null);
 
 public interface IModelRepository
 {

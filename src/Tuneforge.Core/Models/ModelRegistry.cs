@@ -23,12 +23,12 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
     public ResolvedModel? Resolve(string organizationId, string modelId)
     {
         if (baseModels.Find(modelId) is { } b)
-            return new ResolvedModel(b.Id, b.Id, b.Directory, null, SystemOwner, b.Created);
+            return FromBase(b);
         return models.Get(organizationId, modelId) is { } m ? FromFineTuned(m, organizationId) : null;
     }
 
     public IReadOnlyList<ResolvedModel> List(string organizationId, string organizationName) =>
-        baseModels.List().Select(b => new ResolvedModel(b.Id, b.Id, b.Directory, null, SystemOwner, b.Created))
+        baseModels.List().Select(FromBase)
             .Append(EmbeddingModel)
             .Concat(models.List(organizationId).Select(m => FromFineTuned(m, organizationName)))
             .ToList();
@@ -54,6 +54,8 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
         ? ApiProblem.BadRequest($"The model `{modelId}` is an embedding model: it serves POST /v1/embeddings only and cannot be " +
             "fine-tuned or used for completions.", param, "model_not_supported")
         : new(404, $"The model `{modelId}` does not exist or you do not have access to it.", param, "model_not_found");
+
+    private static ResolvedModel FromBase(BaseModel b) => new(b.Id, b.Id, b.Directory, null, SystemOwner, b.Created, b.UnavailableReason);
 
     private static ResolvedModel FromFineTuned(FineTunedModel m, string owner) =>
         new(m.Id, m.BaseModel, m.BaseModelDir, m.AdapterDir, owner, m.CreatedAt);

@@ -63,7 +63,7 @@ public sealed partial class BatchDecoder : IDisposable
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
         _lengths = new int[slots]; _used = new bool[slots];
 
-        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
+        CheckServable(config);
         // Norm weights stay f32: RMSNorm runs in f32 on the f32 residual stream.
         _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, WeightDtype, float32);
         _embed = _weights.Embed;
@@ -86,6 +86,15 @@ public sealed partial class BatchDecoder : IDisposable
         }
         PrepareRows();
         _rope = new RotaryEmbedding(config);
+    }
+
+    /// <summary>
+    /// What serving needs of a config beyond what <see cref="ModelConfig.Parse"/> accepts: callers check a folder
+    /// with this before loading its weights.
+    /// </summary>
+    public static void CheckServable(ModelConfig config)
+    {
+        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
     }
 
     /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
@@ -138,6 +147,7 @@ public sealed partial class BatchDecoder : IDisposable
         if (t == 0) throw new ArgumentException("a prompt needs at least one token", nameof(tokens));
         if (_lengths[slot] != 0) throw new InvalidOperationException($"slot {slot} already holds a sequence");
         if (t > ContextLength) throw new ArgumentException($"the prompt has {t} tokens; the context holds {ContextLength}", nameof(tokens));
+        CheckFactors(adapter);
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var ids = TokenTensor(tokens);
@@ -175,6 +185,7 @@ public sealed partial class BatchDecoder : IDisposable
         var slotIds = new long[b];
         var maxLen = 0;
         var contiguous = true;
+        foreach (var adapter in adapters) CheckFactors(adapter);
         for (var i = 0; i < b; i++)
         {
             if (_lengths[slots[i]] >= ContextLength) throw new InvalidOperationException($"slot {slots[i]} is full ({ContextLength} tokens)");
@@ -219,6 +230,13 @@ public sealed partial class BatchDecoder : IDisposable
         }
         for (var i = 0; i < b; i++) _lengths[slots[i]]++;
         return Logits(h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Both paths read factors held in f32 or bf16 (the row kernel's weight formats), whatever the compute dtype.</summary>
+    private static void CheckFactors(LoraWeights? adapter)
+    {
+        if (adapter is not null && adapter.Dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
+            throw new ArgumentException($"adapter {adapter.Name} holds its factors in {adapter.Dtype}; load it in float32 or bfloat16 to serve it");
     }
 
     /// <summary>Normalised input through q|k|v, RoPE on q and k. Returns q [N, H, D], k and v [N, KVH, D].</summary>

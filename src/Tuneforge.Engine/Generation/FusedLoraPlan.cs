@@ -7,6 +7,9 @@ namespace Tuneforge.Engine.Generation;
 /// The rows of one <see cref="BatchDecoder"/> forward grouped by adapter (by the shared rule,
 /// <see cref="LoraRouting.GroupRows{T}"/>), made ready for the decoder's fused projections: rows that share an adapter
 /// are gathered, run through its stacked factors and scattered back into the base output, <c>y[rows] += (x[rows]·At)·Bt</c>.
+/// The update is computed in f32 whatever dtype the activations and the factors are held in (bf16 or f32), and added
+/// back in the output's dtype, as the engine model's LoRA does (<see cref="Modeling.LoraRouting"/>) and as the decoding
+/// step over rows does (<see cref="RowMatmul"/> widens bf16 factors in registers).
 /// </summary>
 internal sealed class FusedLoraPlan
 {
@@ -33,9 +36,12 @@ internal sealed class FusedLoraPlan
         foreach (var (adapter, rows) in _groups)
         {
             if (pick(adapter.Layers[layer]) is not { } f) continue;
-            if (rows is null) { y.addmm_(x.mm(f.At), f.Bt); continue; }
-            var delta = x.index_select(0, rows).mm(f.At).mm(f.Bt);
-            y.index_add_(0, rows, delta, One);
+            var input = Wide(rows is null ? x : x.index_select(0, rows));
+            var delta = input.mm(Wide(f.At)).mm(Wide(f.Bt));                          // [rows, out] f32
+            if (rows is null) y.add_(delta);
+            else y.index_add_(0, rows, delta.to(y.dtype), One);
         }
     }
+
+    private static Tensor Wide(Tensor t) => t.dtype == ScalarType.Float32 ? t : t.to(ScalarType.Float32);
 }

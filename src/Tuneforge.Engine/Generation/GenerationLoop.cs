@@ -9,6 +9,8 @@ namespace Tuneforge.Engine.Generation;
 /// Continuous batching over one <see cref="BatchDecoder"/>: a single loop thread admits new requests between steps
 /// (each prompt prefilled in one pass), then advances every running sequence by one token per step in one batched
 /// forward, whatever adapter each uses. Sequences leave as soon as they finish or their caller cancels.
+/// A fault never stops the loop: one in a prefill fails that request, one in a decoding step fails the requests of
+/// that step (their readers complete with the exception), and the loop goes on with the others and the next ones.
 /// </summary>
 public sealed class GenerationLoop : IDisposable
 {
@@ -32,11 +34,14 @@ public sealed class GenerationLoop : IDisposable
     private readonly List<Sequence> _running = [];
     private readonly Thread _loop;
     private readonly CancellationTokenSource _stop = new();
+    private readonly FaultInjection? _faults;
     private float[] _row = [];
 
-    public GenerationLoop(BatchDecoder decoder)
+    /// <param name="faults">a test hook: faults to inject into chosen prefills and decoding steps (null in service)</param>
+    public GenerationLoop(BatchDecoder decoder, FaultInjection? faults = null)
     {
         _decoder = decoder;
+        _faults = faults;
         _loop = new Thread(Loop) { IsBackground = true, Name = "tuneforge-generation" };
         _loop.Start();
     }
@@ -133,6 +138,7 @@ public sealed class GenerationLoop : IDisposable
                     Accept(s, shared.LastRow);
                     continue;
                 }
+                _faults?.BeforePrefill();
                 using var logits = _decoder.Prefill(s.Slot, prompt, s.Request.Adapter, allPositions: echo);
                 Interlocked.Increment(ref _prefills);
                 var rows = RowsOf(logits);
@@ -164,6 +170,7 @@ public sealed class GenerationLoop : IDisposable
             tokens[i] = _running[i].LastToken;
             adapters[i] = _running[i].Request.Adapter;
         }
+        _faults?.BeforeDecode();
         using var logits = _decoder.Decode(slots, tokens, adapters);
         var rows = RowsOf(logits);
         var v = _decoder.VocabSize;

@@ -47,9 +47,9 @@ public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFact
 /// </summary>
 public sealed class LoraWeights : IDisposable
 {
-    private LoraWeights(string name, LoraLayerFactors[] layers, long bytes)
+    private LoraWeights(string name, LoraLayerFactors[] layers, long bytes, ScalarType dtype)
     {
-        Name = name; Layers = layers; ByteSize = bytes;
+        Name = name; Layers = layers; ByteSize = bytes; Dtype = dtype;
         MaxRank = layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).OfType<LoraFactors>().Select(f => f.Rank).DefaultIfEmpty(0).Max();
     }
 
@@ -57,6 +57,11 @@ public sealed class LoraWeights : IDisposable
     public int MaxRank { get; }
 
     public string Name { get; }
+    /// <summary>
+    /// The dtype the factors are held in. A <see cref="BatchDecoder"/> serves f32 or bf16 factors whatever its own
+    /// compute dtype (bf16 halves an adapter's memory); it computes the update in f32 either way.
+    /// </summary>
+    public ScalarType Dtype { get; }
     public IReadOnlyList<LoraLayerFactors> Layers { get; }
     public long ByteSize { get; }
 
@@ -125,7 +130,7 @@ public sealed class LoraWeights : IDisposable
             foreach (var l in layers) l.Dispose();
             throw new InvalidDataException($"adapter {name} adapts {foreign}, which this {config.Architecture} with {config.NumHiddenLayers} layers does not have");
         }
-        return new LoraWeights(name, layers, bytes);
+        return new LoraWeights(name, layers, bytes, dtype);
     }
 
     public void Dispose()

@@ -1,10 +1,19 @@
+using System.Text.Json.Serialization;
 using Tuneforge.Core.Models;
 
 namespace Tuneforge.Server.Contracts;
 
-public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy)
+/// <summary>
+/// OpenAI's model object. A base model the engine cannot load also carries <c>"loadable": false</c> and the reason in
+/// <c>unavailable_reason</c> (fields OpenAI does not have, written only then: SDKs ignore unknown fields).
+/// </summary>
+public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Loadable = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UnavailableReason = null)
 {
-    public static ModelObject From(ResolvedModel m) => new(m.Id, "model", m.Created, m.OwnedBy);
+    public static ModelObject From(ResolvedModel m) => m.UnavailableReason is { } reason
+        ? new(m.Id, "model", m.Created, m.OwnedBy, false, reason)
+        : new(m.Id, "model", m.Created, m.OwnedBy);
 }
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelObject> Data);

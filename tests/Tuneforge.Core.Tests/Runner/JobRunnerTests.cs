@@ -26,7 +26,10 @@ public sealed class JobRunnerTests : IDisposable
     {
         _modelsDir = Path.Combine(_dataDir, "base-models");
         Directory.CreateDirectory(Path.Combine(_modelsDir, "base"));
-        File.WriteAllText(Path.Combine(_modelsDir, "base", "config.json"), "{}");
+        // A config and tokenizer the service accepts as a base model; the scripted trainer reads neither.
+        File.WriteAllText(Path.Combine(_modelsDir, "base", "config.json"),
+            """{"architectures":["LlamaForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":256}""");
+        File.WriteAllText(Path.Combine(_modelsDir, "base", "tokenizer.json"), "{}");
         _context = new RunnerContext(_dataDir);
         var db = Database.Open(_dataDir);
         _org = new SqliteAccountStore(db).AddKey("k", "org-run");

@@ -3,16 +3,23 @@ using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Tests.Generation;
 
+/// <summary>
+/// The generation loop over both compute paths of <see cref="BatchDecoder"/> where it matters: f32 (decoding steps over
+/// raw rows with <see cref="RowMatmul"/> on AVX2 CPUs) and bf16 (libtorch throughout; native on avx512_bf16 CPUs,
+/// emulated and slow elsewhere, so the bf16 cases stay tiny).
+/// </summary>
 public class GenerationTests
 {
     private static readonly int[] PromptA = [5, 17, 33, 2, 9, 41, 7];
     private static readonly int[] PromptB = [60, 3, 3, 12];
     private static readonly int[] PromptC = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
-    [Fact]
-    public async Task Greedy_decoding_with_the_kv_cache_equals_argmax_of_repeated_full_forwards()
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public async Task Greedy_decoding_with_the_kv_cache_equals_argmax_of_repeated_full_forwards(ScalarType dtype)
     {
-        using var decoder = RandomCheckpoint.Decoder();
+        using var decoder = RandomCheckpoint.Decoder(dtype: dtype);
         using var generator = new GenerationLoop(decoder);
         var events = await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(12)));
         var cached = RandomCheckpoint.Tokens(events);
@@ -36,10 +43,12 @@ public class GenerationTests
         Assert.Equal("length", events.OfType<GenerationFinished>().Single().FinishReason);
     }
 
-    [Fact]
-    public async Task Requests_decoded_together_give_the_same_tokens_as_each_alone()
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public async Task Requests_decoded_together_give_the_same_tokens_as_each_alone(ScalarType dtype)
     {
-        using var decoder = RandomCheckpoint.Decoder();
+        using var decoder = RandomCheckpoint.Decoder(dtype: dtype);
         using var generator = new GenerationLoop(decoder);
         var sampled = new SamplingOptions { Temperature = 0.9, TopP = 0.9, Seed = 42, MaxTokens = 10 };
         var requests = new[]
@@ -84,13 +93,21 @@ public class GenerationTests
         Assert.Equal(2, generator.PromptsPrefilled - before); // PromptA once, PromptB once
     }
 
-    [Fact]
-    public async Task Two_adapters_in_one_batch_each_match_their_own_single_runs()
+    /// <summary>
+    /// Each compute dtype with adapter factors held in f32 and in bf16: the service holds them in the decoder's dtype,
+    /// other callers (bench/serve) in f32; every combination must serve the same model.
+    /// </summary>
+    [Theory]
+    [InlineData(ScalarType.Float32, ScalarType.Float32)]
+    [InlineData(ScalarType.Float32, ScalarType.BFloat16)]
+    [InlineData(ScalarType.BFloat16, ScalarType.BFloat16)]
+    [InlineData(ScalarType.BFloat16, ScalarType.Float32)]
+    public async Task Two_adapters_in_one_batch_each_match_their_own_single_runs(ScalarType dtype, ScalarType factors)
     {
         using var dir = new TempDir();
-        using var decoder = RandomCheckpoint.Decoder();
-        using var first = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "a"), seed: 11), RandomCheckpoint.Config, float32);
-        using var second = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "b"), seed: 12), RandomCheckpoint.Config, float32);
+        using var decoder = RandomCheckpoint.Decoder(dtype: dtype);
+        using var first = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "a"), seed: 11), RandomCheckpoint.Config, factors);
+        using var second = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "b"), seed: 12), RandomCheckpoint.Config, factors);
         using var generator = new GenerationLoop(decoder);
         var greedy = SamplingOptions.Greedy(10);
         var requests = new[]

@@ -13,11 +13,13 @@ public class ServiceFixture : IAsyncLifetime
     public ServiceProcess Service { get; private set; } = null!;
 
     protected virtual string[] ExtraArgs => [];
+    /// <summary>Extra environment variables of the service process.</summary>
+    protected virtual IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>();
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(DataDir);
-        Service = await ServiceProcess.StartAsync(DataDir, $"{KeyA}:org-a,{KeyB}:org-b", ExtraArgs);
+        Service = await ServiceProcess.StartAsync(DataDir, $"{KeyA}:org-a,{KeyB}:org-b", Environment, ExtraArgs);
     }
 
     public virtual async Task DisposeAsync()

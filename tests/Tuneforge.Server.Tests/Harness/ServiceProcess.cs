@@ -33,7 +33,11 @@ public sealed class ServiceProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public int ProcessId => _process.Id;
 
-    public static async Task<ServiceProcess> StartAsync(string dataDir, string apiKeys, params string[] extraArgs)
+    public static Task<ServiceProcess> StartAsync(string dataDir, string apiKeys, params string[] extraArgs) =>
+        StartAsync(dataDir, apiKeys, new Dictionary<string, string>(), extraArgs);
+
+    /// <param name="environment">extra environment variables of the service process (e.g. a test hook)</param>
+    public static async Task<ServiceProcess> StartAsync(string dataDir, string apiKeys, IReadOnlyDictionary<string, string> environment, params string[] extraArgs)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet")
@@ -47,6 +51,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             start.ArgumentList.Add(arg);
         start.Environment["TUNEFORGE_API_KEYS"] = apiKeys;
         start.Environment["TUNEFORGE_THREADS"] = "1";
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         var service = new ServiceProcess(Process.Start(start)!, port, dataDir);
         await service.WaitUntilReadyAsync(apiKeys.Split(',')[0].Split(':')[0]);
         return service;
