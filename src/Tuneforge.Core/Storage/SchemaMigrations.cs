@@ -130,6 +130,14 @@ internal static class SchemaMigrations
             created_at INTEGER NOT NULL,
             UNIQUE (organization_id, name));
         """,
+        """
+        CREATE TABLE model_aliases (
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            alias TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (organization_id, alias));
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)
