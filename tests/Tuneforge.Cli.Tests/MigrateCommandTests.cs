@@ -1,0 +1,121 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Tuneforge.Cli.Tests.Harness;
+using Tuneforge.Server.Tests.Harness;
+
+namespace Tuneforge.Cli.Tests;
+
+/// <summary><c>tuneforge migrate</c> between two real services that both train.</summary>
+public class MigrateCommandTests(MigrationServices services) : IClassFixture<MigrationServices>
+{
+    [Fact]
+    public async Task A_fine_tuned_model_moves_with_identical_files_the_same_hyperparameters_and_its_old_name_and_a_rerun_creates_nothing()
+    {
+        var sourceJob = await services.SourceJobAsync();
+        var sourceJobId = sourceJob.GetProperty("id").GetString()!;
+        var sourceModel = sourceJob.GetProperty("fine_tuned_model").GetString()!;
+
+        // Failures are one line each and leave nothing behind.
+        var badKey = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--from-api-key", "wrong-key", "--base-model", "tuneforge-tiny", "--yes");
+        Assert.Equal(1, badKey.ExitCode);
+        Assert.Contains("--from-api-key", badKey.Stderr);
+        Assert.Single(badKey.Stderr.Trim().Split('\n'));
+        var unreachable = await services.MigrateAsync("--from-base-url", "http://127.0.0.1:9/v1", "--base-model", "tuneforge-tiny", "--yes");
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.Contains("cannot reach the source", unreachable.Stderr);
+        var badBase = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "no-such-model", "--yes");
+        Assert.NotEqual(0, badBase.ExitCode);
+        Assert.Contains("--base-model no-such-model", badBase.Stderr);
+
+        var dry = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--dry-run", "--json");
+        Assert.True(dry.ExitCode == 0, dry.ToString());
+        var planned = JsonDocument.Parse(dry.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJobId);
+        Assert.Equal("succeeded", planned.GetProperty("status").GetString());
+        Assert.Equal(sourceModel, planned.GetProperty("fine_tuned_model").GetString());
+        Assert.Equal(sourceJob.GetProperty("training_file").GetString(), planned.GetProperty("training_file").GetString());
+        Assert.Equal("create", planned.GetProperty("action").GetString());
+        Assert.NotEmpty(planned.GetProperty("checkpoints").EnumerateArray());
+
+        using var target = services.TargetHttp();
+        Assert.Empty((await JobsApi.GetAsync(target, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());
+        Assert.Empty((await JobsApi.GetAsync(target, "files")).GetProperty("data").EnumerateArray());
+
+        var run = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--yes", "--follow", "--json");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var migrated = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJobId);
+        Assert.Equal("created", migrated.GetProperty("action").GetString());
+        Assert.Equal("succeeded", migrated.GetProperty("target_status").GetString());
+
+        // The files: same names, same bytes.
+        using var source = services.SourceHttp();
+        foreach (var field in new[] { "training_file", "validation_file" })
+        {
+            var sourceFile = sourceJob.GetProperty(field).GetString()!;
+            var copy = migrated.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("source_file").GetString() == sourceFile);
+            var targetFile = copy.GetProperty("target_file").GetString()!;
+            Assert.Equal((await JobsApi.GetAsync(source, $"files/{sourceFile}")).GetProperty("filename").GetString(),
+                (await JobsApi.GetAsync(target, $"files/{targetFile}")).GetProperty("filename").GetString());
+            var original = await source.GetByteArrayAsync($"files/{sourceFile}/content");
+            var copied = await target.GetByteArrayAsync($"files/{targetFile}/content");
+            Assert.Equal(original, copied);
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(original)), copy.GetProperty("sha256").GetString());
+        }
+
+        // The job: same hyperparameters, suffix, seed; metadata naming where it came from.
+        var job = await JobsApi.GetAsync(target, "fine_tuning/jobs/" + migrated.GetProperty("target_job").GetString());
+        var hyperparameters = job.GetProperty("method").GetProperty("supervised").GetProperty("hyperparameters");
+        Assert.Equal(1, hyperparameters.GetProperty("n_epochs").GetInt32());
+        Assert.Equal(4, hyperparameters.GetProperty("batch_size").GetInt32());
+        Assert.Equal(2.0, hyperparameters.GetProperty("learning_rate_multiplier").GetDouble());
+        Assert.Equal("support", job.GetProperty("user_provided_suffix").GetString());
+        Assert.Equal(42, job.GetProperty("seed").GetInt64());
+        Assert.Equal("tuneforge-tiny", job.GetProperty("model").GetString());
+        Assert.Equal(sourceJobId, job.GetProperty("metadata").GetProperty("migrated_from_job").GetString());
+        Assert.Equal(sourceModel, job.GetProperty("metadata").GetProperty("migrated_from_model").GetString());
+        var newModel = job.GetProperty("fine_tuned_model").GetString()!;
+        Assert.NotEqual(sourceModel, newModel);
+
+        // The old name answers on the target, with the id the caller asked for, for this organisation only.
+        Assert.Equal(sourceModel, (await JobsApi.GetAsync(target, "models/" + Uri.EscapeDataString(sourceModel))).GetProperty("id").GetString());
+        var chatBody = JsonSerializer.Serialize(new { model = sourceModel, messages = new[] { new { role = "user", content = "Colour number 3?" } }, max_tokens = 3 });
+        using (var chat = await JobsApi.PostJsonAsync(target, "chat/completions", chatBody))
+        {
+            var text = await chat.Content.ReadAsStringAsync();
+            Assert.True(chat.StatusCode == HttpStatusCode.OK, text);
+            Assert.Equal(sourceModel, JsonDocument.Parse(text).RootElement.GetProperty("model").GetString());
+        }
+        using (var other = services.TargetHttp(MigrationServices.OtherKey))
+        using (var refused = await JobsApi.PostJsonAsync(other, "chat/completions", chatBody))
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+
+        // A second run finds the job by its metadata and creates nothing.
+        var filesBefore = (await JobsApi.GetAsync(target, "files")).GetProperty("data").GetArrayLength();
+        var again = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--yes", "--follow", "--json");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Equal("exists", JsonDocument.Parse(again.Stdout).RootElement.GetProperty("jobs")[0].GetProperty("action").GetString());
+        Assert.Single((await JobsApi.GetAsync(target, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());
+        Assert.Equal(filesBefore, (await JobsApi.GetAsync(target, "files")).GetProperty("data").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_source_that_refuses_file_content_is_named_per_file_and_nothing_is_created()
+    {
+        var sourceJob = await services.SourceJobAsync();
+        using var proxy = new ContentRefusingProxy(new Uri($"http://127.0.0.1:{services.Source.Port}/"));
+
+        // org-other on the target, which has migrated nothing yet.
+        var run = await services.MigrateAsync("--from-base-url", proxy.BaseUrl, "--base-model", "tuneforge-tiny", "--yes", "--json", "--api-key", MigrationServices.OtherKey);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.True(proxy.Refused >= 1);
+        Assert.Contains($"source refused the content of {sourceJob.GetProperty("training_file").GetString()} (train.jsonl)", run.Stderr);
+        Assert.Contains("HTTP 403", run.Stderr);
+        var entry = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJob.GetProperty("id").GetString());
+        Assert.StartsWith("refused", entry.GetProperty("action").GetString());
+
+        using var other = services.TargetHttp(MigrationServices.OtherKey);
+        Assert.Empty((await JobsApi.GetAsync(other, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());
+        Assert.Empty((await JobsApi.GetAsync(other, "files")).GetProperty("data").EnumerateArray());
+    }
+}
