@@ -118,4 +118,57 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.Empty((await JobsApi.GetAsync(other, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());
         Assert.Empty((await JobsApi.GetAsync(other, "files")).GetProperty("data").EnumerateArray());
     }
+
+    [Fact]
+    public async Task With_replay_a_refused_training_file_is_rebuilt_from_the_source_models_answers_and_an_interrupted_replay_continues()
+    {
+        var sourceJob = await services.SourceJobAsync();
+        var sourceModel = sourceJob.GetProperty("fine_tuned_model").GetString()!;
+        using var proxy = new ContentRefusingProxy(new Uri($"http://127.0.0.1:{services.Source.Port}/"));
+        var folder = Directory.CreateTempSubdirectory("tuneforge-replay-");
+        try
+        {
+            var prompts = Path.Combine(folder.FullName, "prompts.jsonl");
+            await File.WriteAllLinesAsync(prompts, Enumerable.Range(0, 14).Select(i =>
+                JsonSerializer.Serialize(new { messages = new object[] { new { role = "system", content = "You answer in one word." }, new { role = "user", content = $"Colour number {i}?" } } })));
+            // A replay stopped after ten answers: the run keeps them and asks only for the other four.
+            var progress = $"{prompts}.{string.Concat(sourceModel.Select(ch => char.IsLetterOrDigit(ch) || ch is '-' or '_' or '.' ? ch : '_'))}.answers.jsonl";
+            await File.WriteAllLinesAsync(progress, Enumerable.Range(0, 10).Select(i =>
+                JsonSerializer.Serialize(new { messages = new object[] { new { role = "system", content = "You answer in one word." }, new { role = "user", content = $"Colour number {i}?" }, new { role = "assistant", content = "Earlier" } } })));
+
+            var run = await services.MigrateAsync("--from-base-url", proxy.BaseUrl, "--base-model", "tuneforge-tiny", "--replay", prompts, "--yes", "--follow", "--json",
+                "--api-key", MigrationServices.ReplayKey);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            Assert.Contains("source refused the content of", run.Stderr);
+            Assert.Equal(4, proxy.ChatCompletions);
+            var entry = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJob.GetProperty("id").GetString());
+            Assert.Equal("created from replay", entry.GetProperty("action").GetString());
+            Assert.Equal("succeeded", entry.GetProperty("target_status").GetString());
+
+            using var target = services.TargetHttp(MigrationServices.ReplayKey);
+            var file = entry.GetProperty("files").EnumerateArray().Single();
+            Assert.Equal("train.replay.jsonl", (await JobsApi.GetAsync(target, "files/" + file.GetProperty("target_file").GetString())).GetProperty("filename").GetString());
+            var trained = (await target.GetStringAsync($"files/{file.GetProperty("target_file").GetString()}/content")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            string Answer(string line) => JsonDocument.Parse(line).RootElement.GetProperty("messages")[2].GetProperty("content").GetString()!;
+            Assert.All(trained.Take(10), l => Assert.Equal("Earlier", Answer(l)));
+            Assert.All(trained, l => Assert.NotEmpty(Answer(l)));
+
+            // The replay holds one answer per prompt: what the source model answers to it at temperature 0.
+            var replayed = File.ReadAllLines(progress).Where(l => l.Length > 0).ToArray();
+            Assert.Equal(14, replayed.Length);
+            Assert.Equal(trained.Length, 10 + replayed.Skip(10).Count(l => Answer(l).Length > 0));
+            using var source = services.SourceHttp();
+            var request = JsonSerializer.Serialize(new { model = sourceModel, temperature = 0, messages = new object[] { new { role = "system", content = "You answer in one word." }, new { role = "user", content = "Colour number 12?" } } });
+            using var answer = await JobsApi.PostJsonAsync(source, "chat/completions", request);
+            var expected = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
+            Assert.Equal(expected, Answer(replayed[12]));
+            Assert.Equal("Colour number 12?", JsonDocument.Parse(replayed[12]).RootElement.GetProperty("messages")[1].GetProperty("content").GetString());
+
+            Assert.Equal(sourceModel, (await JobsApi.GetAsync(target, "models/" + Uri.EscapeDataString(sourceModel))).GetProperty("id").GetString());
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }

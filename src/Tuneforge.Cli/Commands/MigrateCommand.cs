@@ -24,10 +24,11 @@ public static class MigrateCommand
         var baseModel = new Option<string>("--base-model") { Description = "The base model here that re-trains every job (see `tuneforge models list`).", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the inventory and the plan; change nothing." };
         var follow = new Option<bool>("--follow", "-f") { Description = "Wait for the new jobs; when one succeeds, serve the source model id as an alias of the new model." };
+        var replay = new Option<string?>("--replay") { Description = "JSONL prompts without assistant turns (e.g. from your logs): when the source refuses a training file's content, the source model answers them at temperature 0 and that becomes the training file.", HelpName = "file" };
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask before creating jobs (asking needs a terminal; scripts pass --yes)." };
         var command = new Command("migrate", "Move fine-tuned models from OpenAI or another OpenAI-compatible service: files, jobs, and the same model names.")
         {
-            fromUrl, fromKey, baseModel, dryRun, follow, yes,
+            fromUrl, fromKey, baseModel, dryRun, replay, follow, yes,
         };
         var client = ClientOptions.AddTo(command);
         client.SetAction(command, async (result, target, output, ct) =>
@@ -36,7 +37,8 @@ public static class MigrateCommand
             var key = result.GetValue(fromKey) ?? Environment.GetEnvironmentVariable("SOURCE_API_KEY")
                 ?? throw new UsageError("give the source's key with --from-api-key (or $SOURCE_API_KEY)");
             var source = new RemoteClient(SourceHttp, new RemoteEndpoint("source", url, key));
-            var plan = new MigrationPlan(source, target, output, result.GetValue(baseModel)!, url);
+            var replayFile = result.GetValue(replay) is { } path ? new MigrateReplay(source, Path.GetFullPath(path)) : null;
+            var plan = new MigrationPlan(source, target, output, result.GetValue(baseModel)!, url, replayFile);
             try
             {
                 return await plan.RunAsync(result.GetValue(dryRun), result.GetValue(follow), result.GetValue(yes), ct);

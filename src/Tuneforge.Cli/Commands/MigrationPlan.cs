@@ -13,7 +13,7 @@ namespace Tuneforge.Cli.Commands;
 /// fails, the files this run uploaded for it are deleted. Jobs carry <c>migrated_from_job</c> and
 /// <c>migrated_from_model</c> metadata, so a second run finds them and creates nothing twice.
 /// </summary>
-public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output output, string baseModel, string sourceUrl)
+public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output output, string baseModel, string sourceUrl, MigrateReplay? replay = null)
 {
     public const string FromJobKey = "migrated_from_job", FromModelKey = "migrated_from_model";
 
@@ -27,6 +27,12 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         public JsonElement? TargetJob { get; set; }
         public string? Alias { get; set; }
         public List<JsonObject> Files { get; } = [];
+
+        /// <summary>The source refused the training file: it is rebuilt from --replay.</summary>
+        public SourceFile? Replayed { get; set; }
+
+        /// <summary>The source refused the validation file while --replay stands in for the training file: trained without one.</summary>
+        public bool WithoutValidation { get; set; }
     }
 
     public async Task<int> RunAsync(bool dryRun, bool follow, bool yes, CancellationToken ct)
@@ -59,6 +65,9 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
             Output.Error($"create {toCreate.Count(e => e.Action == "create")} job(s) on {target.BaseUrl} on {baseModel}? [y/N]");
             if (!string.Equals(Console.ReadLine()?.Trim(), "y", StringComparison.OrdinalIgnoreCase)) throw new UsageError("nothing created");
         }
+
+        foreach (var e in toCreate.Where(e => e.Action == "create" && e.Replayed is not null))
+            contents[e.Replayed!.Id] = await replay!.BuildAsync(e.Job.FineTunedModel!, output, ct);
 
         foreach (var e in toCreate.Where(e => e.Action == "create"))
             await CreateAsync(e, contents, ct);
@@ -110,8 +119,22 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
                 var content = await source.FileContentAsync(file.Id, ct);
                 if (content.Bytes is null)
                 {
-                    Output.Error($"source refused the content of {file.Id} ({file.Filename}) of job {e.Job.Id}: HTTP {content.RefusedStatus}: {content.RefusedMessage}");
-                    e.Action = $"refused: {file.Id} (HTTP {content.RefusedStatus})";
+                    var refused = $"source refused the content of {file.Id} ({file.Filename}) of job {e.Job.Id}: HTTP {content.RefusedStatus}: {content.RefusedMessage}";
+                    if (replay is not null && file == e.Job.TrainingFile)
+                    {
+                        Output.Error($"{refused}; it is rebuilt by replaying {replay.Count} prompts on {e.Job.FineTunedModel}");
+                        e.Replayed = new SourceFile($"replay:{e.Job.Id}", Path.GetFileNameWithoutExtension(file.Filename) + ".replay.jsonl", null);
+                    }
+                    else if (replay is not null && file == e.Job.ValidationFile)
+                    {
+                        Output.Error($"{refused}; the new job trains without a validation file");
+                        e.WithoutValidation = true;
+                    }
+                    else
+                    {
+                        Output.Error(refused + (replay is null ? "; pass --replay PROMPTS.jsonl to rebuild it from the source model's answers" : ""));
+                        e.Action = $"refused: {file.Id} (HTTP {content.RefusedStatus})";
+                    }
                     continue;
                 }
                 if (file.Bytes is { } expected && expected != content.Bytes.Length)
@@ -126,8 +149,8 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         var uploaded = new List<string>();
         try
         {
-            var training = await CopyAsync(e, e.Job.TrainingFile!, contents, uploaded, ct);
-            var validation = e.Job.ValidationFile is { } v ? await CopyAsync(e, v, contents, uploaded, ct) : null;
+            var training = await CopyAsync(e, e.Replayed ?? e.Job.TrainingFile!, contents, uploaded, ct);
+            var validation = e.Job.ValidationFile is { } v && !e.WithoutValidation ? await CopyAsync(e, v, contents, uploaded, ct) : null;
             var body = new JsonObject
             {
                 ["model"] = baseModel,
@@ -139,7 +162,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
             if (e.Job.Suffix is { } suffix) body["suffix"] = suffix;
             if (e.Job.Seed is { } seed) body["seed"] = seed;
             e.TargetJob = await target.PostAsync("/fine_tuning/jobs", body, ct);
-            e.Action = "created";
+            e.Action = e.Replayed is null ? "created" : "created from replay";
             Output.Error($"created {Show.Text(e.TargetJob.Value, "id")} from {e.Job.Id} ({e.Job.FineTunedModel})");
         }
         catch
@@ -241,7 +264,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
     /// <summary>What re-training asks of this machine, from what the source reports it trained.</summary>
     private static JsonObject Retraining(List<Entry> entries)
     {
-        var planned = entries.Where(e => e.Action is "create" or "created").ToList();
+        var planned = entries.Where(e => e.Action.StartsWith("create", StringComparison.Ordinal)).ToList();
         return new JsonObject { ["jobs"] = planned.Count, ["trained_tokens"] = planned.Sum(e => e.Job.TrainedTokens ?? 0) };
     }
 

@@ -6,11 +6,12 @@ namespace Tuneforge.Cli.Tests.Harness;
 
 /// <summary>
 /// Two real services that both train: the source (organisation org-source), holding a fine-tuned model, and the
-/// target (org-target and org-other), where <c>tuneforge migrate</c> moves it.
+/// target (org-target, org-other and org-replay), where <c>tuneforge migrate</c> moves it.
 /// </summary>
 public sealed class MigrationServices : IAsyncLifetime
 {
-    public const string SourceKey = "source-key-0123456789", TargetKey = "target-key-0123456789", OtherKey = "other-key-0123456789";
+    public const string SourceKey = "source-key-0123456789", TargetKey = "target-key-0123456789", OtherKey = "other-key-0123456789",
+        ReplayKey = "replay-key-0123456789";
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "tuneforge-cli-tests", "migrate-" + Guid.NewGuid().ToString("N"));
 
@@ -20,7 +21,7 @@ public sealed class MigrationServices : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var source = ServiceProcess.StartAsync(Path.Combine(_root, "source"), $"{SourceKey}:org-source");
-        var target = ServiceProcess.StartAsync(Path.Combine(_root, "target"), $"{TargetKey}:org-target,{OtherKey}:org-other");
+        var target = ServiceProcess.StartAsync(Path.Combine(_root, "target"), $"{TargetKey}:org-target,{OtherKey}:org-other,{ReplayKey}:org-replay");
         Source = await source;
         Target = await target;
     }
@@ -113,6 +114,7 @@ public sealed class ContentRefusingProxy : IDisposable
     public int Port { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}/v1";
     public int Refused { get; private set; }
+    public int ChatCompletions { get; private set; }
 
     private async Task ServeAsync()
     {
@@ -136,8 +138,16 @@ public sealed class ContentRefusingProxy : IDisposable
             await WriteAsync(context.Response, 403, """{"error":{"message":"Downloading files of purpose fine-tune is not allowed for this organization.","type":"invalid_request_error","param":null,"code":"file_download_disabled"}}"""u8.ToArray());
             return;
         }
+        if (context.Request.Url.AbsolutePath == "/v1/chat/completions") ChatCompletions++;
         using var request = new HttpRequestMessage(new HttpMethod(context.Request.HttpMethod), new Uri(_target, path.TrimStart('/')));
         if (context.Request.Headers["Authorization"] is { } auth) request.Headers.TryAddWithoutValidation("Authorization", auth);
+        if (context.Request.HasEntityBody)
+        {
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            request.Content = new ByteArrayContent(body.ToArray());
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", context.Request.ContentType ?? "application/json");
+        }
         using var response = await _upstream.SendAsync(request);
         await WriteAsync(context.Response, (int)response.StatusCode, await response.Content.ReadAsByteArrayAsync());
     }
