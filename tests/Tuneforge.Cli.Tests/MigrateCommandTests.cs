@@ -29,7 +29,7 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.NotEqual(0, badBase.ExitCode);
         Assert.Contains("--base-model no-such-model", badBase.Stderr);
 
-        var dry = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--dry-run", "--json");
+        var dry = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--dry-run", "--json", "--models-dir", services.LocalModelsDir);
         Assert.True(dry.ExitCode == 0, dry.ToString());
         var planned = JsonDocument.Parse(dry.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJobId);
         Assert.Equal("succeeded", planned.GetProperty("status").GetString());
@@ -37,6 +37,12 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.Equal(sourceJob.GetProperty("training_file").GetString(), planned.GetProperty("training_file").GetString());
         Assert.Equal("create", planned.GetProperty("action").GetString());
         Assert.NotEmpty(planned.GetProperty("checkpoints").EnumerateArray());
+        // What re-training costs here, from the training file measured with the base model at the source's epochs.
+        var estimate = planned.GetProperty("estimate");
+        Assert.True(estimate.GetProperty("billed_tokens").GetInt64() > 0, estimate.ToString());
+        Assert.True(estimate.GetProperty("peak_memory_bytes").GetInt64() > 0, estimate.ToString());
+        var retraining = JsonDocument.Parse(dry.Stdout).RootElement.GetProperty("retraining");
+        Assert.Equal(estimate.GetProperty("billed_tokens").GetInt64(), retraining.GetProperty("billed_tokens").GetInt64());
 
         using var target = services.TargetHttp();
         Assert.Empty((await JobsApi.GetAsync(target, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());

@@ -25,10 +25,11 @@ public static class MigrateCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the inventory and the plan; change nothing." };
         var follow = new Option<bool>("--follow", "-f") { Description = "Wait for the new jobs; when one succeeds, serve the source model id as an alias of the new model." };
         var replay = new Option<string?>("--replay") { Description = "JSONL prompts without assistant turns (e.g. from your logs): when the source refuses a training file's content, the source model answers them at temperature 0 and that becomes the training file.", HelpName = "file" };
+        var modelsDir = ModelsCommand.ModelsDirOption();
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask before creating jobs (asking needs a terminal; scripts pass --yes)." };
         var command = new Command("migrate", "Move fine-tuned models from OpenAI or another OpenAI-compatible service: files, jobs, and the same model names.")
         {
-            fromUrl, fromKey, baseModel, dryRun, replay, follow, yes,
+            fromUrl, fromKey, baseModel, dryRun, replay, follow, yes, modelsDir,
         };
         var client = ClientOptions.AddTo(command);
         client.SetAction(command, async (result, target, output, ct) =>
@@ -38,7 +39,8 @@ public static class MigrateCommand
                 ?? throw new UsageError("give the source's key with --from-api-key (or $SOURCE_API_KEY)");
             var source = new RemoteClient(SourceHttp, new RemoteEndpoint("source", url, key));
             var replayFile = result.GetValue(replay) is { } path ? new MigrateReplay(source, Path.GetFullPath(path)) : null;
-            var plan = new MigrationPlan(source, target, output, result.GetValue(baseModel)!, url, replayFile);
+            var plan = new MigrationPlan(source, target, output, result.GetValue(baseModel)!, url, replayFile,
+                result.GetValue(dryRun) ? LocalModelDir(result.GetValue(baseModel)!, result.GetValue(modelsDir)!) : null);
             try
             {
                 return await plan.RunAsync(result.GetValue(dryRun), result.GetValue(follow), result.GetValue(yes), ct);
@@ -50,6 +52,13 @@ public static class MigrateCommand
             }
         });
         return command;
+    }
+
+    /// <summary>The base model's folder on this machine, for the dry run's estimates; null when it is only on the target.</summary>
+    private static string? LocalModelDir(string model, string modelsDir)
+    {
+        try { return DataValidate.ResolveModel(model, modelsDir); }
+        catch (UsageError) { return null; }
     }
 
     private static readonly HttpClient SourceHttp = RemoteClient.CreateHttpClient();

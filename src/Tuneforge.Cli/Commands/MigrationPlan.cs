@@ -13,7 +13,8 @@ namespace Tuneforge.Cli.Commands;
 /// fails, the files this run uploaded for it are deleted. Jobs carry <c>migrated_from_job</c> and
 /// <c>migrated_from_model</c> metadata, so a second run finds them and creates nothing twice.
 /// </summary>
-public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output output, string baseModel, string sourceUrl, MigrateReplay? replay = null)
+public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output output, string baseModel, string sourceUrl, MigrateReplay? replay = null,
+    string? localModelDir = null)
 {
     public const string FromJobKey = "migrated_from_job", FromModelKey = "migrated_from_model";
 
@@ -33,6 +34,9 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
 
         /// <summary>The source refused the validation file while --replay stands in for the training file: trained without one.</summary>
         public bool WithoutValidation { get; set; }
+
+        /// <summary>Dry run: what re-training would cost on this machine (see <see cref="MigrateEstimate"/>).</summary>
+        public JsonObject? Estimate { get; set; }
     }
 
     public async Task<int> RunAsync(bool dryRun, bool follow, bool yes, CancellationToken ct)
@@ -53,6 +57,12 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
 
         if (dryRun)
         {
+            // Reading the files changes nothing; it shows refusals now and lets the data be measured.
+            var planned = entries.Where(e => e.Action == "create").ToList();
+            var read = await FetchFilesAsync(planned, ct);
+            foreach (var e in planned.Where(e => e.Action == "create" && read.ContainsKey(e.Job.TrainingFile!.Id)))
+                e.Estimate = MigrateEstimate.For(read[e.Job.TrainingFile!.Id], localModelDir,
+                    e.Job.Hyperparameters["n_epochs"] is JsonValue n && n.TryGetValue<int>(out var epochs) ? epochs : null, ct);
             Report(entries, inventory, dryRun: true);
             return 0;
         }
@@ -256,7 +266,9 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         output.Write(table);
         var cost = Retraining(entries);
         output.Plain($"{entries.Count} source job(s), {inventory.Models.Count} source model(s); re-training here: {cost["jobs"]} job(s), " +
-            $"{cost["trained_tokens"]} tokens trained at the source{(dryRun ? " (dry run: nothing changed)" : "")}");
+            $"{cost["trained_tokens"]} tokens trained at the source" +
+            (cost["billed_tokens"] is null ? "" : $"; on this machine about {cost["billed_tokens"]} tokens, {Show.Duration(TimeSpan.FromSeconds((double)cost["seconds"]!))}, peak memory {Show.Bytes((long)cost["peak_memory_bytes"]!)}") +
+            (dryRun ? " (dry run: nothing changed)" : ""));
     }
 
     private static string? Hp(Entry e, string name) => e.Job.Hyperparameters[name]?.ToJsonString().Trim('"');
@@ -265,7 +277,14 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
     private static JsonObject Retraining(List<Entry> entries)
     {
         var planned = entries.Where(e => e.Action.StartsWith("create", StringComparison.Ordinal)).ToList();
-        return new JsonObject { ["jobs"] = planned.Count, ["trained_tokens"] = planned.Sum(e => e.Job.TrainedTokens ?? 0) };
+        var cost = new JsonObject { ["jobs"] = planned.Count, ["trained_tokens"] = planned.Sum(e => e.Job.TrainedTokens ?? 0) };
+        var estimated = planned.Select(e => e.Estimate).OfType<JsonObject>().Where(x => x["billed_tokens"] is not null).ToList();
+        if (estimated.Count == 0) return cost;
+        // Jobs train one after another on one worker: times add up, memory peaks at the largest.
+        cost["billed_tokens"] = estimated.Sum(x => (long)x["billed_tokens"]!);
+        cost["seconds"] = Math.Round(estimated.Sum(x => (double?)x["seconds"] ?? 0), 1);
+        cost["peak_memory_bytes"] = estimated.Max(x => (long?)x["peak_memory_bytes"] ?? 0);
+        return cost;
     }
 
     private static JsonObject JobNode(Entry e) => new()
@@ -283,6 +302,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         ["trained_tokens"] = e.Job.TrainedTokens,
         ["checkpoints"] = new JsonArray(e.Job.Checkpoints.Select(c => JsonNode.Parse(c.GetRawText())).ToArray()),
         ["action"] = e.Action,
+        ["estimate"] = e.Estimate?.DeepClone(),
         ["files"] = new JsonArray(e.Files.Select(f => (JsonNode?)f.DeepClone()).ToArray()),
         ["target_job"] = e.TargetJob is { } t ? Show.Text(t, "id") : null,
         ["target_status"] = e.TargetJob is { } s ? Show.Text(s, "status") : null,

@@ -35,6 +35,9 @@ public sealed class MigrationServices : IAsyncLifetime
 
     public string SourceUrl => Source.BaseUri.ToString().TrimEnd('/');
 
+    /// <summary>This machine's models folder for the dry run's estimates (tuneforge-tiny is written there on first use).</summary>
+    public string LocalModelsDir => Path.Combine(_root, "local-models");
+
     private readonly SemaphoreSlim _training = new(1, 1);
     private JsonElement? _sourceJob;
 
