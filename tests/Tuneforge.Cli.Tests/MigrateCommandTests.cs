@@ -43,6 +43,11 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.True(estimate.GetProperty("peak_memory_bytes").GetInt64() > 0, estimate.ToString());
         var retraining = JsonDocument.Parse(dry.Stdout).RootElement.GetProperty("retraining");
         Assert.Equal(estimate.GetProperty("billed_tokens").GetInt64(), retraining.GetProperty("billed_tokens").GetInt64());
+        var table = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--dry-run", "--models-dir", services.LocalModelsDir);
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.Contains(sourceJobId, table.Stdout);
+        Assert.Contains($"on this machine about {retraining.GetProperty("billed_tokens").GetInt64()} tokens", table.Stdout);
+        Assert.Contains("(dry run: nothing changed)", table.Stdout);
 
         using var target = services.TargetHttp();
         Assert.Empty((await JobsApi.GetAsync(target, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());
