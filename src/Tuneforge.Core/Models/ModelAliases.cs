@@ -12,7 +12,7 @@ public sealed class ModelAliases(IModelAliasRepository aliases, ModelRegistry re
     {
         if (string.IsNullOrWhiteSpace(alias) || alias.Length > MaxAliasLength || alias.Any(char.IsWhiteSpace) || alias.Contains('/'))
             throw ApiProblem.BadRequest($"Invalid 'alias': give 1 to {MaxAliasLength} characters without spaces or '/'.", "alias");
-        if (registry.BaseModels.Find(alias) is not null || registry.FindOwnModel(organizationId, alias) is not null)
+        if (registry.BaseModels.Find(alias) is not null || alias == Embeddings.SentenceEmbedder.Id || registry.FindOwnModel(organizationId, alias) is not null)
             throw new ApiProblem(409, $"'{alias}' is already the id of a model; an alias cannot hide it.", "alias", "alias_conflict");
         var target = registry.FindOwnModel(organizationId, modelId) ?? throw ModelRegistry.ModelNotFound(modelId, "model");
         var created = new ModelAlias(organizationId, alias, target.Id, Clock.NowSeconds());
