@@ -59,6 +59,15 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.Equal("created", migrated.GetProperty("action").GetString());
         Assert.Equal("succeeded", migrated.GetProperty("target_status").GetString());
 
+        // Parity on the held-out (validation) file: both models answered its 4 prompts, scored against the references and each other.
+        var parity = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("parity").EnumerateArray().Single();
+        Assert.Equal(sourceModel, parity.GetProperty("source_model").GetString());
+        Assert.Equal("valid.jsonl", parity.GetProperty("held_out").GetString());
+        Assert.Equal(4, parity.GetProperty("prompts").GetInt32());
+        foreach (var pair in new[] { "source_vs_reference", "new_vs_reference", "new_vs_source" })
+            foreach (var metric in new[] { "embedding_cosine", "fuzzy_ratio" })
+                Assert.InRange(parity.GetProperty(pair).GetProperty(metric).GetDouble(), -1.0, 1.0);
+
         // The files: same names, same bytes.
         using var source = services.SourceHttp();
         foreach (var field in new[] { "training_file", "validation_file" })
@@ -151,7 +160,10 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
                 "--api-key", MigrationServices.ReplayKey);
             Assert.True(run.ExitCode == 0, run.ToString());
             Assert.Contains("source refused the content of", run.Stderr);
-            Assert.Equal(4, proxy.ChatCompletions);
+            // Four replayed prompts, then parity asks the source once per prompt of the training file (no validation file came through).
+            var parity = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("parity").EnumerateArray().Single();
+            Assert.StartsWith("train.replay.jsonl", parity.GetProperty("held_out").GetString());
+            Assert.Equal(4 + parity.GetProperty("prompts").GetInt32(), proxy.ChatCompletions);
             var entry = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJob.GetProperty("id").GetString());
             Assert.Equal("created from replay", entry.GetProperty("action").GetString());
             Assert.Equal("succeeded", entry.GetProperty("target_status").GetString());

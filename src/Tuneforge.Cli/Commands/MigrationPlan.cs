@@ -37,6 +37,9 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
 
         /// <summary>Dry run: what re-training would cost on this machine (see <see cref="MigrateEstimate"/>).</summary>
         public JsonObject? Estimate { get; set; }
+
+        /// <summary>With --follow, for a job created by this run: see <see cref="MigrateParity"/>.</summary>
+        public JsonObject? Parity { get; set; }
     }
 
     public async Task<int> RunAsync(bool dryRun, bool follow, bool yes, CancellationToken ct)
@@ -85,7 +88,13 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         var failed = false;
         if (follow)
             foreach (var e in entries.Where(e => e.TargetJob is not null))
-                failed |= !await FollowAndAliasAsync(e, ct);
+            {
+                var succeeded = await FollowAndAliasAsync(e, ct);
+                failed |= !succeeded;
+                if (succeeded && HeldOut(e, contents) is { } heldOut)
+                    e.Parity = await new MigrateParity(source, target).MeasureAsync(e.Job.FineTunedModel!, Show.Text(e.TargetJob!.Value, "fine_tuned_model")!,
+                        heldOut.Bytes, heldOut.Name, ct);
+            }
 
         Report(entries, inventory, dryRun: false);
         return failed || entries.Any(e => e.Action.StartsWith("refused", StringComparison.Ordinal)) ? 1 : 0;
@@ -209,6 +218,15 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         }
     }
 
+    /// <summary>Parity's prompts: the validation file, else the training file this run uploaded (replayed or copied).</summary>
+    private static (byte[] Bytes, string Name)? HeldOut(Entry e, Dictionary<string, byte[]> contents)
+    {
+        if (!e.Action.StartsWith("created", StringComparison.Ordinal)) return null;
+        if (e.Job.ValidationFile is { } v && !e.WithoutValidation && contents.TryGetValue(v.Id, out var validation)) return (validation, v.Filename);
+        var training = e.Replayed ?? e.Job.TrainingFile!;
+        return contents.TryGetValue(training.Id, out var bytes) ? (bytes, training.Filename + " (trained on: not held out)") : null;
+    }
+
     /// <summary>The hyperparameters the source resolved to numbers; "auto" (never resolved) is left for the target to choose.</summary>
     private static JsonObject ResolvedNumbers(JsonObject hyperparameters)
     {
@@ -255,6 +273,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
                 ["jobs"] = new JsonArray(entries.Select(JobNode).ToArray<JsonNode?>()),
                 ["models"] = new JsonArray(inventory.Models.Select(m => JsonNode.Parse(m.GetRawText())).ToArray()),
                 ["retraining"] = Retraining(entries),
+                ["parity"] = new JsonArray(entries.Where(e => e.Parity is not null).Select(e => (JsonNode?)e.Parity!.DeepClone()).ToArray()),
             };
             output.Plain(document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return;
@@ -264,6 +283,16 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
             Output.AddRow(table, e.Job.Id, e.Job.Status, e.Job.FineTunedModel, Hp(e, "n_epochs"), Hp(e, "batch_size"), Hp(e, "learning_rate_multiplier"),
                 e.Job.Checkpoints.Count, e.Action, e.TargetJob is { } t ? Show.Text(t, "id") : null, e.TargetJob is { } m ? Show.Text(m, "fine_tuned_model") : null, e.Alias);
         output.Write(table);
+        if (entries.Any(e => e.Parity is not null))
+        {
+            var parity = Output.Table("source model", "new model", "held out", "prompts", "source~ref cosine", "source~ref fuzzy", "new~ref cosine", "new~ref fuzzy", "new~source cosine", "new~source fuzzy");
+            foreach (var p in entries.Select(e => e.Parity).OfType<JsonObject>())
+                Output.AddRow(parity, (string?)p["source_model"], (string?)p["new_model"], (string?)p["held_out"], (int?)p["prompts"],
+                    (double?)p["source_vs_reference"]!["embedding_cosine"], (double?)p["source_vs_reference"]!["fuzzy_ratio"],
+                    (double?)p["new_vs_reference"]!["embedding_cosine"], (double?)p["new_vs_reference"]!["fuzzy_ratio"],
+                    (double?)p["new_vs_source"]!["embedding_cosine"], (double?)p["new_vs_source"]!["fuzzy_ratio"]);
+            output.Write(parity);
+        }
         var cost = Retraining(entries);
         output.Plain($"{entries.Count} source job(s), {inventory.Models.Count} source model(s); re-training here: {cost["jobs"]} job(s), " +
             $"{cost["trained_tokens"]} tokens trained at the source" +
