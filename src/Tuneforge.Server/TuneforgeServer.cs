@@ -41,6 +41,7 @@ public static class TuneforgeServer
         app.MapFilesEndpoints();
         app.MapFineTuningEndpoints();
         app.MapModelsEndpoints();
+        app.MapModelAliasesEndpoints();
         app.MapUploadsEndpoints();
         app.MapChatCompletionsEndpoints();
         app.MapCompletionsEndpoints();
@@ -66,7 +67,9 @@ public static class TuneforgeServer
         services.AddSingleton<JobService>();
         services.AddSingleton<IModelRepository, SqliteModelRepository>();
         services.AddSingleton(new BaseModelCatalog(options.DataDir, options.ModelsDir));
+        services.AddSingleton<IModelAliasRepository, SqliteModelAliasRepository>();
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<ModelAliases>();
         services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
         services.AddSingleton(sp => new Tuneforge.Core.Connections.ConnectionStore(db, Tuneforge.Core.Connections.SecretCipher.FromEnvironment(options.DataDir), sp.GetRequiredService<IModelResolver>()));
         services.AddSingleton<Tuneforge.Core.Evals.IEvalRepository, Tuneforge.Core.Evals.SqliteEvalRepository>();

@@ -44,7 +44,57 @@ public sealed class RemoteClient(HttpClient http, RemoteEndpoint endpoint, Remot
             .OfType<string>().ToList();
     }
 
+    /// <summary><c>GET {base_url}/{path}</c> answered with JSON, e.g. <c>fine_tuning/jobs/{id}</c> or <c>files/{id}</c>.</summary>
+    public Task<Answer> GetAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Get, path, null, cancellationToken);
+
+    /// <summary>
+    /// Every item of an OpenAI list route, page by page (<c>limit</c>, <c>after</c> = the last id, until
+    /// <c>has_more</c> is false), e.g. <c>fine_tuning/jobs</c> or <c>fine_tuning/jobs/{id}/checkpoints</c>.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonElement>> ListAllAsync(string path, CancellationToken cancellationToken, int pageSize = 100)
+    {
+        var items = new List<JsonElement>();
+        string? after = null;
+        while (true)
+        {
+            var separator = path.Contains('?') ? '&' : '?';
+            var page = (await GetAsync($"{path}{separator}limit={pageSize}{(after is null ? "" : "&after=" + Uri.EscapeDataString(after))}", cancellationToken)).Body;
+            if (!page.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+                throw Failed($"GET {path} answered without a 'data' list");
+            var added = data.EnumerateArray().ToList();
+            items.AddRange(added);
+            var more = page.TryGetProperty("has_more", out var hasMore) && hasMore.ValueKind == JsonValueKind.True;
+            if (!more || added.Count == 0 || Field(added[^1], "id") is not { } last || last == after) return items;
+            after = last;
+        }
+    }
+
+    /// <summary>A file's bytes, or why the remote would not give them (locked-down APIs refuse content with a 4xx).</summary>
+    public sealed record FileContent(byte[]? Bytes, int? RefusedStatus, string? RefusedMessage);
+
+    /// <summary><c>GET {base_url}/files/{id}/content</c>: any 4xx but 429 is a refusal, not an error.</summary>
+    public async Task<FileContent> FileContentAsync(string fileId, CancellationToken cancellationToken)
+    {
+        var (status, bytes, _) = await SendRawAsync(HttpMethod.Get, $"files/{Uri.EscapeDataString(fileId)}/content", null, cancellationToken);
+        if (status is null) return new FileContent(bytes, null, null);
+        var code = (int)status.Value;
+        if (code is >= 400 and < 500) return new FileContent(null, code, RemoteMessage(Encoding.UTF8.GetString(bytes)));
+        throw Rejected(status.Value, Encoding.UTF8.GetString(bytes), HttpMethod.Get, $"files/{fileId}/content");
+    }
+
     private async Task<Answer> SendAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
+    {
+        var (status, bytes, elapsed) = await SendRawAsync(method, path, body, cancellationToken);
+        var text = Encoding.UTF8.GetString(bytes);
+        if (status is { } failed) throw Rejected(failed, text, method, path);
+        return new Answer(ParseJson(text, method, path), elapsed);
+    }
+
+    /// <summary>
+    /// One call with 429 retries: (null, body) on success, else the failing status and its body, with how long the last
+    /// attempt took. Unreachable remotes, timeouts and exhausted rate limits throw.
+    /// </summary>
+    private async Task<(HttpStatusCode? Failed, byte[] Body, TimeSpan Elapsed)> SendRawAsync(HttpMethod method, string path, JsonObject? body, CancellationToken cancellationToken)
     {
         var url = $"{endpoint.BaseUrl}/{path}";
         for (var attempt = 1; ; attempt++)
@@ -73,9 +123,10 @@ public sealed class RemoteClient(HttpClient http, RemoteEndpoint endpoint, Remot
 
             using (response)
             {
-                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
                 clock.Stop();
-                if (response.IsSuccessStatusCode) return new Answer(ParseJson(text, method, path), clock.Elapsed);
+                if (response.IsSuccessStatusCode) return (null, bytes, clock.Elapsed);
+                var text = Encoding.UTF8.GetString(bytes);
 
                 if (response.StatusCode == HttpStatusCode.TooManyRequests)
                 {
@@ -87,7 +138,7 @@ public sealed class RemoteClient(HttpClient http, RemoteEndpoint endpoint, Remot
                     await _retry.WaitAsync(wait, cancellationToken);
                     continue;
                 }
-                throw Rejected(response.StatusCode, text, method, path);
+                return (response.StatusCode, bytes, clock.Elapsed);
             }
         }
     }

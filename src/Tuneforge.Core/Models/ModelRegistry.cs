@@ -6,7 +6,7 @@ namespace Tuneforge.Core.Models;
 /// Everything a model id can name for an organisation: base models, its fine-tuned models and their checkpoint
 /// models. The Models API and the serving endpoints both go through here.
 /// </summary>
-public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository models) : IModelResolver
+public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository models, IModelAliasRepository? aliases = null) : IModelResolver
 {
     public const string SystemOwner = "system";
 
@@ -24,8 +24,18 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
     {
         if (baseModels.Find(modelId) is { } b)
             return FromBase(b);
-        return models.Get(organizationId, modelId) is { } m ? FromFineTuned(m, organizationId) : null;
+        if (models.Get(organizationId, modelId) is { } m) return FromFineTuned(m, organizationId);
+        return ResolveAlias(organizationId, modelId);
     }
+
+    /// <summary>The organisation's own fine-tuned or checkpoint model with exactly this id (no alias).</summary>
+    public FineTunedModel? FindOwnModel(string organizationId, string modelId) => models.Get(organizationId, modelId);
+
+    /// <summary>An alias answers under its own name (so responses echo the id the caller asked for) with its model's files.</summary>
+    private ResolvedModel? ResolveAlias(string organizationId, string alias) =>
+        aliases?.Get(organizationId, alias) is { } a && models.Get(organizationId, a.ModelId) is { } target
+            ? FromFineTuned(target, organizationId) with { Id = alias }
+            : null;
 
     public IReadOnlyList<ResolvedModel> List(string organizationId, string organizationName) =>
         baseModels.List().Select(FromBase)

@@ -186,6 +186,14 @@ internal static class SchemaMigrations
             UNIQUE (run_id, datasource_item_id));
         CREATE INDEX eval_output_items_by_run ON eval_output_items(run_id, seq);
         """,
+        """
+        CREATE TABLE model_aliases (
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            alias TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (organization_id, alias));
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -1,0 +1,104 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tuneforge.Cli.Api;
+using Tuneforge.Core.Connections;
+using Tuneforge.Core.Evals.Grading;
+
+namespace Tuneforge.Cli.Commands;
+
+/// <summary>
+/// How close the new model comes to the one it replaces: the source model and the new model answer the same held-out
+/// prompts at temperature 0 (each line's messages up to its last assistant turn, which is the reference answer), and
+/// each model's answers are compared with the references and with each other by embedding cosine (the target's
+/// <c>/v1/embeddings</c>, all-MiniLM-L6-v2) and by fuzzy string ratio (the evals' <c>fuzzy_match</c> metric); means
+/// over the prompts.
+/// </summary>
+public sealed class MigrateParity(RemoteClient source, ApiClient target)
+{
+    public const int MaxPrompts = 20;
+    public const string EmbeddingModel = "all-MiniLM-L6-v2";
+
+    public async Task<JsonObject> MeasureAsync(string sourceModel, string newModel, byte[] heldOut, string heldOutName, CancellationToken ct)
+    {
+        var cases = Cases(heldOut);
+        var sourceAnswers = new List<string>();
+        var newAnswers = new List<string>();
+        foreach (var (messages, _) in cases)
+        {
+            var fromSource = await source.ChatAsync(new JsonObject { ["model"] = sourceModel, ["messages"] = messages.DeepClone(), ["temperature"] = 0 }, ct);
+            sourceAnswers.Add(Content(fromSource.Body));
+            var fromTarget = await target.PostAsync("/chat/completions", new JsonObject { ["model"] = newModel, ["messages"] = messages.DeepClone(), ["temperature"] = 0 }, ct);
+            newAnswers.Add(Content(fromTarget));
+        }
+        var references = cases.Select(c => c.Reference).ToList();
+        var vectors = await EmbedAsync(references.Concat(sourceAnswers).Concat(newAnswers), ct);
+
+        JsonObject Compare(IReadOnlyList<string> a, IReadOnlyList<string> b) => new()
+        {
+            ["embedding_cosine"] = Round(a.Zip(b, (x, y) => Cosine(vectors, x, y)).DefaultIfEmpty(0).Average()),
+            ["fuzzy_ratio"] = Round(a.Zip(b, (x, y) => TextSimilarityGrader.Score("fuzzy_match", x, y)).DefaultIfEmpty(0).Average()),
+        };
+        return new JsonObject
+        {
+            ["source_model"] = sourceModel,
+            ["new_model"] = newModel,
+            ["held_out"] = heldOutName,
+            ["prompts"] = cases.Count,
+            ["source_vs_reference"] = Compare(sourceAnswers, references),
+            ["new_vs_reference"] = Compare(newAnswers, references),
+            ["new_vs_source"] = Compare(newAnswers, sourceAnswers),
+        };
+    }
+
+    /// <summary>Up to <see cref="MaxPrompts"/> lines that end with an assistant message: (the messages before it, its text).</summary>
+    private static List<(JsonArray Messages, string Reference)> Cases(byte[] file)
+    {
+        var cases = new List<(JsonArray, string)>();
+        foreach (var line in Encoding.UTF8.GetString(file).Split('\n'))
+        {
+            if (cases.Count == MaxPrompts) break;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                if (JsonNode.Parse(line)?["messages"] is not JsonArray messages || messages.Count < 2) continue;
+                if (messages[^1]?["role"]?.GetValue<string>() != "assistant" || messages[^1]?["content"] is not JsonValue reference) continue;
+                var prompt = (JsonArray)messages.DeepClone();
+                prompt.RemoveAt(prompt.Count - 1);
+                cases.Add((prompt, reference.GetValue<string>()));
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                // A line the trainer would reject anyway; parity uses the others.
+            }
+        }
+        return cases;
+    }
+
+    private static string Content(JsonElement completion) =>
+        completion.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
+        && choices[0].GetProperty("message").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
+
+    /// <summary>One embedding per distinct non-empty text (an empty answer has no embedding; see <see cref="Cosine"/>).</summary>
+    private async Task<Dictionary<string, float[]>> EmbedAsync(IEnumerable<string> texts, CancellationToken ct)
+    {
+        var distinct = texts.Where(t => t.Trim().Length > 0).Distinct().ToList();
+        var vectors = new Dictionary<string, float[]>();
+        if (distinct.Count == 0) return vectors;
+        var answer = await target.PostAsync("/embeddings", new JsonObject { ["model"] = EmbeddingModel, ["input"] = new JsonArray(distinct.Select(t => (JsonNode?)t).ToArray()) }, ct);
+        foreach (var item in Show.Data(answer))
+            vectors[distinct[item.GetProperty("index").GetInt32()]] = item.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        return vectors;
+    }
+
+    /// <summary>Cosine of two texts' embeddings; two empty texts are the same (1), one empty text is unlike anything (0).</summary>
+    private static double Cosine(Dictionary<string, float[]> vectors, string a, string b)
+    {
+        if (!vectors.TryGetValue(a, out var x) || !vectors.TryGetValue(b, out var y)) return a.Trim().Length == 0 && b.Trim().Length == 0 ? 1 : 0;
+        double dot = 0, nx = 0, ny = 0;
+        for (var i = 0; i < x.Length; i++) { dot += x[i] * y[i]; nx += x[i] * x[i]; ny += y[i] * y[i]; }
+        return nx == 0 || ny == 0 ? 0 : dot / Math.Sqrt(nx * ny);
+    }
+
+    private static double Round(double value) => Math.Round(value, 4);
+}
