@@ -17,6 +17,7 @@ foreach (var command in new[]
     CompleteCommand.Create(),
     EvalsCommand.Create(),
     ConnectionsCommand.Create(),
+    CompareCommand.Create(),
 })
 {
     root.Subcommands.Add(command);
