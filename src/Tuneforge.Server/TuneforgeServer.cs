@@ -45,6 +45,7 @@ public static class TuneforgeServer
         app.MapChatCompletionsEndpoints();
         app.MapCompletionsEndpoints();
         app.MapConnectionsEndpoints();
+        app.MapEmbeddingsEndpoints();
         return app;
     }
 

@@ -1,7 +1,7 @@
 // Drives a running Tuneforge service with the official Node SDK (npm `openai`, pinned in package-lock.json),
 // changing nothing but the base URL. Usage:
 //   node openai-sdk.mjs <group> [baseURL] [apiKey]     (or TUNEFORGE_BASE_URL / TUNEFORGE_API_KEY)
-// Groups: files, uploads, jobs, models, errors, chat, completions, trained (needs a training worker). Prints one JSON line per scenario:
+// Groups: files, uploads, jobs, models, errors, chat, completions, embeddings, trained (needs a training worker). Prints one JSON line per scenario:
 //   {"scenario": "...", "ok": true, "value": {...}}  or  {"scenario": "...", "ok": false, "error": {...}}
 // The .NET tests (NodeSdkTests) assert on these values; this script only observes and records.
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ const [group, argUrl, argKey] = process.argv.slice(2);
 const baseURL = argUrl ?? process.env.TUNEFORGE_BASE_URL;
 const apiKey = argKey ?? process.env.TUNEFORGE_API_KEY;
 if (!group || !baseURL || !apiKey) {
-  console.error('usage: node openai-sdk.mjs <files|uploads|jobs|models|errors|chat|completions|trained> <baseURL> <apiKey>');
+  console.error('usage: node openai-sdk.mjs <files|uploads|jobs|models|errors|chat|completions|embeddings|trained> <baseURL> <apiKey>');
   process.exit(2);
 }
 // No retries: a 5xx must surface as itself, not as a slow success on the third try.
@@ -360,6 +360,38 @@ const groups = {
       return { count: chunks.length, text, plainText: plain?.completion.choices[0]?.text ?? null,
         finishReasons: chunks.flatMap((c) => c.choices.map((x) => x.finish_reason)).filter((r) => r), lastUsage: chunks.at(-1)?.usage ?? null };
     });
+  },
+
+  async embeddings() {
+    const model = 'all-MiniLM-L6-v2';
+    const input = ['A man is playing a guitar.', 'Someone strums an instrument.', 'A man is playing a game of chess.'];
+    const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+    const shape = (r) => ({
+      object: r.object, model: r.model, usage: r.usage,
+      items: r.data.map((d) => ({ object: d.object, index: d.index, isArray: Array.isArray(d.embedding), length: d.embedding.length })),
+    });
+    // Without encoding_format the SDK asks for base64 and decodes it into numbers.
+    const decoded = await scenario('embeddings.create', async () => {
+      const r = await client.embeddings.create({ model, input });
+      const v = r.data.map((d) => d.embedding);
+      return { ...shape(r), norms: v.map((x) => Math.sqrt(dot(x, x))), paraphrase: dot(v[0], v[1]), overlap: dot(v[0], v[2]), vectors: v };
+    });
+    await scenario('embeddings.create.float', async () => {
+      const r = await client.embeddings.create({ model, input, encoding_format: 'float' });
+      // JSON floats are float32 values in their shortest form: rounded back to float32 they equal the decoded base64.
+      const maxDifference = Math.max(...r.data.flatMap((d, i) => d.embedding.map((x, j) => Math.abs(Math.fround(x) - decoded.vectors[i][j]))));
+      return { ...shape(r), maxDifference };
+    });
+    await scenario('embeddings.create.base64', async () => {
+      const r = await client.embeddings.create({ model, input: input[0], encoding_format: 'base64' });
+      return { ...shape(r), type: typeof r.data[0].embedding };
+    });
+    await scenario('embeddings.errors', async () => ({
+      empty: await expectError(() => client.embeddings.create({ model, input: '' })),
+      emptyInArray: await expectError(() => client.embeddings.create({ model, input: ['fine', ''] })),
+      unknownModel: await expectError(() => client.embeddings.create({ model: 'text-embedding-3-small', input: 'hello' })),
+      dimensions: await expectError(() => client.embeddings.create({ model, input: 'hello', dimensions: 256 })),
+    }));
   },
 };
 

@@ -1,3 +1,5 @@
+using Tuneforge.Core.Embeddings;
+
 namespace Tuneforge.Core.Models;
 
 /// <summary>
@@ -10,6 +12,14 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
 
     public BaseModelCatalog BaseModels => baseModels;
 
+    /// <summary>
+    /// The sentence-embedding model: listed and retrievable like a base model, but served by /v1/embeddings only. It
+    /// has no checkpoint folder, so <see cref="Resolve"/> does not name it and fine-tuning or chatting with it is a 400
+    /// (<see cref="ModelNotFound"/>).
+    /// </summary>
+    private static readonly ResolvedModel EmbeddingModel =
+        new(SentenceEmbedder.Id, SentenceEmbedder.Id, BaseModelDir: "", AdapterDir: null, SystemOwner, SentenceEmbedder.Created);
+
     public ResolvedModel? Resolve(string organizationId, string modelId)
     {
         if (baseModels.Find(modelId) is { } b)
@@ -19,11 +29,13 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
 
     public IReadOnlyList<ResolvedModel> List(string organizationId, string organizationName) =>
         baseModels.List().Select(b => new ResolvedModel(b.Id, b.Id, b.Directory, null, SystemOwner, b.Created))
+            .Append(EmbeddingModel)
             .Concat(models.List(organizationId).Select(m => FromFineTuned(m, organizationName)))
             .ToList();
 
     public ResolvedModel Get(string organizationId, string organizationName, string modelId)
     {
+        if (modelId == EmbeddingModel.Id) return EmbeddingModel;
         var resolved = Resolve(organizationId, modelId) ?? throw ModelNotFound(modelId, "model");
         return resolved.AdapterDir is null ? resolved : resolved with { OwnedBy = organizationName };
     }
@@ -31,15 +43,17 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
     /// <summary>Deletes a fine-tuned model (and its checkpoint models); base models cannot be deleted.</summary>
     public string Delete(string organizationId, string modelId)
     {
-        if (baseModels.Find(modelId) is not null)
+        if (baseModels.Find(modelId) is not null || modelId == EmbeddingModel.Id)
             throw new ApiProblem(403, $"The model '{modelId}' is a base model and cannot be deleted.", "model", "model_not_deletable");
         var deleted = models.DeleteWithCheckpoints(organizationId, modelId);
         if (deleted.Count == 0) throw ModelNotFound(modelId, "model");
         return modelId;
     }
 
-    public static ApiProblem ModelNotFound(string modelId, string param) =>
-        new(404, $"The model `{modelId}` does not exist or you do not have access to it.", param, "model_not_found");
+    public static ApiProblem ModelNotFound(string modelId, string param) => modelId == EmbeddingModel.Id
+        ? ApiProblem.BadRequest($"The model `{modelId}` is an embedding model: it serves POST /v1/embeddings only and cannot be " +
+            "fine-tuned or used for completions.", param, "model_not_supported")
+        : new(404, $"The model `{modelId}` does not exist or you do not have access to it.", param, "model_not_found");
 
     private static ResolvedModel FromFineTuned(FineTunedModel m, string owner) =>
         new(m.Id, m.BaseModel, m.BaseModelDir, m.AdapterDir, owner, m.CreatedAt);

@@ -8,14 +8,18 @@ namespace Tuneforge.Engine.Tokenization;
 /// <see cref="string.Normalize()"/> silently returns its input unchanged, so Qwen2's NFC normalizer calls ICU's
 /// unorm2 API directly (libicuuc, the library .NET itself uses outside invariant mode).
 /// </summary>
-internal static unsafe class IcuNormalization
+public static unsafe class IcuNormalization
 {
     private static readonly Lazy<Api?> Loaded = new(Load);
 
-    /// <summary>Code points below U+0300 are stable under every normalization form, so plain text skips ICU.</summary>
+    /// <summary>
+    /// Text below a form's first changing code point skips ICU: U+0300 (the first combining mark) for NFC, U+00C0
+    /// (À, the first precomposed letter, which NFD splits) for NFD, U+00A0 (no-break space, a compatibility character)
+    /// for NFKC and NFKD.
+    /// </summary>
     public static bool IsTriviallyNormalized(string text, NormalizationForm form)
     {
-        char limit = form is NormalizationForm.FormC or NormalizationForm.FormD ? '\u0300' : '\u00A0';
+        char limit = form switch { NormalizationForm.FormC => '\u0300', NormalizationForm.FormD => '\u00C0', _ => '\u00A0' };
         foreach (char c in text) if (c >= limit) return false;
         return true;
     }
