@@ -17,12 +17,14 @@ namespace Tuneforge.Cli.Commands;
 public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddings, int maxTokens, double passThreshold, string stringMetric)
 {
     private readonly Dictionary<string, int?> _contextLengths = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
     private double _tokensPerChar = 0.3; // until measured on a system-prompt-only answer; raised, never lowered, by measurements
 
     public async Task<ArmRun> RunAsync(PromptArm arm, int k, IReadOnlyList<HeldOutConversation> heldOut, IReadOnlyList<HeldOutConversation> training,
         Action<int>? progress, CancellationToken ct)
     {
         var budget = arm.Style == PromptStyle.SystemOnly ? null : await BudgetAsync(arm.Model, heldOut, training, k, ct);
+        await WarmUpAsync(arm.Model, heldOut[0], ct);
         var asked = new List<(HeldOutConversation Conversation, Completion Completion, int ExamplesUsed)>();
         foreach (var conversation in heldOut)
         {
@@ -102,6 +104,14 @@ public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddi
             _contextLengths[model] = context;
         }
         return new ContextBudget(context, maxTokens, _tokensPerChar);
+    }
+
+    /// <summary>
+    /// One untimed request per model first, so loading it (weights, an adapter) is not counted as answer latency.
+    /// </summary>
+    private async Task WarmUpAsync(string model, HeldOutConversation conversation, CancellationToken ct)
+    {
+        if (_warm.Add(model)) await AskAsync(model, PromptArm.Messages(conversation, []), 1, ct);
     }
 
     private static int Length(HeldOutConversation c) => c.Reference.Length + c.Turns.Sum(t => t.Content?.Length ?? 0);

@@ -40,14 +40,14 @@ public static class CompareCommand
             if (result.GetValue(fewShot) < 1 || result.GetValue(retrievalK) < 1) throw new UsageError("--few-shot and --retrieval-k must be at least 1");
             var jobObject = await api.GetAsync($"/fine_tuning/jobs/{Uri.EscapeDataString(result.GetValue(job)!)}", ct);
             var jobId = jobObject.GetProperty("id").GetString()!;
+            var (heldOutSource, heldOutFile) = result.GetValue(valid) is { } v ? ("--valid", v)
+                : Show.Text(jobObject, "validation_file") is { } vf ? ("the job's validation file", vf)
+                : throw new UsageError($"job {jobId} has no validation file: pass held-out data with --valid FILE (chat JSONL the model was not trained on)");
             var status = jobObject.GetProperty("status").GetString();
             if (status != "succeeded" || Show.Text(jobObject, "fine_tuned_model") is not { } tuned)
                 throw new UsageError($"job {jobId} is {status}: compare needs a succeeded job with a fine-tuned model (`tuneforge jobs follow {jobId}`)");
             var baseModel = jobObject.GetProperty("model").GetString()!;
 
-            var (heldOutSource, heldOutFile) = result.GetValue(valid) is { } v ? ("--valid", v)
-                : Show.Text(jobObject, "validation_file") is { } vf ? ("the job's validation file", vf)
-                : throw new UsageError($"job {jobId} has no validation file: pass held-out data with --valid FILE (chat JSONL the model was not trained on)");
             var heldOut = await ReadConversationsAsync(api, heldOutFile, ct);
             if (result.GetValue(limit) is { } n) heldOut = heldOut.Take(Math.Max(1, n)).ToList();
             var training = await ReadConversationsAsync(api, jobObject.GetProperty("training_file").GetString()!, ct);

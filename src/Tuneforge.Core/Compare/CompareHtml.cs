@@ -95,7 +95,9 @@ public static class CompareHtml
         """;
 
     // Draws the three charts from the report JSON embedded above; no animation, so a screenshot sees them finished.
+    // One function scope: page globals such as window.top must not clash with its names.
     private const string Charts = """
+        (() => {
         const r = JSON.parse(document.getElementById('report').textContent);
         Chart.defaults.animation = false;
         Chart.defaults.maintainAspectRatio = false;
@@ -124,5 +126,6 @@ public static class CompareHtml
         new Chart(document.getElementById('cost'), {type: 'line', data: {datasets: lines},
           options: {parsing: true, scales: {x: {type: 'linear', title: {display: true, text: 'requests'}},
             y: {beginAtZero: true, title: {display: true, text: 'USD (training + answers)'}}}}});
+        })();
         """;
 }

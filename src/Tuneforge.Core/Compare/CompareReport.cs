@@ -50,7 +50,7 @@ public sealed record ArmReport(
     double LatencyMsP50,
     double LatencyMsP95,
     double AnswersPerSecond,
-    double? CostPer1000,
+    [property: JsonPropertyName("cost_per_1000")] double? CostPer1000,
     int ExamplesRequested,
     double ExamplesUsedMean,
     int ExamplesUsedMin,
