@@ -38,7 +38,7 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
     {
         using var dir = new TempDir();
         var create = await service.RunAsync("jobs", "create", "-m", "tuneforge-tiny", "-t", Airport("train.jsonl"), "-v", Airport("valid.jsonl"),
-            "--epochs", "3", "--seed", "7", "--json");
+            "--epochs", "2", "--seed", "7", "--json");
         Assert.True(create.ExitCode == 0, create.ToString());
         var id = JsonDocument.Parse(create.Stdout).RootElement.GetProperty("id").GetString()!;
         var follow = await CliProcess.RunAsync(["jobs", "follow", id], service.Environment(), timeoutSeconds: 600);
@@ -66,8 +66,6 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
         double Mean(string arm, string field) => arms[arm].GetProperty(field).GetDouble();
         Assert.True(Mean("fine_tuned", "prompt_tokens_mean") < Mean("long_prompt", "prompt_tokens_mean"));
         Assert.True(Mean("fine_tuned", "prompt_tokens_mean") < Mean("retrieval", "prompt_tokens_mean"));
-        Assert.True(Mean("fine_tuned", "score") > Mean("base", "score"),
-            $"fine-tuned {Mean("fine_tuned", "score")} vs untrained base {Mean("base", "score")}");
 
         // Break-even: training cost ÷ (long_prompt − fine_tuned cost per request), from the reported numbers.
         var training = report.GetProperty("training");
@@ -98,6 +96,10 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
         var log = await HeadlessChromium.ScreenshotAsync(html, png);
         Assert.True(File.Exists(png), log);
         Assert.True(ChartPixels(PngImage.Read(png)) > 2000, "no chart drawn in the screenshot\n" + log);
+
+        // Last, because it depends on how much the short training taught: the fine-tune answers closer to the references.
+        Assert.True(Mean("fine_tuned", "score") > Mean("base", "score"),
+            $"fine-tuned {Mean("fine_tuned", "score")} vs untrained base {Mean("base", "score")}");
     }
 
     /// <summary>Pixels in the report's chart colours (bars, lines, legend boxes); the page's text and tables use none of them.</summary>
