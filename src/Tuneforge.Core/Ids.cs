@@ -14,6 +14,9 @@ public static class Ids
     public static string Upload() => "upload_" + Random(24);
     public static string UploadPart() => "part_" + Random(24);
     public static string Organization() => "org-" + Random(24);
+    public static string Eval() => "eval_" + Random(32);
+    public static string EvalRun() => "evalrun_" + Random(32);
+    public static string EvalOutputItem() => "outputitem_" + Random(32);
 
     /// <summary>The last field of a fine-tuned model name: about 8 alphanumeric characters, like OpenAI's.</summary>
     public static string ModelTag() => Random(8);

@@ -46,6 +46,7 @@ public static class TuneforgeServer
         app.MapCompletionsEndpoints();
         app.MapConnectionsEndpoints();
         app.MapEmbeddingsEndpoints();
+        app.MapEvalsEndpoints();
         return app;
     }
 
@@ -68,6 +69,8 @@ public static class TuneforgeServer
         services.AddSingleton<ModelRegistry>();
         services.AddSingleton<IModelResolver>(sp => sp.GetRequiredService<ModelRegistry>());
         services.AddSingleton(sp => new Tuneforge.Core.Connections.ConnectionStore(db, Tuneforge.Core.Connections.SecretCipher.FromEnvironment(options.DataDir), sp.GetRequiredService<IModelResolver>()));
+        services.AddSingleton<Tuneforge.Core.Evals.IEvalRepository, Tuneforge.Core.Evals.SqliteEvalRepository>();
+        services.AddSingleton<Tuneforge.Core.Evals.EvalService>();
         services.AddSingleton(sp => new Tuneforge.Core.Inference.InferenceService(sp.GetRequiredService<IModelResolver>(), Tuneforge.Core.Inference.InferenceOptions.FromEnvironment()));
     }
 
@@ -81,7 +84,7 @@ public static class TuneforgeServer
 
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
-        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console) : null)
+        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console, options.ModelsDir) : null)
         {
             worker?.Start();
             await app.WaitForShutdownAsync(cancellationToken);

@@ -2,10 +2,12 @@
 // (@huggingface/tokenizers, @huggingface/jinja) for the engine tests to compare with, exactly.
 // Input (stdin, JSON):
 //   { "tokenize":  [{ "tokenizer": path, "config": path|null, "texts": [string] }],
+//     "decode":    [{ "tokenizer": path, "config": path|null, "skip_special_tokens": bool, "ids": [[int]] }],
 //     "render":    [{ "template": string, "variables": object }],
 //     "benchmark": { "tokenizer": path, "config": path, "textFile": path } }
 // Output (stdout, JSON):
 //   { "tokenize": [[{ "ids": [int], "decoded": string }]],
+//     "decode":   [[string]],   (tokenizer.decode of each id sequence, never cleaning up spaces)
 //     "render":   [{ "text": string } | { "error": string }],
 //     "benchmark": { "tokens": int, "ms": number } }   (the text is encoded line by line, after one warm-up pass)
 import fs from "node:fs";
@@ -22,6 +24,13 @@ const tokenize = (request.tokenize ?? []).map(({ tokenizer, config, texts }) => 
     const decoded = tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
     return { ids, decoded };
   });
+});
+
+const decode = (request.decode ?? []).map(({ tokenizer, config, skip_special_tokens, ids }) => {
+  const tok = new Tokenizer(readJson(tokenizer), readJson(config));
+  // decode() refuses an empty array; its text is "".
+  return ids.map((sequence) =>
+    sequence.length === 0 ? "" : tok.decode(sequence, { skip_special_tokens: !!skip_special_tokens, clean_up_tokenization_spaces: false }));
 });
 
 const render = (request.render ?? []).map(({ template, variables }) => {
@@ -44,4 +53,4 @@ if (request.benchmark) {
   benchmark = { tokens, ms: performance.now() - start };
 }
 
-process.stdout.write(JSON.stringify({ tokenize, render, benchmark }));
+process.stdout.write(JSON.stringify({ tokenize, decode, render, benchmark }));

@@ -45,7 +45,12 @@ public sealed record ModelText(HfTokenizer Tokenizer, ChatEncoder Chat, IReadOnl
         return new ModelText(tokenizer, new ChatEncoder(tokenizer, template), eos);
     }
 
-    public IDetokenizer Detokenizer() => new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true));
+    /// <summary>Generated text without special tokens, as a reply on its own.</summary>
+    public IDetokenizer Detokenizer() => Detokenizer(null);
+
+    /// <summary>Generated text without special tokens; with <paramref name="continuing"/>, as the continuation of that prompt's text.</summary>
+    public IDetokenizer Detokenizer(IReadOnlyList<int>? continuing) =>
+        new StreamingText(Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true, continuing));
 
     private sealed class StreamingText(StreamingDecoder decoder) : IDetokenizer
     {

@@ -38,11 +38,15 @@ public sealed class ServedModel : IDisposable
     /// <summary>A token's bytes; ids past the tokenizer's vocabulary (padding rows of the embedding) have none.</summary>
     public byte[] TokenBytes(int id) => id < Text.Tokenizer.VocabSize ? Text.Tokenizer.TokenBytes(id) : [];
 
-    /// <summary>Generates the sequences of one request together (one reader each, in order; equal prompts share a prefill).</summary>
+    /// <summary>
+    /// Generates the sequences of one request together (one reader each, in order; equal prompts share a prefill).
+    /// <paramref name="continuePrompts"/>: the text continues each prompt's (legacy completions) rather than starting
+    /// afresh (a chat reply, whose leading space a SentencePiece decoder strips).
+    /// </summary>
     public IReadOnlyList<ChannelReader<GenerationEvent>> Generate(IReadOnlyList<(IReadOnlyList<int> Prompt, SamplingOptions Sampling, int PromptLogprobs)> sequences,
-        CancellationToken cancellationToken) =>
-        _base.Loop.Submit(sequences.Select(q => new GenerationRequest(q.Prompt, q.Sampling, Text.EosTokenIds, Text.Detokenizer, _adapter?.Weights,
-            q.PromptLogprobs, Text.Tokenizer.VocabSize)).ToList(), cancellationToken);
+        CancellationToken cancellationToken, bool continuePrompts = false) =>
+        _base.Loop.Submit(sequences.Select(q => new GenerationRequest(q.Prompt, q.Sampling, Text.EosTokenIds,
+            () => Text.Detokenizer(continuePrompts ? q.Prompt : null), _adapter?.Weights, q.PromptLogprobs, Text.Tokenizer.VocabSize)).ToList(), cancellationToken);
 
     public void Dispose()
     {

@@ -116,7 +116,7 @@ public sealed class JobService(IJobRepository jobs, IFileRepository files, Model
             throw ApiProblem.BadRequest("learning_rate_multiplier must be greater than 0, or \"auto\".", $"{param}.learning_rate_multiplier");
     }
 
-    private static void CheckMetadata(IReadOnlyDictionary<string, string>? metadata)
+    internal static void CheckMetadata(IReadOnlyDictionary<string, string>? metadata)
     {
         if (metadata is null) return;
         if (metadata.Count > 16) throw ApiProblem.BadRequest("metadata can have at most 16 key-value pairs.", "metadata");

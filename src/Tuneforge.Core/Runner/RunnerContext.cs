@@ -1,3 +1,5 @@
+using Tuneforge.Core.Connections;
+using Tuneforge.Core.Evals;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Jobs;
 using Tuneforge.Core.Models;
@@ -17,6 +19,9 @@ public sealed class RunnerContext
         Files = new SqliteFileRepository(db);
         FileService = new FileService(Files, new FileStore(DataDir));
         Models = new SqliteModelRepository(db);
+        Evals = new SqliteEvalRepository(db);
+        EvalQueue = new SqliteEvalRunQueue(db);
+        Connections = new ConnectionStore(db, SecretCipher.FromEnvironment(DataDir));
     }
 
     public string DataDir { get; }
@@ -25,6 +30,9 @@ public sealed class RunnerContext
     public IFileRepository Files { get; }
     public FileService FileService { get; }
     public IModelRepository Models { get; }
+    public IEvalRepository Evals { get; }
+    public IEvalRunQueue EvalQueue { get; }
+    public ConnectionStore Connections { get; }
 
     public string JobDir(string jobId) => Path.Combine(DataDir, "jobs", jobId);
 }

@@ -7,7 +7,7 @@ namespace Tuneforge.Core.Runner;
 /// Runs `tuneforge worker` (this same program) as a child process and restarts it with backoff when it dies, so a
 /// crash or out-of-memory in training never takes the API down. The child inherits the console for its log lines.
 /// </summary>
-public sealed class WorkerSupervisor(string dataDir, int slots, TextWriter log) : IDisposable
+public sealed class WorkerSupervisor(string dataDir, int slots, TextWriter log, string? modelsDir = null) : IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan HealthyRun = TimeSpan.FromSeconds(60);
@@ -52,6 +52,11 @@ public sealed class WorkerSupervisor(string dataDir, int slots, TextWriter log) 
         foreach (var arg in new[] { "worker", "--data-dir", Path.GetFullPath(dataDir), "--workers", slots.ToString(),
                      "--parent-pid", Environment.ProcessId.ToString(), "--stop-on-eof" })
             start.ArgumentList.Add(arg);
+        if (modelsDir is not null)
+        {
+            start.ArgumentList.Add("--models-dir");
+            start.ArgumentList.Add(Path.GetFullPath(modelsDir));
+        }
         return start;
     }
 

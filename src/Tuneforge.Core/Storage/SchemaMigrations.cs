@@ -130,6 +130,62 @@ internal static class SchemaMigrations
             created_at INTEGER NOT NULL,
             UNIQUE (organization_id, name));
         """,
+        // Evals: result_counts are columns so a stored row adds to them in place; the per-criterion results and
+        // per-model usage are small JSON arrays rewritten in the same transaction as the output item.
+        """
+        CREATE TABLE evals (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL,
+            metadata TEXT,
+            data_source_config TEXT NOT NULL,
+            testing_criteria TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL);
+        CREATE INDEX evals_by_org ON evals(organization_id, seq);
+        CREATE TABLE eval_runs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            eval_id TEXT NOT NULL REFERENCES evals(id) ON DELETE CASCADE,
+            organization_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            model TEXT,
+            metadata TEXT,
+            data_source TEXT NOT NULL,
+            rows TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            finished_at INTEGER,
+            total INTEGER NOT NULL DEFAULT 0,
+            errored INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            passed INTEGER NOT NULL DEFAULT 0,
+            per_testing_criteria_results TEXT,
+            per_model_usage TEXT,
+            error_code TEXT,
+            error_message TEXT,
+            lease_owner TEXT,
+            lease_host TEXT,
+            lease_pid INTEGER,
+            lease_expires_at INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX eval_runs_by_eval ON eval_runs(eval_id, seq);
+        CREATE INDEX eval_runs_by_status ON eval_runs(status, seq);
+        CREATE TABLE eval_output_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            run_id TEXT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            eval_id TEXT NOT NULL,
+            datasource_item_id INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            datasource_item TEXT NOT NULL,
+            results TEXT NOT NULL,
+            sample TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (run_id, datasource_item_id));
+        CREATE INDEX eval_output_items_by_run ON eval_output_items(run_id, seq);
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

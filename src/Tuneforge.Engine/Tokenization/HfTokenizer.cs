@@ -122,16 +122,41 @@ public sealed class HfTokenizer
         }
     }
 
+    /// <summary>
+    /// The text of a whole id sequence, as Hugging Face's <c>tokenizer.decode(ids)</c>: each id's token string (an
+    /// added token's content) through tokenizer.json's decoder chain (byte-level symbols joined into bytes before
+    /// UTF-8 decoding, &lt;0xNN&gt; runs joined, "▁" to spaces, the declared leading-space Strip). Ids with no token
+    /// are dropped, as huggingface/tokenizers does; clean_up_tokenization_spaces is never applied (it changes text).
+    /// </summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
         var tokens = new List<string>();
         foreach (int id in ids)
         {
-            if (skipSpecialTokens && IsSpecial(id)) continue;
-            tokens.Add(IdToToken(id));
+            if (!IsToken(id) || (skipSpecialTokens && IsSpecial(id))) continue;
+            tokens.Add(_idToToken[id]!);
         }
         if (_pipeline.Decoder is null) return string.Join(" ", tokens);
         return string.Concat(_pipeline.Decoder.DecodeChain(tokens));
+    }
+
+    /// <summary>
+    /// <see cref="Decode"/> of the whole sequence, with where each id's text starts in it (UTF-16 offsets, one per id):
+    /// an id inside a character split across several tokens points at that character; a skipped id at where it was.
+    /// </summary>
+    public DecodedText DecodeWithOffsets(IReadOnlyList<int> ids, bool skipSpecialTokens = false)
+    {
+        string text = Decode(ids, skipSpecialTokens);
+        var offsets = new int[ids.Count];
+        var stream = CreateStreamingDecoder(skipSpecialTokens);
+        int released = 0;
+        for (int i = 0; i < ids.Count; i++)
+        {
+            // Capped for the rare sequence whose stream differs from the whole decode (invalid byte runs).
+            offsets[i] = Math.Min(released, text.Length);
+            released += stream.Push(ids[i]).Length;
+        }
+        return new DecodedText(text, offsets);
     }
 
     /// <summary>The raw bytes a token stands for (byte-level symbols mapped back, &lt;0xXX&gt; as its byte, "▁" as a space).</summary>
@@ -148,7 +173,16 @@ public sealed class HfTokenizer
         return bytes;
     }
 
-    public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) => new(this, skipSpecialTokens);
+    /// <summary>
+    /// An incremental decoder. With <paramref name="continuing"/> (a prompt's ids), the text continues that prompt's:
+    /// the decoder's leading-space strip applies only if the prompt's own text has not used it up, so "▁Paris" after
+    /// "The capital is" gives " Paris" (decode(prompt + generated) minus decode(prompt)), where alone it gives "Paris".
+    /// </summary>
+    public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false, IReadOnlyList<int>? continuing = null) =>
+        new(this, skipSpecialTokens, continuing);
+
+    /// <summary>Whether the id has a token string (ids past the vocabulary or in its gaps have none).</summary>
+    public bool IsToken(int id) => id >= 0 && id < _idToToken.Length && _idToToken[id] is not null;
 
     public bool IsSpecial(int id) => id >= 0 && id < _special.Length && _special[id];
 

@@ -6,7 +6,8 @@ namespace Tuneforge.Engine.Tokenization;
 /// Decodes tokens one at a time for streaming: emits only complete UTF-8 text, holding back the bytes of a
 /// character that is split across tokens (an emoji in byte-level BPE, byte-fallback tokens). The concatenation of
 /// every <see cref="Push"/> plus <see cref="Flush"/> equals <see cref="HfTokenizer.Decode"/> of the same ids for
-/// valid UTF-8 output.
+/// valid UTF-8 output, for decoders that give each token its bytes and strip only leading spaces of the whole text
+/// (ByteLevel; Replace/ByteFallback/Fuse/Strip; Metaspace unless a first token holds a "▁" past its start).
 /// </summary>
 public sealed class StreamingDecoder
 {
@@ -15,17 +16,22 @@ public sealed class StreamingDecoder
     private readonly List<byte> _pending = new();
     private int _spacesToStrip;
 
-    internal StreamingDecoder(HfTokenizer tokenizer, bool skipSpecialTokens)
+    internal StreamingDecoder(HfTokenizer tokenizer, bool skipSpecialTokens, IReadOnlyList<int>? continuing)
     {
         _tokenizer = tokenizer;
         _skipSpecialTokens = skipSpecialTokens;
         _spacesToStrip = tokenizer.LeadingSpacesStripped;
+        if (continuing is null) return;
+        // Only the strip state carries over: the prompt's text is not released again, and its bytes are not joined
+        // with the continuation's (a prompt cut inside a character stays cut).
+        foreach (int id in continuing) Push(id);
+        _pending.Clear();
     }
 
     /// <summary>Adds one token and returns the text that became complete (possibly empty).</summary>
     public string Push(int id)
     {
-        if (_skipSpecialTokens && _tokenizer.IsSpecial(id)) return "";
+        if (!_tokenizer.IsToken(id) || (_skipSpecialTokens && _tokenizer.IsSpecial(id))) return "";
         _pending.AddRange(_tokenizer.TokenBytes(id));
         int complete = CompletePrefixLength(_pending);
         return Emit(complete);

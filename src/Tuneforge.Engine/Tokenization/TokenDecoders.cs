@@ -85,16 +85,16 @@ internal sealed class StripDecoder(char content, int start, int stop) : TokenDec
     }).ToList();
 }
 
-/// <summary>Metaspace: "▁" becomes a space; the first token loses its leading space unless prepend_scheme is never.</summary>
+/// <summary>
+/// Metaspace: "▁" becomes a space, except in the first token, where every "▁" is dropped unless prepend_scheme is
+/// never (huggingface/tokenizers pre_tokenizers/metaspace.rs; the JavaScript port drops only one leading space).
+/// </summary>
 internal sealed class MetaspaceDecoder(char replacement, bool stripFirst) : TokenDecoder
 {
     public override int LeadingSpacesStripped => stripFirst ? 1 : 0;
 
     public override List<string> DecodeChain(List<string> tokens) => tokens.Select((token, i) =>
-    {
-        string text = token.Replace(replacement, ' ');
-        return i == 0 && stripFirst && text.StartsWith(' ') ? text[1..] : text;
-    }).ToList();
+        i == 0 && stripFirst ? token.Replace(replacement.ToString(), "") : token.Replace(replacement, ' ')).ToList();
 }
 
 internal sealed class DecoderSequence(IReadOnlyList<TokenDecoder> steps) : TokenDecoder

@@ -2,7 +2,6 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Tuneforge.Core;
 using Tuneforge.Core.Inference;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Contracts;
@@ -21,15 +20,8 @@ public static class ChatCompletionsEndpoints
             var (modelId, messages, fields) = ChatCompletionsRequest.ReadModelAndMessages(body);
             using var model = inference.Open(ApiKeyAuthentication.OrganizationOf(context).Id, modelId);
             var request = ChatCompletionsRequest.Complete(modelId, messages, fields, model.VocabSize);
-            int[] prompt;
-            try { prompt = model.EncodeChat(request.Messages); }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
-            {
-                throw ApiProblem.BadRequest($"The messages cannot be rendered with this model's chat template: {e.Message}", "messages");
-            }
+            var prompt = model.EncodeChatPrompt(request.Messages);
             var room = model.ContextLength - prompt.Length;
-            if (room <= 0)
-                throw ApiProblem.BadRequest($"This model's maximum context length is {model.ContextLength} tokens; the messages take {prompt.Length}.", "messages", "context_length_exceeded");
             var sampling = request.Sampling with { MaxTokens = Math.Min(request.Sampling.MaxTokens, room) };
             var choices = Enumerable.Range(0, request.N).Select(i => new CompletionsChoice(i, prompt, CompletionsGeneration.ForChoice(sampling, i))).ToList();
             var id = "chatcmpl-" + Guid.NewGuid().ToString("N")[..24];
@@ -119,10 +111,10 @@ public static class ChatCompletionsEndpoints
         ChatTopLogprob Top(TokenLogprob t)
         {
             var bytes = model.TokenBytes(t.TokenId);
-            return new ChatTopLogprob(Encoding.UTF8.GetString(bytes), Floor(t.Logprob), bytes.Select(b => (int)b).ToList());
+            return new ChatTopLogprob(LogprobToken.Text(bytes), Floor(t.Logprob), bytes.Select(b => (int)b).ToList());
         }
         var chosen = model.TokenBytes(lp.Chosen.TokenId);
-        return new ChatTokenLogprob(Encoding.UTF8.GetString(chosen), Floor(lp.Chosen.Logprob), chosen.Select(b => (int)b).ToList(),
+        return new ChatTokenLogprob(LogprobToken.Text(chosen), Floor(lp.Chosen.Logprob), chosen.Select(b => (int)b).ToList(),
             lp.Top.Select(Top).ToList());
     }
 

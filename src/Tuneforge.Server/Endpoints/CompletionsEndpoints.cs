@@ -42,8 +42,8 @@ public static class CompletionsEndpoints
             var promptTokens = request.Prompts.Sum(p => p.Length);
             // max_tokens 0 with echo: only the prompt is wanted; nothing is generated (the loop always makes one token).
             var generate = request.Sampling.MaxTokens > 0;
-            var events = generate ? CompletionsGeneration.Run(model, choices, context.RequestAborted) : Empty();
-            var texts = choices.Select(c => new CompletionText(model, request, c.Prompt)).ToArray();
+            var events = generate ? CompletionsGeneration.Run(model, choices, context.RequestAborted, continuePrompts: true) : Empty();
+            var texts = choices.Select(c => new CompletionText(model, request, c.Prompt, request.PromptTexts[c.Index / request.N])).ToArray();
             if (request.Stream)
             {
                 await StreamAsync(context, request, texts, events, id, created, promptTokens);

@@ -5,10 +5,14 @@ using Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Server.Endpoints;
 
-/// <summary>A validated legacy completions request; prompts are already token ids.</summary>
+/// <summary>
+/// A validated legacy completions request; prompts are already token ids. <see cref="PromptTexts"/> holds, per
+/// prompt, the string it was given as (echoed back exactly), or null for a token-id prompt.
+/// </summary>
 internal sealed record CompletionsRequest(
     string Model,
     IReadOnlyList<int[]> Prompts,
+    IReadOnlyList<string?> PromptTexts,
     SamplingOptions Sampling,
     int N,
     bool Echo,
@@ -18,7 +22,7 @@ internal sealed record CompletionsRequest(
 {
     public static CompletionsRequest Read(CompletionsRequestFields f, string model, ServedModel served)
     {
-        var prompts = ReadPrompts(f.Get("prompt"), served);
+        var (prompts, promptTexts) = ReadPrompts(f.Get("prompt"), served);
         var maxTokens = (int)(f.Integer("max_tokens", 0, int.MaxValue) ?? 16);
         var echo = f.Bool("echo") ?? false;
         var logprobs = (int?)f.Integer("logprobs", 0, 5);
@@ -33,23 +37,29 @@ internal sealed record CompletionsRequest(
         f.RejectUnknown();
         if (maxTokens == 0 && !echo)
             throw ApiProblem.BadRequest("'max_tokens' must be at least 1 unless 'echo' is true.", "max_tokens");
-        return new CompletionsRequest(model, prompts, sampling, n, echo, logprobs, stream, includeUsage);
+        return new CompletionsRequest(model, prompts, promptTexts, sampling, n, echo, logprobs, stream, includeUsage);
     }
 
     /// <summary>prompt: a string, an array of strings, an array of token ids, or an array of token-id arrays.</summary>
-    private static List<int[]> ReadPrompts(JsonElement? value, ServedModel served)
+    private static (List<int[]> Ids, List<string?> Texts) ReadPrompts(JsonElement? value, ServedModel served)
     {
         if (value is not { } v) throw ApiProblem.BadRequest("Missing required parameter: 'prompt'.", "prompt");
-        if (v.ValueKind == JsonValueKind.String) return [served.EncodePrompt(v.GetString()!)];
+        if (v.ValueKind == JsonValueKind.String) return Texts([v.GetString()!], served);
         if (v.ValueKind != JsonValueKind.Array || v.GetArrayLength() == 0)
             throw ApiProblem.BadRequest("Invalid 'prompt': expected a string, an array of strings, an array of token ids or an array of token-id arrays (non-empty).", "prompt");
         var items = v.EnumerateArray().ToList();
-        if (items.All(e => e.ValueKind == JsonValueKind.String)) return items.Select(e => served.EncodePrompt(e.GetString()!)).ToList();
-        if (items.All(e => e.ValueKind == JsonValueKind.Number)) return [TokenIds(items, served, "prompt")];
+        if (items.All(e => e.ValueKind == JsonValueKind.String)) return Texts(items.Select(e => e.GetString()!).ToList(), served);
+        if (items.All(e => e.ValueKind == JsonValueKind.Number)) return ([TokenIds(items, served, "prompt")], [null]);
         if (items.All(e => e.ValueKind == JsonValueKind.Array))
-            return items.Select((e, i) => TokenIds(e.EnumerateArray().ToList(), served, $"prompt[{i}]")).ToList();
+        {
+            var ids = items.Select((e, i) => TokenIds(e.EnumerateArray().ToList(), served, $"prompt[{i}]")).ToList();
+            return (ids, ids.Select(_ => (string?)null).ToList());
+        }
         throw ApiProblem.BadRequest("Invalid 'prompt': mixed kinds in the array; use only strings, only token ids or only token-id arrays.", "prompt");
     }
+
+    private static (List<int[]>, List<string?>) Texts(List<string> texts, ServedModel served) =>
+        (texts.Select(served.EncodePrompt).ToList(), texts.Cast<string?>().ToList());
 
     private static int[] TokenIds(List<JsonElement> items, ServedModel served, string param)
     {

@@ -45,10 +45,12 @@ internal sealed record CompletionsChoice(int Index, int[] Prompt, SamplingOption
 /// <summary>Runs all choices of a request at once (they decode in the same batches) and merges their events in arrival order.</summary>
 internal static class CompletionsGeneration
 {
-    public static ChannelReader<(int Choice, GenerationEvent Event)> Run(ServedModel model, IReadOnlyList<CompletionsChoice> choices, CancellationToken cancel)
+    /// <param name="continuePrompts">Legacy completions: the text continues the prompt's (see <see cref="ServedModel.Generate"/>).</param>
+    public static ChannelReader<(int Choice, GenerationEvent Event)> Run(ServedModel model, IReadOnlyList<CompletionsChoice> choices, CancellationToken cancel,
+        bool continuePrompts = false)
     {
         var merged = Channel.CreateUnbounded<(int, GenerationEvent)>();
-        var generated = model.Generate(choices.Select(c => ((IReadOnlyList<int>)c.Prompt, c.Sampling, c.PromptLogprobs)).ToList(), cancel);
+        var generated = model.Generate(choices.Select(c => ((IReadOnlyList<int>)c.Prompt, c.Sampling, c.PromptLogprobs)).ToList(), cancel, continuePrompts);
         var readers = choices.Select((c, i) => (c.Index, Reader: generated[i])).ToList();
         _ = Task.Run(async () =>
         {

@@ -1,23 +1,44 @@
 using System.Text;
+using System.Text.Unicode;
 using Tuneforge.Core.Inference;
 using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Tokenization;
 using Tuneforge.Server.Contracts;
 
 namespace Tuneforge.Server.Endpoints;
 
 /// <summary>
 /// Builds one legacy completions choice from its events: the text (with the prompt first when echoing) and the
-/// parallel logprob arrays, where each token's string is its own bytes decoded and text_offset counts characters.
+/// parallel logprob arrays. An echoed string prompt comes back exactly as sent; a token-id prompt as the tokenizer's
+/// decoding of the whole sequence. Each text_offset is where that token's text starts in the choice's text.
 /// </summary>
-internal sealed class CompletionText(ServedModel model, CompletionsRequest request, int[] prompt)
+internal sealed class CompletionText
 {
+    private readonly ServedModel _model;
+    private readonly CompletionsRequest _request;
+    private readonly int[] _prompt;
+    private readonly string? _promptText;
     private readonly StringBuilder _text = new();
     private readonly List<string> _tokens = [];
     private readonly List<double?> _tokenLogprobs = [];
     private readonly List<IReadOnlyDictionary<string, double>?> _top = [];
     private readonly List<int> _offsets = [];
-    private int _offset;
+    // Generated tokens' offsets: what a decoder like the generation's has released before each token, after the echo.
+    private readonly StreamingDecoder? _released;
+    private int _generatedStart, _generatedLength;
     private bool _echoed;
+
+    /// <param name="promptText">The prompt as the request gave it, or null for a token-id prompt.</param>
+    public CompletionText(ServedModel model, CompletionsRequest request, int[] prompt, string? promptText)
+    {
+        _model = model;
+        _request = request;
+        _prompt = prompt;
+        _promptText = promptText;
+        if (request.Logprobs is not null) _released = Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true, continuing: prompt);
+    }
+
+    private HfTokenizer Tokenizer => _model.Text.Tokenizer;
 
     public string? FinishReason { get; private set; }
 
@@ -34,7 +55,7 @@ internal sealed class CompletionText(ServedModel model, CompletionsRequest reque
             case TokenGenerated t:
                 EchoPrompt(null);
                 _text.Append(t.Text);
-                if (request.Logprobs is not null && t.Logprobs is { } lp) AddToken(lp.Chosen.TokenId, lp.Chosen.Logprob, lp.Top);
+                if (_request.Logprobs is not null && t.Logprobs is { } lp) AddGenerated(lp);
                 break;
             case GenerationFinished f:
                 EchoPrompt(null);
@@ -42,7 +63,7 @@ internal sealed class CompletionText(ServedModel model, CompletionsRequest reque
                 FinishReason = f.FinishReason;
                 break;
         }
-        return (_text.ToString(textStart, _text.Length - textStart), request.Logprobs is null ? null : Slice(start));
+        return (_text.ToString(textStart, _text.Length - textStart), _request.Logprobs is null ? null : Slice(start));
     }
 
     public string FullText()
@@ -51,42 +72,71 @@ internal sealed class CompletionText(ServedModel model, CompletionsRequest reque
         return _text.ToString();
     }
 
-    public TextLogprobs? Logprobs() => request.Logprobs is null ? null : Slice(0);
+    public TextLogprobs? Logprobs() => _request.Logprobs is null ? null : Slice(0);
 
     private void EchoPrompt(IReadOnlyList<TokenChoiceLogprobs?>? scores)
     {
-        if (_echoed || !request.Echo) return;
+        if (_echoed || !_request.Echo) return;
         _echoed = true;
-        for (var i = 0; i < prompt.Length; i++)
+        var (text, offsets) = _promptText is null ? Tokenizer.DecodeWithOffsets(_prompt) : new DecodedText(_promptText, StringPromptOffsets(_promptText));
+        _text.Append(text);
+        _generatedStart = _text.Length;
+        if (_request.Logprobs is null) return;
+        for (var i = 0; i < _prompt.Length; i++)
         {
-            var piece = TokenText(prompt[i]);
-            _text.Append(piece);
-            if (request.Logprobs is null) continue;
             var s = scores?[i];
-            if (s is null) { AddEntry(piece, null, null); continue; }
-            AddToken(prompt[i], s.Chosen.Logprob, s.Top, piece);
+            AddEntry(TokenText(_prompt[i]), offsets[i], s is null ? null : Floor(s.Chosen.Logprob), s is null ? null : Alternatives(s.Top));
         }
     }
 
-    private void AddToken(int id, float logprob, IReadOnlyList<TokenLogprob> top, string? piece = null)
+    /// <summary>
+    /// Offsets of a string prompt's tokens in the string itself (the tokenizer's encoding offsets, so a normalized
+    /// "e\u0301" or a SentencePiece "▁" still points into what was sent); a BOS the prompt starts with is at 0.
+    /// </summary>
+    private IReadOnlyList<int> StringPromptOffsets(string text)
     {
-        var alternatives = new Dictionary<string, double>();
-        foreach (var t in top) alternatives.TryAdd(TokenText(t.TokenId), ChatCompletionsEndpoints.Floor(t.Logprob));
-        AddEntry(piece ?? TokenText(id), ChatCompletionsEndpoints.Floor(logprob), alternatives);
+        var encoded = Tokenizer.EncodeWithOffsets(text);
+        var leading = _prompt.Length - encoded.Count;
+        if (leading < 0) return Tokenizer.DecodeWithOffsets(_prompt).Offsets; // not this string's encoding: never expected
+        return [.. Enumerable.Repeat(0, leading), .. encoded.Select(t => t.Start)];
     }
 
-    private void AddEntry(string token, double? logprob, IReadOnlyDictionary<string, double>? top)
+    private void AddGenerated(TokenChoiceLogprobs lp)
+    {
+        AddEntry(TokenText(lp.Chosen.TokenId), _generatedStart + _generatedLength, Floor(lp.Chosen.Logprob), Alternatives(lp.Top));
+        _generatedLength += _released!.Push(lp.Chosen.TokenId).Length;
+    }
+
+    private Dictionary<string, double> Alternatives(IReadOnlyList<TokenLogprob> top)
+    {
+        var alternatives = new Dictionary<string, double>();
+        foreach (var t in top) alternatives.TryAdd(TokenText(t.TokenId), Floor(t.Logprob));
+        return alternatives;
+    }
+
+    private void AddEntry(string token, int offset, double? logprob, IReadOnlyDictionary<string, double>? top)
     {
         _tokens.Add(token);
         _tokenLogprobs.Add(logprob);
         _top.Add(top);
-        _offsets.Add(_offset);
-        _offset += token.Length;
+        _offsets.Add(offset);
     }
 
     private TextLogprobs Slice(int start) => new(_tokens[start..], _tokenLogprobs[start..], _top[start..], _offsets[start..]);
 
-    private string TokenText(int id) => model.Text.Tokenizer.IsSpecial(id)
-        ? model.Text.Tokenizer.IdToToken(id)
-        : Encoding.UTF8.GetString(model.TokenBytes(id));
+    private string TokenText(int id) => Tokenizer.IsSpecial(id) ? Tokenizer.IdToToken(id) : LogprobToken.Text(_model.TokenBytes(id));
+
+    private static double Floor(float logprob) => ChatCompletionsEndpoints.Floor(logprob);
+}
+
+/// <summary>A token's string in logprobs, as OpenAI writes it.</summary>
+internal static class LogprobToken
+{
+    /// <summary>
+    /// The token's bytes as text, or, when they are not whole UTF-8 (part of a character split across tokens),
+    /// "bytes:" and each byte as \xNN (lowercase hex), e.g. <c>bytes:\xe4\xbd</c>.
+    /// </summary>
+    public static string Text(byte[] bytes) => Utf8.IsValid(bytes)
+        ? Encoding.UTF8.GetString(bytes)
+        : "bytes:" + string.Concat(bytes.Select(b => $"\\x{b:x2}"));
 }

@@ -67,6 +67,20 @@ internal static class ReferenceNode
             .ToList();
     }
 
+    /// <summary>@huggingface/tokenizers' <c>decode</c> of each id sequence (spaces never cleaned up).</summary>
+    public static List<string> Decode(string tokenizerJsonPath, string? configPath, IReadOnlyList<int[]> sequences, bool skipSpecialTokens)
+    {
+        var request = new JsonObject
+        {
+            ["decode"] = new JsonArray(new JsonObject
+            {
+                ["tokenizer"] = tokenizerJsonPath, ["config"] = configPath, ["skip_special_tokens"] = skipSpecialTokens,
+                ["ids"] = new JsonArray(sequences.Select(s => (JsonNode?)new JsonArray(s.Select(i => (JsonNode?)JsonValue.Create(i)).ToArray())).ToArray()),
+            }),
+        };
+        return Run(request)["decode"]![0]!.AsArray().Select(t => t!.GetValue<string>()).ToList();
+    }
+
     private static string FindDirectory()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

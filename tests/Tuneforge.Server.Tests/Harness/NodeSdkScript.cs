@@ -15,7 +15,8 @@ public static class NodeSdkScript
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(3);
 
     /// <summary>Every scenario line the script printed for <paramref name="group"/>, by scenario name.</summary>
-    public static async Task<NodeSdkResults> RunAsync(ServiceProcess service, string key, string group, TimeSpan? timeout = null)
+    public static async Task<NodeSdkResults> RunAsync(ServiceProcess service, string key, string group, TimeSpan? timeout = null,
+        string script = "openai-sdk.mjs")
     {
         var limit = timeout ?? DefaultTimeout;
         var directory = FindDirectory();
@@ -31,7 +32,7 @@ public static class NodeSdkScript
             StandardOutputEncoding = Encoding.UTF8,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "openai-sdk.mjs", group, service.BaseUri.ToString().TrimEnd('/'), key }) start.ArgumentList.Add(arg);
+        foreach (var arg in new[] { script, group, service.BaseUri.ToString().TrimEnd('/'), key }) start.ArgumentList.Add(arg);
 
         Process process;
         try { process = Process.Start(start) ?? throw new InvalidOperationException("could not start node"); }
@@ -46,11 +47,11 @@ public static class NodeSdkScript
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"node openai-sdk.mjs {group} ran longer than {limit}:\n{await stdout}\n{await stderr}\nservice:\n{service.Output}");
+                throw new TimeoutException($"node {script} {group} ran longer than {limit}:\n{await stdout}\n{await stderr}\nservice:\n{service.Output}");
             }
             var output = await stdout;
             if (process.ExitCode != 0)
-                throw new InvalidOperationException($"node openai-sdk.mjs {group} exited with {process.ExitCode}:\n{await stderr}\n{output}");
+                throw new InvalidOperationException($"node {script} {group} exited with {process.ExitCode}:\n{await stderr}\n{output}");
             return NodeSdkResults.Parse(output, service);
         }
     }
