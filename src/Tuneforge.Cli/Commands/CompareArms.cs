@@ -12,9 +12,10 @@ namespace Tuneforge.Cli.Commands;
 /// <summary>
 /// Asks every arm every held-out conversation over <c>POST /v1/chat/completions</c> (greedy, one request at a time,
 /// timed here), fits few-shot and retrieved examples to each model's context, and grades each answer with the Core
-/// text-similarity metrics: cosine to the reference by the service's embedding model, and a string metric.
+/// text-similarity metrics: cosine to the reference by the service's embedding model, a string metric, and the
+/// metric chosen as the score (one of the two, or another string metric).
 /// </summary>
-public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddings, int maxTokens, double passThreshold, string stringMetric)
+public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddings, int maxTokens, string metric, double passThreshold, string stringMetric)
 {
     private readonly Dictionary<string, int?> _contextLengths = new(StringComparer.Ordinal);
     private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
@@ -55,7 +56,8 @@ public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddi
         // An empty answer has nothing to embed (the embeddings API refuses empty input): it scores 0.
         var cosine = completion.Text.Length == 0 ? 0 : TextSimilarityGrader.Cosine(embeddings, completion.Text, conversation.Reference);
         var text = TextSimilarityGrader.Score(stringMetric, completion.Text, conversation.Reference);
-        return new ArmAnswer(arm.Name, completion.Text, cosine, text, cosine >= passThreshold, completion.PromptTokens,
+        var score = metric == "cosine" ? cosine : metric == stringMetric ? text : TextSimilarityGrader.Score(metric, completion.Text, conversation.Reference);
+        return new ArmAnswer(arm.Name, completion.Text, score, cosine, text, score >= passThreshold, completion.PromptTokens,
             completion.CompletionTokens, completion.LatencyMs, examplesUsed);
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Tuneforge.Cli.Api;
 using Tuneforge.Core.Compare;
 using Tuneforge.Core.Embeddings;
+using Tuneforge.Core.Evals.Grading;
 
 namespace Tuneforge.Cli.Commands;
 
@@ -25,18 +26,23 @@ public static class CompareCommand
         var prices = new Option<string?>("--prices") { Description = "JSON price table per token for remote models: {\"model\": {\"input\": USD per 1M, \"output\": USD per 1M}}.", HelpName = "file" };
         var also = new Option<string[]>("--also") { Description = "Another model to compare with the data's system prompt only (a checkpoint ft:...:ckpt-step-N, another model); repeatable.", HelpName = "model", AllowMultipleArgumentsPerToken = false };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Longest answer per request, in tokens.", DefaultValueFactory = _ => 128, HelpName = "n" };
-        var threshold = new Option<double>("--pass-threshold") { Description = "Cosine to the reference an answer needs to pass.", DefaultValueFactory = _ => 0.6, HelpName = "x" };
+        var metric = new Option<string>("--metric") { Description = "What score and pass rate measure: cosine (sentence embeddings) or a string metric (fuzzy_match, rouge_l, bleu, ...).", DefaultValueFactory = _ => "cosine", HelpName = "name" };
+        var stringMetric = new Option<string>("--string-metric") { Description = "The string metric reported beside cosine.", DefaultValueFactory = _ => "fuzzy_match", HelpName = "name" };
+        var threshold = new Option<double>("--pass-threshold") { Description = "Score (of --metric) an answer needs to pass.", DefaultValueFactory = _ => 0.6, HelpName = "x" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N held-out examples.", HelpName = "n" };
         var html = new Option<string?>("--html") { Description = "Also write a self-contained HTML report (charts and every answer side by side) to this path.", HelpName = "file" };
         var command = new Command("compare", "Was it worth it? The fine-tuned model against a long prompt and retrieval on held-out data: scores, tokens, latency, cost, break-even.")
         {
-            job, valid, fewShot, retrievalK, perHour, prices, also, maxTokens, threshold, limit, html,
+            job, valid, fewShot, retrievalK, perHour, prices, also, maxTokens, metric, stringMetric, threshold, limit, html,
         };
         var client = ClientOptions.AddTo(command);
         client.SetAction(command, async (result, api, output, ct) =>
         {
             var pricing = new ComparePricing(result.GetValue(perHour),
                 result.GetValue(prices) is { } table ? Load(() => ComparePricing.LoadTable(table)) : new Dictionary<string, TokenPrice>());
+            var (scoreMetric, textMetric) = (result.GetValue(metric)!, result.GetValue(stringMetric)!);
+            if (!TextSimilarityGrader.Metrics.Contains(scoreMetric) || textMetric == "cosine" || !TextSimilarityGrader.Metrics.Contains(textMetric))
+                throw new UsageError($"--metric is one of {string.Join(", ", TextSimilarityGrader.Metrics)}; --string-metric one of them but cosine");
             if (result.GetValue(fewShot) < 1 || result.GetValue(retrievalK) < 1) throw new UsageError("--few-shot and --retrieval-k must be at least 1");
             var jobObject = await api.GetAsync($"/fine_tuning/jobs/{Uri.EscapeDataString(result.GetValue(job)!)}", ct);
             var jobId = jobObject.GetProperty("id").GetString()!;
@@ -54,7 +60,7 @@ public static class CompareCommand
             var seconds = await TrainingTime.MeasureAsync(api, jobObject, ct);
 
             var embeddings = new CompareEmbeddings(api, SentenceEmbedder.Id);
-            var arms = new CompareArms(api, embeddings, result.GetValue(maxTokens), result.GetValue(threshold), "rouge_l");
+            var arms = new CompareArms(api, embeddings, result.GetValue(maxTokens), scoreMetric, result.GetValue(threshold), textMetric);
             await arms.EmbedAsync(heldOut.Select(c => c.Question).Concat(training.Select(t => t.Question)), ct);
             var plan = new List<(PromptArm Arm, int K)>
             {
@@ -75,7 +81,7 @@ public static class CompareCommand
                 }, ct));
                 if (Output.Interactive) Console.Error.WriteLine();
             }
-            var scoring = new CompareScoring("cosine", "rouge_l", result.GetValue(threshold), SentenceEmbedder.Id, pricing.Describe());
+            var scoring = new CompareScoring(scoreMetric, textMetric, result.GetValue(threshold), SentenceEmbedder.Id, pricing.Describe());
             var report = CompareReportBuilder.Build(jobId, new HeldOutSummary(heldOut.Count, heldOutFile, heldOutSource), heldOut, runs, seconds, pricing, scoring);
 
             if (result.GetValue(html) is { } path)

@@ -29,7 +29,7 @@ public static class CompareHtml
         html.Append("<h1>Was it worth it? ").Append(E(report.Job)).Append("</h1>\n<p>")
             .Append(report.HeldOut.Examples).Append(" held-out examples from ").Append(E(report.HeldOut.Source)).Append(" (")
             .Append(E(report.HeldOut.File)).Append("). Score: ").Append(E(report.Scoring.Metric)).Append(" to the reference")
-            .Append(report.Scoring.EmbeddingModel is { } m ? $" ({E(m)})" : "").Append(", pass at ≥ ").Append(report.Scoring.PassThreshold)
+            .Append("; cosine by ").Append(E(report.Scoring.EmbeddingModel ?? "")).Append(", pass at ≥ ").Append(report.Scoring.PassThreshold)
             .Append("; string metric ").Append(E(report.Scoring.StringMetric)).Append(". Prices: ").Append(E(report.Scoring.Pricing))
             .Append(". Training: ").Append(report.Training.Seconds.ToString("0.#")).Append(" s")
             .Append(report.Training.Cost is { } c ? $", ${c:0.######}" : "").Append(".</p>\n<p class=\"verdict\">")
@@ -51,13 +51,13 @@ public static class CompareHtml
 
     private static void ArmTable(StringBuilder html, CompareReport report)
     {
-        html.Append("<table class=\"arms\"><tr><th>arm</th><th>model</th><th>score</th><th>pass rate</th><th>")
+        html.Append("<table class=\"arms\"><tr><th>arm</th><th>model</th><th>score</th><th>pass rate</th><th>cosine</th><th>")
             .Append(E(report.Scoring.StringMetric)).Append("</th><th>examples in prompt</th><th>prompt tokens</th><th>completion tokens</th>")
             .Append("<th>p50 ms</th><th>p95 ms</th><th>answers/s</th><th>$ per 1,000</th><th>break-even</th></tr>\n");
         foreach (var a in report.Arms)
         {
             html.Append("<tr><td>").Append(E(a.Name)).Append("</td><td>").Append(E(a.Model)).Append("</td><td>").Append(a.Score.ToString("0.000"))
-                .Append("</td><td>").Append(a.PassRate.ToString("0%")).Append("</td><td>").Append(a.StringScore.ToString("0.000"))
+                .Append("</td><td>").Append(a.PassRate.ToString("0%")).Append("</td><td>").Append(a.Cosine.ToString("0.000")).Append("</td><td>").Append(a.StringScore.ToString("0.000"))
                 .Append("</td><td>").Append(a.ExamplesRequested == 0 ? "–" : $"{a.ExamplesUsedMean:0.#} of {a.ExamplesRequested} (min {a.ExamplesUsedMin})")
                 .Append("</td><td>").Append(a.PromptTokensMean.ToString("0.#")).Append("</td><td>").Append(a.CompletionTokensMean.ToString("0.#"))
                 .Append("</td><td>").Append(a.LatencyMsP50.ToString("0")).Append("</td><td>").Append(a.LatencyMsP95.ToString("0"))
@@ -102,10 +102,12 @@ public static class CompareHtml
         Chart.defaults.animation = false;
         Chart.defaults.maintainAspectRatio = false;
         const names = r.arms.map(a => a.name);
-        new Chart(document.getElementById('score'), {type: 'bar', data: {labels: names, datasets: [
-          {label: r.scoring.metric, data: r.arms.map(a => a.score), backgroundColor: '#3b7dd8'},
-          {label: 'pass rate', data: r.arms.map(a => a.pass_rate), backgroundColor: '#6cc070'},
-          {label: r.scoring.string_metric, data: r.arms.map(a => a.string_score), backgroundColor: '#f0a030'}]},
+        const scores = [{label: 'score (' + r.scoring.metric + ')', data: r.arms.map(a => a.score), backgroundColor: '#3b7dd8'},
+          {label: 'pass rate', data: r.arms.map(a => a.pass_rate), backgroundColor: '#6cc070'}];
+        if (r.scoring.metric !== 'cosine') scores.push({label: 'cosine', data: r.arms.map(a => a.cosine), backgroundColor: '#20a0a0'});
+        if (r.scoring.metric !== r.scoring.string_metric)
+          scores.push({label: r.scoring.string_metric, data: r.arms.map(a => a.string_score), backgroundColor: '#f0a030'});
+        new Chart(document.getElementById('score'), {type: 'bar', data: {labels: names, datasets: scores},
           options: {scales: {y: {beginAtZero: true}}}});
         new Chart(document.getElementById('tokens'), {type: 'bar', data: {labels: names, datasets: [
           {label: 'prompt tokens', data: r.arms.map(a => a.prompt_tokens_mean), backgroundColor: '#8e6bd8'},

@@ -32,8 +32,8 @@ public sealed record CompareReport(
 public sealed record HeldOutSummary(int Examples, string File, string Source);
 
 /// <summary>How answers were graded: the Core text-similarity metrics, and the pass threshold on <see cref="Metric"/>.</summary>
-/// <param name="Metric">The metric <c>score</c> and <c>pass_rate</c> use (<c>cosine</c> when embeddings are available).</param>
-/// <param name="StringMetric">The string metric reported beside it (<c>rouge_l</c>).</param>
+/// <param name="Metric">The metric <c>score</c> and <c>pass_rate</c> use: <c>cosine</c> (default) or a text_similarity string metric.</param>
+/// <param name="StringMetric">The string metric always reported as <c>string_score</c> (<c>fuzzy_match</c> by default); <c>cosine</c> is always reported too.</param>
 public sealed record CompareScoring(string Metric, string StringMetric, double PassThreshold, string? EmbeddingModel, string Pricing);
 
 /// <param name="Score">Mean of the scoring metric over the held-out set.</param>
@@ -44,6 +44,7 @@ public sealed record ArmReport(
     string Model,
     double Score,
     double PassRate,
+    double Cosine,
     double StringScore,
     double PromptTokensMean,
     double CompletionTokensMean,
@@ -63,5 +64,5 @@ public sealed record TrainingCost(double Seconds, double? Cost);
 /// <summary>One held-out example and every arm's answer to it, for the side-by-side table.</summary>
 public sealed record AnswerRow(int Line, string Question, string Reference, IReadOnlyList<ArmAnswer> Answers);
 
-/// <param name="Score">The scoring metric (cosine to the reference); <paramref name="StringScore"/> the string metric (rouge_l).</param>
-public sealed record ArmAnswer(string Arm, string Text, double Score, double StringScore, bool Passed, int PromptTokens, int CompletionTokens, double LatencyMs, int ExamplesUsed);
+/// <param name="Score">The scoring metric against the reference; <paramref name="Cosine"/> and <paramref name="StringScore"/> the two always reported.</param>
+public sealed record ArmAnswer(string Arm, string Text, double Score, double Cosine, double StringScore, bool Passed, int PromptTokens, int CompletionTokens, double LatencyMs, int ExamplesUsed);

@@ -26,6 +26,7 @@ public static class CompareReportBuilder
             return new ArmReport(r.Arm.Name, r.Arm.Model,
                 Score: r.Answers.Average(a => a.Score),
                 PassRate: r.Answers.Count(a => a.Passed) / (double)r.Answers.Count,
+                Cosine: r.Answers.Average(a => a.Cosine),
                 StringScore: r.Answers.Average(a => a.StringScore),
                 PromptTokensMean: r.Answers.Average(a => a.PromptTokens),
                 CompletionTokensMean: r.Answers.Average(a => a.CompletionTokens),
