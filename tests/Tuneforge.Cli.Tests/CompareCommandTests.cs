@@ -46,7 +46,7 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
 
         var html = dir.File("report.html");
         var run = await CliProcess.RunAsync(["compare", id, "--json", "--few-shot", "4", "--retrieval-k", "2", "--max-tokens", "96",
-            "--metric", "fuzzy_match", "--pass-threshold", "0.3", "--price-per-hour", "0.5", "--html", html], service.Environment(), timeoutSeconds: 600);
+            "--metric", "fuzzy_match", "--pass-threshold", "0.3", "--price-per-hour", "0.5", "--judge", "tuneforge-tiny", "--html", html], service.Environment(), timeoutSeconds: 600);
         Assert.True(run.ExitCode == 0, run.ToString());
         var report = JsonDocument.Parse(run.Stdout).RootElement;
 
@@ -59,6 +59,9 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
                 Assert.True(arm.TryGetProperty(field, out _), $"arm {arm.GetProperty("name")} lacks {field}");
         Assert.StartsWith("ft:tuneforge-tiny", arms["fine_tuned"].GetProperty("model").GetString());
         Assert.Equal("tuneforge-tiny", arms["long_prompt"].GetProperty("model").GetString());
+        // The judge (here the untrained model itself: what it says means little) graded every arm on its 0 to 1 range.
+        Assert.Equal("tuneforge-tiny", report.GetProperty("scoring").GetProperty("judge").GetString());
+        Assert.All(arms.Values, a => Assert.InRange(a.GetProperty("judge_score").GetDouble(), 0, 1));
         // Few-shot and retrieved examples really went into the prompts (as many as fit the 1,024-token context).
         Assert.True(arms["long_prompt"].GetProperty("examples_used_mean").GetDouble() >= 1);
         Assert.True(arms["retrieval"].GetProperty("examples_used_mean").GetDouble() >= 1);

@@ -15,7 +15,8 @@ namespace Tuneforge.Cli.Commands;
 /// text-similarity metrics: cosine to the reference by the service's embedding model, a string metric, and the
 /// metric chosen as the score (one of the two, or another string metric).
 /// </summary>
-public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddings, int maxTokens, string metric, double passThreshold, string stringMetric)
+public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddings, int maxTokens, string metric, double passThreshold, string stringMetric,
+    CompareJudge? judge)
 {
     private readonly Dictionary<string, int?> _contextLengths = new(StringComparer.Ordinal);
     private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
@@ -44,7 +45,14 @@ public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddi
             progress?.Invoke(asked.Count);
         }
         await embeddings.LoadAsync(asked.SelectMany(a => new[] { a.Completion.Text, a.Conversation.Reference }).Where(t => t.Length > 0), ct);
-        var answers = asked.Select(a => Grade(arm, a.Conversation, a.Completion, a.ExamplesUsed)).ToList();
+        var answers = new List<ArmAnswer>();
+        foreach (var a in asked)
+        {
+            var answer = Grade(arm, a.Conversation, a.Completion, a.ExamplesUsed);
+            if (judge is not null)
+                answer = answer with { JudgeScore = await judge.ScoreAsync(a.Conversation.Question, a.Conversation.Reference, a.Completion.Text, ct) };
+            answers.Add(answer);
+        }
         return new ArmRun(arm, arm.Style == PromptStyle.SystemOnly ? 0 : k, answers);
     }
 

@@ -29,11 +29,12 @@ public static class CompareCommand
         var metric = new Option<string>("--metric") { Description = "What score and pass rate measure: cosine (sentence embeddings) or a string metric (fuzzy_match, rouge_l, bleu, ...).", DefaultValueFactory = _ => "cosine", HelpName = "name" };
         var stringMetric = new Option<string>("--string-metric") { Description = "The string metric reported beside cosine.", DefaultValueFactory = _ => "fuzzy_match", HelpName = "name" };
         var threshold = new Option<double>("--pass-threshold") { Description = "Score (of --metric) an answer needs to pass.", DefaultValueFactory = _ => 0.6, HelpName = "x" };
+        var judgeModel = new Option<string?>("--judge") { Description = "A judge model that scores each answer against the reference from 0 to 1 (the Evals score_model grader).", HelpName = "model" };
         var limit = new Option<int?>("--limit") { Description = "Use only the first N held-out examples.", HelpName = "n" };
         var html = new Option<string?>("--html") { Description = "Also write a self-contained HTML report (charts and every answer side by side) to this path.", HelpName = "file" };
         var command = new Command("compare", "Was it worth it? The fine-tuned model against a long prompt and retrieval on held-out data: scores, tokens, latency, cost, break-even.")
         {
-            job, valid, fewShot, retrievalK, perHour, prices, also, maxTokens, metric, stringMetric, threshold, limit, html,
+            job, valid, fewShot, retrievalK, perHour, prices, also, maxTokens, metric, stringMetric, threshold, judgeModel, limit, html,
         };
         var client = ClientOptions.AddTo(command);
         client.SetAction(command, async (result, api, output, ct) =>
@@ -60,7 +61,8 @@ public static class CompareCommand
             var seconds = await TrainingTime.MeasureAsync(api, jobObject, ct);
 
             var embeddings = new CompareEmbeddings(api, SentenceEmbedder.Id);
-            var arms = new CompareArms(api, embeddings, result.GetValue(maxTokens), scoreMetric, result.GetValue(threshold), textMetric);
+            var arms = new CompareArms(api, embeddings, result.GetValue(maxTokens), scoreMetric, result.GetValue(threshold), textMetric,
+                result.GetValue(judgeModel) is { } j ? new CompareJudge(api, j) : null);
             await arms.EmbedAsync(heldOut.Select(c => c.Question).Concat(training.Select(t => t.Question)), ct);
             var plan = new List<(PromptArm Arm, int K)>
             {
@@ -81,7 +83,7 @@ public static class CompareCommand
                 }, ct));
                 if (Output.Interactive) Console.Error.WriteLine();
             }
-            var scoring = new CompareScoring(scoreMetric, textMetric, result.GetValue(threshold), SentenceEmbedder.Id, pricing.Describe());
+            var scoring = new CompareScoring(scoreMetric, textMetric, result.GetValue(threshold), SentenceEmbedder.Id, pricing.Describe(), result.GetValue(judgeModel));
             var report = CompareReportBuilder.Build(jobId, new HeldOutSummary(heldOut.Count, heldOutFile, heldOutSource), heldOut, runs, seconds, pricing, scoring);
 
             if (result.GetValue(html) is { } path)

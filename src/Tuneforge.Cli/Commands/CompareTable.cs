@@ -17,6 +17,8 @@ public static class CompareTable
                 a.AnswersPerSecond.ToString("0.##"), a.CostPer1000?.ToString("0.######") ?? "-", a.BreakEvenRequests?.ToString("N0") ?? "-");
         output.Write(table);
         output.Line($"score: {report.Scoring.Metric} to the reference, pass at >= {report.Scoring.PassThreshold}; cosine by {Markup.Escape(report.Scoring.EmbeddingModel ?? "")}; prices: {Markup.Escape(report.Scoring.Pricing)}");
+        if (report.Scoring.Judge is { } judge)
+            output.Line("judge " + Markup.Escape(judge) + ": " + string.Join(", ", report.Arms.Select(a => $"{Markup.Escape(a.Name)} {a.JudgeScore?.ToString("0.000") ?? "-"}")));
         output.Line($"training: {report.Training.Seconds:0.#} s" + (report.Training.Cost is { } c ? $", ${c:0.######}" : ""));
         output.Line(report.BreakEvenRequests is { } n
             ? $"[bold]break-even against long_prompt after {n:N0} requests[/]"

@@ -105,6 +105,7 @@ public static class CompareHtml
         const scores = [{label: 'score (' + r.scoring.metric + ')', data: r.arms.map(a => a.score), backgroundColor: '#3b7dd8'},
           {label: 'pass rate', data: r.arms.map(a => a.pass_rate), backgroundColor: '#6cc070'}];
         if (r.scoring.metric !== 'cosine') scores.push({label: 'cosine', data: r.arms.map(a => a.cosine), backgroundColor: '#20a0a0'});
+        if (r.scoring.judge) scores.push({label: 'judge (' + r.scoring.judge + ')', data: r.arms.map(a => a.judge_score), backgroundColor: '#8e6bd8'});
         if (r.scoring.metric !== r.scoring.string_metric)
           scores.push({label: r.scoring.string_metric, data: r.arms.map(a => a.string_score), backgroundColor: '#f0a030'});
         new Chart(document.getElementById('score'), {type: 'bar', data: {labels: names, datasets: scores},

@@ -34,7 +34,8 @@ public sealed record HeldOutSummary(int Examples, string File, string Source);
 /// <summary>How answers were graded: the Core text-similarity metrics, and the pass threshold on <see cref="Metric"/>.</summary>
 /// <param name="Metric">The metric <c>score</c> and <c>pass_rate</c> use: <c>cosine</c> (default) or a text_similarity string metric.</param>
 /// <param name="StringMetric">The string metric always reported as <c>string_score</c> (<c>fuzzy_match</c> by default); <c>cosine</c> is always reported too.</param>
-public sealed record CompareScoring(string Metric, string StringMetric, double PassThreshold, string? EmbeddingModel, string Pricing);
+/// <param name="Judge">The judge model of <c>judge_score</c> (a score_model grader, 0 to 1), or null when none was named.</param>
+public sealed record CompareScoring(string Metric, string StringMetric, double PassThreshold, string? EmbeddingModel, string Pricing, string? Judge = null);
 
 /// <param name="Score">Mean of the scoring metric over the held-out set.</param>
 /// <param name="ExamplesUsedMean">Mean number of training examples placed in the prompt (0 for system-prompt-only arms).</param>
@@ -46,6 +47,7 @@ public sealed record ArmReport(
     double PassRate,
     double Cosine,
     double StringScore,
+    double? JudgeScore,
     double PromptTokensMean,
     double CompletionTokensMean,
     double LatencyMsP50,
@@ -65,4 +67,5 @@ public sealed record TrainingCost(double Seconds, double? Cost);
 public sealed record AnswerRow(int Line, string Question, string Reference, IReadOnlyList<ArmAnswer> Answers);
 
 /// <param name="Score">The scoring metric against the reference; <paramref name="Cosine"/> and <paramref name="StringScore"/> the two always reported.</param>
-public sealed record ArmAnswer(string Arm, string Text, double Score, double Cosine, double StringScore, bool Passed, int PromptTokens, int CompletionTokens, double LatencyMs, int ExamplesUsed);
+public sealed record ArmAnswer(string Arm, string Text, double Score, double Cosine, double StringScore, bool Passed, int PromptTokens, int CompletionTokens, double LatencyMs, int ExamplesUsed,
+    double? JudgeScore = null);

@@ -28,6 +28,8 @@ public static class CompareReportBuilder
                 PassRate: r.Answers.Count(a => a.Passed) / (double)r.Answers.Count,
                 Cosine: r.Answers.Average(a => a.Cosine),
                 StringScore: r.Answers.Average(a => a.StringScore),
+                // Mean over the answers the judge could grade; null with no judge.
+                JudgeScore: r.Answers.Any(a => a.JudgeScore is not null) ? r.Answers.Where(a => a.JudgeScore is not null).Average(a => a.JudgeScore!.Value) : null,
                 PromptTokensMean: r.Answers.Average(a => a.PromptTokens),
                 CompletionTokensMean: r.Answers.Average(a => a.CompletionTokens),
                 LatencyMsP50: Percentile(latencies, 0.50),
