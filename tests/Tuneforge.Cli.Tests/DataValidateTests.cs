@@ -15,7 +15,7 @@ public class DataValidateTests
     [Fact]
     public async Task The_cookbook_toy_file_reports_its_two_warnings_and_too_few_examples()
     {
-        var run = await CliProcess.RunAsync("data", "validate", Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), "--json", "--no-measure", "--models-dir", ModelsDir);
+        var run = await CliProcess.RunAsync("data", "validate", Repository.Fixture("toy_chat_fine_tuning.jsonl"), "--json", "--no-measure", "--models-dir", ModelsDir);
 
         Assert.Equal(1, run.ExitCode);
         var report = JsonDocument.Parse(run.Stdout).RootElement;
@@ -28,7 +28,7 @@ public class DataValidateTests
     [Fact]
     public async Task The_toy_file_passes_as_a_validation_file_and_the_table_names_the_warnings()
     {
-        var run = await CliProcess.RunAsync("data", "validate", Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), "--validation-file", "--no-measure", "--models-dir", ModelsDir);
+        var run = await CliProcess.RunAsync("data", "validate", Repository.Fixture("toy_chat_fine_tuning.jsonl"), "--validation-file", "--no-measure", "--models-dir", ModelsDir);
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("line 3: example has no system message", run.Stdout);

@@ -28,7 +28,7 @@ public class TokenCountTests
     public async Task Validate_counts_the_toy_file_exactly_as_the_chat_encoder_does()
     {
         using var dir = new TempDir();
-        var (statistics, lengths, trained) = await ValidateAndEncode(Repository.SharedDataset("toy_chat_fine_tuning.jsonl"), dir);
+        var (statistics, lengths, trained) = await ValidateAndEncode(Repository.Fixture("toy_chat_fine_tuning.jsonl"), dir);
 
         var tokens = statistics.GetProperty("tokens_per_example");
         Assert.Equal(lengths.Sum(), tokens.GetProperty("sum").GetDouble());

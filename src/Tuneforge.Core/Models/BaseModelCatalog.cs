@@ -1,3 +1,6 @@
+using Tuneforge.Engine.Modeling;
+using Tuneforge.Engine.Training;
+
 namespace Tuneforge.Core.Models;
 
 /// <summary>
@@ -28,6 +31,13 @@ public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
     }
 
     public BaseModel? Find(string id) => List().FirstOrDefault(m => m.Id == id);
+
+    /// <summary>
+    /// The LoRA learning rate that learning_rate_multiplier scales for a base model: the untrained built-in model's
+    /// own (higher) rate, <see cref="AutoHyperparameters.DefaultBaseLearningRate"/> for every pretrained checkpoint.
+    /// </summary>
+    public static double BaseLearningRate(string modelId) =>
+        modelId == TinyModelId ? TinyModel.LoraLearningRate : AutoHyperparameters.DefaultBaseLearningRate;
 
     /// <summary>Makes sure a base model's files exist before training or serving reads them.</summary>
     public static void EnsureAvailable(string modelId, string directory)

@@ -20,6 +20,13 @@ public static class TinyModel
     public const int Seed = 20241126;
     public const int EndOfText = 256, ImStart = 257, ImEnd = 258;
 
+    /// <summary>
+    /// The LoRA learning rate a learning_rate_multiplier of 1 means for this model. A pretrained checkpoint only needs
+    /// nudging (2e-4); this network is random, so its adapters must build every feature from nothing: at 2e-4 × 2 the
+    /// README's 12-example recipe (2 epochs) ends at loss 3.4 and answers noise, at 1e-3 × 2 it answers exactly.
+    /// </summary>
+    public const double LoraLearningRate = 1e-3;
+
     /// <summary>The ChatML template, byte for byte as the tokenizer code recognises it.</summary>
     public const string ChatTemplate =
         @"{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";

@@ -7,13 +7,14 @@ namespace Tuneforge.Engine.Training;
 ///   3; if n×3 &lt; 100 then min(25, 100 / n); if n×3 &gt; 25,000 then max(1, 25,000 / n).</item>
 /// <item>batch_size: about 0.2 % of the examples, at least 1 and at most 256 (OpenAI's documented default).</item>
 /// <item>learning_rate_multiplier: 2 for batches up to 8 examples, 1 above (OpenAI reports 2 for small jobs);
-///   the trainer multiplies it by its LoRA base rate <see cref="BaseLearningRate"/>.</item>
+///   the trainer multiplies it by the base model's own LoRA rate (<see cref="FineTuneHyperparameters.BaseLearningRate"/>:
+///   <see cref="DefaultBaseLearningRate"/> for real checkpoints, a higher one for the untrained built-in model).</item>
 /// </list>
 /// </summary>
 public static class AutoHyperparameters
 {
-    /// <summary>The LoRA learning rate that a multiplier of 1 means.</summary>
-    public const double BaseLearningRate = 2e-4;
+    /// <summary>The LoRA learning rate a multiplier of 1 means for a pretrained checkpoint (PEFT's usual 1e-4..3e-4).</summary>
+    public const double DefaultBaseLearningRate = 2e-4;
 
     public const int MinEpochs = 1, MaxEpochs = 50, MaxBatchSize = 256;
 

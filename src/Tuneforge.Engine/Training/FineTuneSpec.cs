@@ -14,7 +14,8 @@ public sealed record FineTuneHyperparameters(
     double WeightDecay = 0.0,
     double MaxGradNorm = 1.0,
     int MaxSequenceLength = 0,       // 0: the model's max_position_embeddings
-    int EvalEverySteps = 0)          // 0: a sensible default from the step count
+    int EvalEverySteps = 0,          // 0: a sensible default from the step count
+    double BaseLearningRate = AutoHyperparameters.DefaultBaseLearningRate) // the base model's LoRA rate; peak = this × multiplier
 {
     public static readonly IReadOnlyList<string> AllProjections =
         ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];

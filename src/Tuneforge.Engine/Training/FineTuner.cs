@@ -31,7 +31,7 @@ public static class FineTuner
         var valid = spec.Validation is { Count: > 0 } v ? TrainingData.Encode(v, encoder, maxTokens, observer.Warning, "validation file") : [];
         var plan = new BatchPlan(train, hp.BatchSize, hp.Epochs, maxTokens, spec.Seed);
         int total = plan.TotalSteps;
-        var schedule = new LearningRateSchedule(AutoHyperparameters.BaseLearningRate * hp.LearningRateMultiplier,
+        var schedule = new LearningRateSchedule(hp.BaseLearningRate * hp.LearningRateMultiplier,
             hp.WarmupSteps >= 0 ? hp.WarmupSteps : LearningRateSchedule.DefaultWarmup(total), total, hp.Schedule);
         int evalEvery = hp.EvalEverySteps > 0 ? hp.EvalEverySteps : Math.Max(1, total / 20);
         var validSample = BatchPlan.Pack(valid.Take(32).ToList(), maxTokens);

@@ -61,7 +61,7 @@ public static class CliProcess
     }
 }
 
-/// <summary>Paths of the repository and of the shared datasets beside it.</summary>
+/// <summary>Paths inside the repository: its root, the test fixtures and the samples.</summary>
 public static class Repository
 {
     public static string Root { get; } = FindRoot();
@@ -73,15 +73,11 @@ public static class Repository
         throw new DirectoryNotFoundException("the repository root (Tuneforge.slnx) was not found above " + AppContext.BaseDirectory);
     }
 
-    /// <summary>../shared/datasets/NAME from the repository root (a worktree inside a folder of worktrees looks one level up).</summary>
-    public static string SharedDataset(string name)
+    /// <summary>tests/fixtures/NAME: the data files the tests share (see tests/fixtures/README.md).</summary>
+    public static string Fixture(string name)
     {
-        for (var dir = Directory.GetParent(Root); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "datasets", name);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw new FileNotFoundException($"shared/datasets/{name} was not found beside the repository at {Root}");
+        var path = Path.Combine(Root, "tests", "fixtures", name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"tests/fixtures/{name} is missing from the repository", path);
     }
 
     public static string Sample(params string[] parts) => Path.Combine([Root, "samples", .. parts]);

@@ -22,7 +22,7 @@ public class TrainingFileReaderTests
     [Fact]
     public void The_cookbook_toy_file_has_no_format_errors_only_the_two_missing_message_warnings_and_too_few_examples()
     {
-        var report = TrainingFileReader.ReadFile(SharedDatasets.Path("toy_chat_fine_tuning.jsonl"));
+        var report = TrainingFileReader.ReadFile(Fixtures.Path("toy_chat_fine_tuning.jsonl"));
 
         Assert.Equal(DatasetFormat.Chat, report.Format);
         Assert.Equal(5, report.Examples.Count);
@@ -35,7 +35,7 @@ public class TrainingFileReaderTests
     [Fact]
     public void The_toy_file_is_acceptable_as_a_validation_file()
     {
-        using var stream = File.OpenRead(SharedDatasets.Path("toy_chat_fine_tuning.jsonl"));
+        using var stream = File.OpenRead(Fixtures.Path("toy_chat_fine_tuning.jsonl"));
         Assert.False(TrainingFileReader.Read(stream, isTrainingFile: false).HasErrors);
     }
 
