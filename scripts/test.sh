@@ -22,6 +22,11 @@ if [ ! -f "$NODE_REF/node_modules/.package-lock.json" ] || [ "$NODE_REF/package-
     echo "warning: npm not found; the tokenizer reference and Node SDK tests will fail (install Node.js and npm)" >&2
   fi
 fi
+# Debian's Chromium renders the compare HTML report headless for the report's screenshot test.
+if [ ! -x /usr/bin/chromium ]; then
+  tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || echo "warning: could not install chromium; the compare report screenshot test will fail" >&2
+fi
 dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
 log="$(mktemp)"
 set +e

@@ -18,6 +18,7 @@ foreach (var command in new[]
     EvalsCommand.Create(),
     ConnectionsCommand.Create(),
     MigrateCommand.Create(),
+    CompareCommand.Create(),
 })
 {
     root.Subcommands.Add(command);
