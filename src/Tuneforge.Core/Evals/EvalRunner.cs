@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Tuneforge.Core.Evals.Grading;
 using Tuneforge.Core.Jobs;
+using Tuneforge.Core.Runner;
 
 namespace Tuneforge.Core.Evals;
 
@@ -30,11 +30,11 @@ public sealed class EvalRunner(IEvalRepository evals, IEvalRunQueue queue, IEval
         {
             try
             {
-                queue.FreeAbandoned(Environment.MachineName, IsAlive);
+                queue.FreeAbandoned(Environment.MachineName, WorkerLoop.IsAlive);
                 var run = queue.Claim(lease, LeaseDuration);
                 if (run is null)
                 {
-                    await Delay(stopping);
+                    await WorkerLoop.Idle(IdleWait, stopping);
                     continue;
                 }
                 await ExecuteAsync(run, lease, stopping);
@@ -42,7 +42,7 @@ public sealed class EvalRunner(IEvalRepository evals, IEvalRunQueue queue, IEval
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
                 Console.Error.WriteLine($"worker: eval loop: {e.Message}");
-                await Delay(stopping);
+                await WorkerLoop.Idle(IdleWait, stopping);
             }
         }
     }
@@ -111,22 +111,5 @@ public sealed class EvalRunner(IEvalRepository evals, IEvalRunQueue queue, IEval
             catch (OperationCanceledException) { return; }
             catch (Exception e) { Console.Error.WriteLine($"worker: eval run {runId} heartbeat: {e.Message}"); }
         }
-    }
-
-    private static async Task Delay(CancellationToken stopping)
-    {
-        try { await Task.Delay(IdleWait, stopping); } catch (OperationCanceledException) { }
-    }
-
-    private static bool IsAlive(int processId)
-    {
-        if (processId == Environment.ProcessId) return true;
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tuneforge.Core.Jobs;
 using Tuneforge.Engine.Training;
 
@@ -34,7 +33,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
     /// <summary>Frees abandoned jobs; returns how many it re-queued.</summary>
     public int FreeAbandoned()
     {
-        var freed = context.Queue.FreeAbandoned(Environment.MachineName, IsAlive);
+        var freed = context.Queue.FreeAbandoned(Environment.MachineName, WorkerLoop.IsAlive);
         foreach (var job in freed.Where(j => j.Status == JobStatus.Running))
         {
             var last = context.Jobs.ListCheckpoints(job.JobId, null, 1).Items.FirstOrDefault();
@@ -57,7 +56,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
                 var job = context.Queue.ClaimForValidation(lease, LeaseDuration);
                 if (job is null)
                 {
-                    await Delay(stopping);
+                    await WorkerLoop.Idle(IdleWait, stopping);
                     continue;
                 }
                 try { validation.Run(job); }
@@ -66,7 +65,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
                 Console.Error.WriteLine($"worker: validation loop: {e.Message}");
-                await Delay(stopping);
+                await WorkerLoop.Idle(IdleWait, stopping);
             }
         }
     }
@@ -81,7 +80,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
                 var job = context.Queue.ClaimForTraining(lease, LeaseDuration);
                 if (job is null)
                 {
-                    await Delay(stopping);
+                    await WorkerLoop.Idle(IdleWait, stopping);
                     continue;
                 }
                 if (job.Attempts > MaxAttempts)
@@ -98,25 +97,8 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
                 Console.Error.WriteLine($"worker: training loop: {e.Message}");
-                await Delay(stopping);
+                await WorkerLoop.Idle(IdleWait, stopping);
             }
         }
-    }
-
-    private static async Task Delay(CancellationToken stopping)
-    {
-        try { await Task.Delay(IdleWait, stopping); } catch (OperationCanceledException) { }
-    }
-
-    private static bool IsAlive(int processId)
-    {
-        if (processId == Environment.ProcessId) return true;
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
     }
 }

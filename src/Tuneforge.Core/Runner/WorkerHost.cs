@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Tuneforge.Core.Connections;
 using Tuneforge.Core.Evals;
 using Tuneforge.Core.Inference;
@@ -53,7 +52,7 @@ public static class WorkerHost
     {
         var thread = new Thread(() =>
         {
-            while (!stopping.IsCancellationRequested && IsRunning(parentProcessId)) Thread.Sleep(ParentPoll);
+            while (!stopping.IsCancellationRequested && WorkerLoop.IsAlive(parentProcessId)) Thread.Sleep(ParentPoll);
             if (stopping.IsCancellationRequested) return;
             Console.Error.WriteLine($"worker: service process {parentProcessId} is gone; stopping");
             Stop(stopping);
@@ -77,16 +76,5 @@ public static class WorkerHost
     {
         try { stopping.Cancel(); } catch (ObjectDisposedException) { return; }
         new Thread(() => { Thread.Sleep(GracefulExit); Environment.Exit(3); }) { IsBackground = true }.Start();
-    }
-
-    private static bool IsRunning(int processId)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
     }
 }

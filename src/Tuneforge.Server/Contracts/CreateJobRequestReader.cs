@@ -72,6 +72,12 @@ public static class CreateJobRequestReader
     {
         if (Property(body, "metadata") is not { } metadata) return null;
         Expect(metadata, JsonValueKind.Object, "metadata");
+        return MetadataValues(metadata);
+    }
+
+    /// <summary>OpenAI's <c>metadata</c>: an object whose values are all strings (limits are checked by the core).</summary>
+    internal static IReadOnlyDictionary<string, string> MetadataValues(JsonElement metadata)
+    {
         var map = new Dictionary<string, string>();
         foreach (var pair in metadata.EnumerateObject())
         {

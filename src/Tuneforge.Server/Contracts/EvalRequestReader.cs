@@ -33,13 +33,6 @@ public sealed class EvalRequestReader
     {
         if (Element("metadata") is not { } metadata) return null;
         if (metadata.ValueKind != JsonValueKind.Object) throw ApiProblem.BadRequest("Invalid type for 'metadata': expected an object of strings.", "metadata");
-        var map = new Dictionary<string, string>();
-        foreach (var pair in metadata.EnumerateObject())
-        {
-            if (pair.Value.ValueKind != JsonValueKind.String)
-                throw ApiProblem.BadRequest($"Invalid type for 'metadata.{pair.Name}': expected a string.", "metadata");
-            map[pair.Name] = pair.Value.GetString()!;
-        }
-        return map;
+        return CreateJobRequestReader.MetadataValues(metadata);
     }
 }
