@@ -196,7 +196,7 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
             Assert.Contains("source refused the content of", run.Stderr);
             // Four replayed prompts, then parity asks the source once per prompt of the training file (no validation file came through).
             var parity = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("parity").EnumerateArray().Single();
-            Assert.StartsWith("train.replay.jsonl", parity.GetProperty("held_out").GetString());
+            Assert.Equal("train.replay.jsonl (trained on: not held out)", parity.GetProperty("held_out").GetString());
             Assert.Equal(4 + parity.GetProperty("prompts").GetInt32(), proxy.ChatCompletions);
             var entry = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJob.GetProperty("id").GetString());
             Assert.Equal("created from replay", entry.GetProperty("action").GetString());
@@ -209,6 +209,10 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
             string Answer(string line) => JsonDocument.Parse(line).RootElement.GetProperty("messages")[2].GetProperty("content").GetString()!;
             Assert.All(trained.Take(10), l => Assert.Equal("Earlier", Answer(l)));
             Assert.All(trained, l => Assert.NotEmpty(Answer(l)));
+            // No validation file: nothing is split off; the job trains on the whole file and parity asks all its prompts.
+            Assert.Equal(file.GetProperty("target_file").GetString(),
+                (await JobsApi.GetAsync(target, "fine_tuning/jobs/" + entry.GetProperty("target_job").GetString())).GetProperty("training_file").GetString());
+            Assert.Equal(trained.Length, parity.GetProperty("prompts").GetInt32());
 
             // The replay holds one answer per prompt: what the source model answers to it at temperature 0.
             var replayed = File.ReadAllLines(progress).Where(l => l.Length > 0).ToArray();
