@@ -50,8 +50,19 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
             ["source_vs_reference"] = Compare(sourceAnswers, references),
             ["new_vs_reference"] = Compare(newAnswers, references),
             ["new_vs_source"] = Compare(newAnswers, sourceAnswers),
-            ["eval"] = await new MigrateParityEval(target).SaveAsync(sourceJob, sourceModel, newModel, rows, ct),
+            ["eval"] = await SaveAsync(sourceJob, sourceModel, newModel, rows, ct),
         };
+    }
+
+    /// <summary>The eval's ids, or null when the target refuses it: the parity numbers are still reported, with a warning.</summary>
+    private async Task<JsonObject?> SaveAsync(string sourceJob, string sourceModel, string newModel, IReadOnlyList<MigrateParityEval.Row> rows, CancellationToken ct)
+    {
+        try { return await new MigrateParityEval(target).SaveAsync(sourceJob, sourceModel, newModel, rows, ct); }
+        catch (ApiError e)
+        {
+            Output.Error($"warning: parity of {newModel} is not kept as an eval on {target.BaseUrl}: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>The prompt as the eval item shows it: the last message's text (what the model answered), else the messages as JSON.</summary>

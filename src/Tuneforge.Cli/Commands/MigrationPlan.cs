@@ -292,7 +292,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
                     (double?)p["new_vs_reference"]!["embedding_cosine"], (double?)p["new_vs_reference"]!["fuzzy_ratio"],
                     (double?)p["new_vs_source"]!["embedding_cosine"], (double?)p["new_vs_source"]!["fuzzy_ratio"]);
             output.Write(parity);
-            foreach (var p in entries.Select(e => e.Parity).OfType<JsonObject>())
+            foreach (var p in entries.Select(e => e.Parity).OfType<JsonObject>().Where(p => p["eval"] is JsonObject))
                 output.Plain($"parity of {(string?)p["new_model"]} kept as eval {(string?)p["eval"]!["eval_id"]} (runs: source {(string?)p["eval"]!["source_run_id"]}, new {(string?)p["eval"]!["new_run_id"]})");
         }
         var cost = Retraining(entries);
