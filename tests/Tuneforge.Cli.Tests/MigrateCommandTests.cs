@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Tuneforge.Cli.Tests.Harness;
+using Tuneforge.Server.Tests;
 using Tuneforge.Server.Tests.Harness;
 
 namespace Tuneforge.Cli.Tests;
@@ -67,6 +68,39 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         foreach (var pair in new[] { "source_vs_reference", "new_vs_reference", "new_vs_source" })
             foreach (var metric in new[] { "embedding_cosine", "fuzzy_ratio" })
                 Assert.InRange(parity.GetProperty(pair).GetProperty(metric).GetDouble(), -1.0, 1.0);
+
+        // The same parity kept on the target as an eval: one run per model, graded by the service from the answers already
+        // collected; each run's mean scores are the reported means (same metrics, same answers, same references).
+        using var target2 = services.TargetHttp();
+        var kept = parity.GetProperty("eval");
+        var evalId = kept.GetProperty("eval_id").GetString()!;
+        var eval = await JobsApi.GetAsync(target2, "evals/" + evalId);
+        Assert.Equal("migration_parity", eval.GetProperty("metadata").GetProperty("kind").GetString());
+        Assert.Equal(sourceJobId, eval.GetProperty("metadata").GetProperty("migrated_from_job").GetString());
+        Assert.Equal(sourceModel, eval.GetProperty("metadata").GetProperty("migrated_from_model").GetString());
+        Assert.Equal(2, (await JobsApi.GetAsync(target2, $"evals/{evalId}/runs")).GetProperty("data").GetArrayLength());
+        foreach (var (runField, pair) in new[] { ("source_run_id", "source_vs_reference"), ("new_run_id", "new_vs_reference") })
+        {
+            var runId = kept.GetProperty(runField).GetString()!;
+            var done = await EvalsApi.WaitForRunAsync(target2, evalId, runId, services.Target);
+            Assert.True(done.GetProperty("status").GetString() == "completed", done.ToString());
+            Assert.Equal(4, done.GetProperty("result_counts").GetProperty("total").GetInt32());
+            Assert.Equal(0, done.GetProperty("result_counts").GetProperty("errored").GetInt32());
+            var items = await EvalsApi.OutputItemsAsync(target2, evalId, runId);
+            Assert.Equal(4, items.Count);
+            double Score(JsonElement item, string metric) => item.GetProperty("results").EnumerateArray()
+                .Single(r => r.GetProperty("name").GetString()!.StartsWith(metric, StringComparison.Ordinal)).GetProperty("score").GetDouble();
+            Assert.Equal(parity.GetProperty(pair).GetProperty("fuzzy_ratio").GetDouble(), items.Average(i => Score(i, "fuzzy")), 3);
+            // Parity cannot embed an empty text (/v1/embeddings refuses it) and counts an empty answer as 0 (1 if the
+            // reference is empty too); the grader embeds it as it is. Elsewhere the cosines are the same.
+            double ParityCosine(JsonElement item)
+            {
+                var answer = item.GetProperty("sample").GetProperty("output")[0].GetProperty("content").GetString()!.Trim();
+                var reference = item.GetProperty("datasource_item").GetProperty("reference").GetString()!.Trim();
+                return answer.Length == 0 || reference.Length == 0 ? (answer.Length == reference.Length ? 1 : 0) : Score(item, "embedding cosine");
+            }
+            Assert.Equal(parity.GetProperty(pair).GetProperty("embedding_cosine").GetDouble(), items.Average(ParityCosine), 3);
+        }
 
         // The files: same names, same bytes.
         using var source = services.SourceHttp();
@@ -162,7 +196,7 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
             Assert.Contains("source refused the content of", run.Stderr);
             // Four replayed prompts, then parity asks the source once per prompt of the training file (no validation file came through).
             var parity = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("parity").EnumerateArray().Single();
-            Assert.StartsWith("train.replay.jsonl", parity.GetProperty("held_out").GetString());
+            Assert.Equal("train.replay.jsonl (trained on: not held out)", parity.GetProperty("held_out").GetString());
             Assert.Equal(4 + parity.GetProperty("prompts").GetInt32(), proxy.ChatCompletions);
             var entry = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJob.GetProperty("id").GetString());
             Assert.Equal("created from replay", entry.GetProperty("action").GetString());
@@ -175,6 +209,10 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
             string Answer(string line) => JsonDocument.Parse(line).RootElement.GetProperty("messages")[2].GetProperty("content").GetString()!;
             Assert.All(trained.Take(10), l => Assert.Equal("Earlier", Answer(l)));
             Assert.All(trained, l => Assert.NotEmpty(Answer(l)));
+            // No validation file: nothing is split off; the job trains on the whole file and parity asks all its prompts.
+            Assert.Equal(file.GetProperty("target_file").GetString(),
+                (await JobsApi.GetAsync(target, "fine_tuning/jobs/" + entry.GetProperty("target_job").GetString())).GetProperty("training_file").GetString());
+            Assert.Equal(trained.Length, parity.GetProperty("prompts").GetInt32());
 
             // The replay holds one answer per prompt: what the source model answers to it at temperature 0.
             var replayed = File.ReadAllLines(progress).Where(l => l.Length > 0).ToArray();

@@ -12,14 +12,15 @@ namespace Tuneforge.Cli.Commands;
 /// prompts at temperature 0 (each line's messages up to its last assistant turn, which is the reference answer), and
 /// each model's answers are compared with the references and with each other by embedding cosine (the target's
 /// <c>/v1/embeddings</c>, all-MiniLM-L6-v2) and by fuzzy string ratio (the evals' <c>fuzzy_match</c> metric); means
-/// over the prompts.
+/// over the prompts. The per-prompt answers are then kept on the target as an eval with one run per model (see
+/// <see cref="MigrateParityEval"/>), whose ids go in the result under <c>eval</c>.
 /// </summary>
 public sealed class MigrateParity(RemoteClient source, ApiClient target)
 {
     public const int MaxPrompts = 20;
     public const string EmbeddingModel = "all-MiniLM-L6-v2";
 
-    public async Task<JsonObject> MeasureAsync(string sourceModel, string newModel, byte[] heldOut, string heldOutName, CancellationToken ct)
+    public async Task<JsonObject> MeasureAsync(string sourceJob, string sourceModel, string newModel, byte[] heldOut, string heldOutName, CancellationToken ct)
     {
         var cases = Cases(heldOut);
         var sourceAnswers = new List<string>();
@@ -39,6 +40,7 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
             ["embedding_cosine"] = Round(a.Zip(b, (x, y) => Cosine(vectors, x, y)).DefaultIfEmpty(0).Average()),
             ["fuzzy_ratio"] = Round(a.Zip(b, (x, y) => TextSimilarityGrader.Score("fuzzy_match", x, y)).DefaultIfEmpty(0).Average()),
         };
+        var rows = cases.Select((c, i) => new MigrateParityEval.Row(PromptText(c.Messages), c.Reference, sourceAnswers[i], newAnswers[i])).ToList();
         return new JsonObject
         {
             ["source_model"] = sourceModel,
@@ -48,8 +50,24 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
             ["source_vs_reference"] = Compare(sourceAnswers, references),
             ["new_vs_reference"] = Compare(newAnswers, references),
             ["new_vs_source"] = Compare(newAnswers, sourceAnswers),
+            ["eval"] = await SaveAsync(sourceJob, sourceModel, newModel, rows, ct),
         };
     }
+
+    /// <summary>The eval's ids, or null when the target refuses it: the parity numbers are still reported, with a warning.</summary>
+    private async Task<JsonObject?> SaveAsync(string sourceJob, string sourceModel, string newModel, IReadOnlyList<MigrateParityEval.Row> rows, CancellationToken ct)
+    {
+        try { return await new MigrateParityEval(target).SaveAsync(sourceJob, sourceModel, newModel, rows, ct); }
+        catch (ApiError e)
+        {
+            Output.Error($"warning: parity of {newModel} is not kept as an eval on {target.BaseUrl}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>The prompt as the eval item shows it: the last message's text (what the model answered), else the messages as JSON.</summary>
+    private static string PromptText(JsonArray messages) =>
+        messages[^1]?["content"] is JsonValue text && text.TryGetValue<string>(out var s) ? s : messages.ToJsonString();
 
     /// <summary>Up to <see cref="MaxPrompts"/> lines that end with an assistant message: (the messages before it, its text).</summary>
     private static List<(JsonArray Messages, string Reference)> Cases(byte[] file)

@@ -92,7 +92,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
                 var succeeded = await FollowAndAliasAsync(e, ct);
                 failed |= !succeeded;
                 if (succeeded && HeldOut(e, contents) is { } heldOut)
-                    e.Parity = await new MigrateParity(source, target).MeasureAsync(e.Job.FineTunedModel!, Show.Text(e.TargetJob!.Value, "fine_tuned_model")!,
+                    e.Parity = await new MigrateParity(source, target).MeasureAsync(e.Job.Id, e.Job.FineTunedModel!, Show.Text(e.TargetJob!.Value, "fine_tuned_model")!,
                         heldOut.Bytes, heldOut.Name, ct);
             }
 
@@ -292,6 +292,8 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
                     (double?)p["new_vs_reference"]!["embedding_cosine"], (double?)p["new_vs_reference"]!["fuzzy_ratio"],
                     (double?)p["new_vs_source"]!["embedding_cosine"], (double?)p["new_vs_source"]!["fuzzy_ratio"]);
             output.Write(parity);
+            foreach (var p in entries.Select(e => e.Parity).OfType<JsonObject>().Where(p => p["eval"] is JsonObject))
+                output.Plain($"parity of {(string?)p["new_model"]} kept as eval {(string?)p["eval"]!["eval_id"]} (runs: source {(string?)p["eval"]!["source_run_id"]}, new {(string?)p["eval"]!["new_run_id"]})");
         }
         var cost = Retraining(entries);
         output.Plain($"{entries.Count} source job(s), {inventory.Models.Count} source model(s); re-training here: {cost["jobs"]} job(s), " +
