@@ -15,7 +15,7 @@ namespace Tuneforge.Cli.Commands;
 /// text-similarity metrics: cosine to the reference by the service's embedding model, a string metric, and the
 /// metric chosen as the score (one of the two, or another string metric).
 /// </summary>
-public sealed partial class CompareArms(ApiClient api, CompareEmbeddings embeddings, int maxTokens, string metric, double passThreshold, string stringMetric,
+public sealed partial class CompareArms(ApiClient api, ServiceEmbeddings embeddings, int maxTokens, string metric, double passThreshold, string stringMetric,
     CompareJudge? judge)
 {
     private readonly Dictionary<string, int?> _contextLengths = new(StringComparer.Ordinal);

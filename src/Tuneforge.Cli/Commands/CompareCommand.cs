@@ -60,7 +60,7 @@ public static class CompareCommand
             var training = await ReadConversationsAsync(api, jobObject.GetProperty("training_file").GetString()!, ct);
             var seconds = await TrainingTime.MeasureAsync(api, jobObject, ct);
 
-            var embeddings = new CompareEmbeddings(api, SentenceEmbedder.Id);
+            var embeddings = new ServiceEmbeddings(api, SentenceEmbedder.Id);
             var arms = new CompareArms(api, embeddings, result.GetValue(maxTokens), scoreMetric, result.GetValue(threshold), textMetric,
                 result.GetValue(judgeModel) is { } j ? new CompareJudge(api, j) : null);
             await arms.EmbedAsync(heldOut.Select(c => c.Question).Concat(training.Select(t => t.Question)), ct);

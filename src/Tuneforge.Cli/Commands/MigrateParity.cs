@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tuneforge.Cli.Api;
 using Tuneforge.Core.Connections;
+using Tuneforge.Core.Embeddings;
 using Tuneforge.Core.Evals.Grading;
 
 namespace Tuneforge.Cli.Commands;
@@ -18,7 +19,6 @@ namespace Tuneforge.Cli.Commands;
 public sealed class MigrateParity(RemoteClient source, ApiClient target)
 {
     public const int MaxPrompts = 20;
-    public const string EmbeddingModel = "all-MiniLM-L6-v2";
 
     public async Task<JsonObject> MeasureAsync(string sourceJob, string sourceModel, string newModel, byte[] heldOut, string heldOutName, CancellationToken ct)
     {
@@ -33,7 +33,9 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
             newAnswers.Add(Content(fromTarget));
         }
         var references = cases.Select(c => c.Reference).ToList();
-        var vectors = await EmbedAsync(references.Concat(sourceAnswers).Concat(newAnswers), ct);
+        // An empty answer has no embedding (the embeddings API refuses empty input); see Cosine.
+        var vectors = new ServiceEmbeddings(target, SentenceEmbedder.Id);
+        await vectors.LoadAsync(references.Concat(sourceAnswers).Concat(newAnswers).Where(t => t.Trim().Length > 0), ct);
 
         JsonObject Compare(IReadOnlyList<string> a, IReadOnlyList<string> b) => new()
         {
@@ -97,26 +99,10 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
         completion.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
         && choices[0].GetProperty("message").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
 
-    /// <summary>One embedding per distinct non-empty text (an empty answer has no embedding; see <see cref="Cosine"/>).</summary>
-    private async Task<Dictionary<string, float[]>> EmbedAsync(IEnumerable<string> texts, CancellationToken ct)
-    {
-        var distinct = texts.Where(t => t.Trim().Length > 0).Distinct().ToList();
-        var vectors = new Dictionary<string, float[]>();
-        if (distinct.Count == 0) return vectors;
-        var answer = await target.PostAsync("/embeddings", new JsonObject { ["model"] = EmbeddingModel, ["input"] = new JsonArray(distinct.Select(t => (JsonNode?)t).ToArray()) }, ct);
-        foreach (var item in Show.Data(answer))
-            vectors[distinct[item.GetProperty("index").GetInt32()]] = item.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray();
-        return vectors;
-    }
-
     /// <summary>Cosine of two texts' embeddings; two empty texts are the same (1), one empty text is unlike anything (0).</summary>
-    private static double Cosine(Dictionary<string, float[]> vectors, string a, string b)
-    {
-        if (!vectors.TryGetValue(a, out var x) || !vectors.TryGetValue(b, out var y)) return a.Trim().Length == 0 && b.Trim().Length == 0 ? 1 : 0;
-        double dot = 0, nx = 0, ny = 0;
-        for (var i = 0; i < x.Length; i++) { dot += x[i] * y[i]; nx += x[i] * x[i]; ny += y[i] * y[i]; }
-        return nx == 0 || ny == 0 ? 0 : dot / Math.Sqrt(nx * ny);
-    }
+    private static double Cosine(ServiceEmbeddings vectors, string a, string b) =>
+        vectors.Contains(a) && vectors.Contains(b) ? TextSimilarityGrader.Cosine(vectors, a, b)
+        : a.Trim().Length == 0 && b.Trim().Length == 0 ? 1 : 0;
 
     private static double Round(double value) => Math.Round(value, 4);
 }

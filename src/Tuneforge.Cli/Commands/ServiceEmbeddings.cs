@@ -8,9 +8,10 @@ namespace Tuneforge.Cli.Commands;
 /// <summary>
 /// The service's sentence-embedding model over <c>POST /v1/embeddings</c>, as the <see cref="ITextEmbedder"/> the Core
 /// graders take. Texts are fetched in batches ahead of grading (<see cref="LoadAsync"/>); <see cref="Embed"/> then
-/// answers from what was fetched, so the synchronous grader interface never blocks on the network.
+/// answers from what was fetched, so the synchronous grader interface never blocks on the network. Used by
+/// <c>compare</c> (retrieval and cosine) and by <c>migrate</c>'s parity.
 /// </summary>
-public sealed class CompareEmbeddings(ApiClient api, string model) : ITextEmbedder
+public sealed class ServiceEmbeddings(ApiClient api, string model) : ITextEmbedder
 {
     private const int Batch = 64;
     private readonly Dictionary<string, float[]> _vectors = new(StringComparer.Ordinal);
@@ -33,6 +34,8 @@ public sealed class CompareEmbeddings(ApiClient api, string model) : ITextEmbedd
             }
         }
     }
+
+    public bool Contains(string text) => _vectors.ContainsKey(text);
 
     public float[] this[string text] => _vectors.TryGetValue(text, out var v)
         ? v : throw new InvalidOperationException("text not embedded yet: call LoadAsync first");
