@@ -95,9 +95,7 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
         return cases;
     }
 
-    private static string Content(JsonElement completion) =>
-        completion.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
-        && choices[0].GetProperty("message").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
+    private static string Content(JsonElement completion) => Show.MessageContent(completion) ?? "";
 
     /// <summary>Cosine of two texts' embeddings; two empty texts are the same (1), one empty text is unlike anything (0).</summary>
     private static double Cosine(ServiceEmbeddings vectors, string a, string b) =>

@@ -79,8 +79,7 @@ public sealed class MigrateReplay(RemoteClient source, string replayPath)
         {
             var messages = (JsonArray)_prompts[i].DeepClone();
             var answer = await source.ChatAsync(new JsonObject { ["model"] = model, ["messages"] = messages.DeepClone(), ["temperature"] = 0 }, ct);
-            var content = answer.Body.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
-                && choices[0].GetProperty("message").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+            var content = Show.MessageContent(answer.Body);
             if (content is null) throw new Api.ApiError($"the source answered prompt {i + 1} without a message content");
             messages.Add(new JsonObject { ["role"] = "assistant", ["content"] = content });
             // One whole line per answer, flushed, so a stop between prompts never leaves half a line.

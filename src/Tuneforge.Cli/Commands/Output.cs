@@ -125,6 +125,11 @@ public static class Show
     public static double? Number(JsonElement parent, string key)
         => parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 
+    /// <summary>A chat completion's first choice's message text, or null when it has none.</summary>
+    public static string? MessageContent(JsonElement completion)
+        => completion.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
+           && choices[0].GetProperty("message").TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+
     public static IEnumerable<JsonElement> Data(JsonElement list)
         => list.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array ? data.EnumerateArray() : [];
 
