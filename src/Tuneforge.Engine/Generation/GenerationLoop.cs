@@ -122,7 +122,7 @@ public sealed class GenerationLoop : IDisposable
         {
             var s = _admitting[0];
             _admitting.RemoveAt(0);
-            if (s.Cancel.IsCancellationRequested) { End(s, null); continue; }
+            if (s.Cancel.IsCancellationRequested) { End(s, new OperationCanceledException(s.Cancel)); continue; } // as when cancelled while running
             try
             {
                 s.Slot = _decoder.AcquireSlot();
