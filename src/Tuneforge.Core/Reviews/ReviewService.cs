@@ -14,7 +14,7 @@ public sealed record NextItem(ReviewItem? Item, IReadOnlyList<(string Label, str
 /// Blind expert review for one organisation: review sets built from two eval runs or from posted items, the next item
 /// a reviewer has not judged (answers as A/B in a stable per-reviewer order), judgements, results and exports.
 /// </summary>
-public sealed class ReviewService(IReviewRepository reviews, IEvalRepository evals)
+public sealed class ReviewService(IReviewRepository reviews, IEvalRepository evals, FileService files)
 {
     public const int MaxReviewerLength = 64;
 
@@ -72,6 +72,33 @@ public sealed class ReviewService(IReviewRepository reviews, IEvalRepository eva
     {
         var set = Get(organizationId, setId);
         return reviews.ListReviews(set.Id, reviewer is null ? null : Reviewer(reviewer), EvalService.Cursor(after, limit, order));
+    }
+
+    public ReviewResults Results(string organizationId, string setId)
+    {
+        var set = Get(organizationId, setId);
+        return ReviewResults.Of(set.Models, reviews.Items(set.Id), reviews.Reviews(set.Id));
+    }
+
+    /// <summary>The set's decided items as JSONL in <paramref name="format"/> (<see cref="ReviewExport"/>), with the file name to give it.</summary>
+    public (string Jsonl, string Filename) Export(string organizationId, string setId, string? format)
+    {
+        var set = Get(organizationId, setId);
+        if (!ReviewExport.IsFormat(format))
+            throw ApiProblem.BadRequest(format is null ? "Missing required parameter: 'format' ('chat' or 'preference')."
+                : $"format must be 'chat' or 'preference', not '{format}'.", "format", format is null ? null : "invalid_value");
+        return (ReviewExport.Jsonl(format!, reviews.Items(set.Id), reviews.Reviews(set.Id)), $"review-{set.Id}-{format}.jsonl");
+    }
+
+    /// <summary>Stores the export as a <c>fine-tune</c> file, ready to train on; refused while no item is decided.</summary>
+    public async Task<StoredFile> ExportToFileAsync(string organizationId, string setId, string? format, CancellationToken cancellationToken)
+    {
+        var (jsonl, filename) = Export(organizationId, setId, format);
+        if (jsonl.Length == 0)
+            throw ApiProblem.BadRequest($"No item of {setId} has a decision for the '{format}' export yet: judge some items first " +
+                "(a tie or a split vote decides nothing).", "format", "empty_export");
+        var incoming = await files.Store.ReceiveAsync(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(jsonl)), long.MaxValue, cancellationToken);
+        return files.Save(organizationId, incoming, filename, FilePurposes.FineTune);
     }
 
     private static string Reviewer(string? reviewer)

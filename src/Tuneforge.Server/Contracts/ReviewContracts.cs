@@ -45,3 +45,21 @@ public sealed record RevealedReviewObject(
     public static RevealedReviewObject From(Review r) =>
         new(r.Id, "review", r.Reviewer, r.ItemId, r.ItemIndex, r.Choice, r.ChosenModel, r.BetterAnswer, r.CreatedAt);
 }
+
+public sealed record ModelResultObject(string Model, int Wins, int Losses, int Ties, double? WinRate);
+public sealed record ReviewerResultObject(string Reviewer, int Reviews);
+public sealed record AgreementObject(int ItemsWithTwoOrMoreReviewers, double? PercentAgreement, double? CohenKappa);
+
+/// <summary>
+/// A set's results: per model <c>win_rate = (wins + ties/2) / judged</c>; <c>percent_agreement</c> is 0–100 over
+/// pairs of reviewers on shared items; <c>cohen_kappa</c> is the mean pairwise kappa (null when undefined).
+/// </summary>
+public sealed record ReviewResultsObject(
+    string Object, IReadOnlyList<ModelResultObject> Models, IReadOnlyList<ReviewerResultObject> Reviewers, int ItemsReviewed, AgreementObject Agreement)
+{
+    public static ReviewResultsObject From(ReviewResults r) => new("review_set.results",
+        r.Models.Select(m => new ModelResultObject(m.Model, m.Wins, m.Losses, m.Ties, m.WinRate)).ToList(),
+        r.Reviewers.Select(v => new ReviewerResultObject(v.Reviewer, v.Reviews)).ToList(),
+        r.ItemsReviewed,
+        new AgreementObject(r.Agreement.ItemsWithTwoOrMoreReviewers, r.Agreement.PercentAgreement, r.Agreement.CohenKappa));
+}

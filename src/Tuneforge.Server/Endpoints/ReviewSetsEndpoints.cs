@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -54,6 +55,23 @@ public static class ReviewSetsEndpoints
         {
             var page = service.ListReviews(Org(context), setId, reviewer, after, limit, order);
             return TypedResults.Ok(EvalList<RevealedReviewObject>.Of(page.Items.Select(RevealedReviewObject.From).ToList(), r => r.Id, page.HasMore));
+        });
+
+        sets.MapGet("/{setId}/results", (HttpContext context, ReviewService service, string setId) =>
+            TypedResults.Ok(ReviewResultsObject.From(service.Results(Org(context), setId))));
+
+        // A download for the page; the POST stores the same lines as a fine-tune file for the next job.
+        sets.MapGet("/{setId}/export", (HttpContext context, ReviewService service, string setId, string? format) =>
+        {
+            var (jsonl, filename) = service.Export(Org(context), setId, format);
+            return TypedResults.File(Encoding.UTF8.GetBytes(jsonl), "application/jsonl", filename);
+        });
+
+        sets.MapPost("/{setId}/export", async (HttpContext context, ReviewService service, string setId) =>
+        {
+            var body = new EvalRequestReader(await RequestJson.ReadAsync(context.Request), "format");
+            var file = await service.ExportToFileAsync(Org(context), setId, body.String("format"), context.RequestAborted);
+            return TypedResults.Json(FileObject.From(file), WireJson.Options, statusCode: StatusCodes.Status201Created);
         });
     }
 
