@@ -159,14 +159,15 @@ public class ReviewSetsApiTests(ServiceFixture fixture) : IClassFixture<ServiceF
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"review_sets/{setId}")).StatusCode);
     }
 
-    /// <summary>The item as <c>/next</c> would show it to <paramref name="reviewer"/>, read from another reviewer's view of the answers.</summary>
+    /// <summary>
+    /// The item as <c>/next</c> showed it to <paramref name="reviewer"/>, who picked alpha on every item: <c>/next</c> no
+    /// longer shows a judged item, so the labels are read back from the reviewer's earlier choice.
+    /// </summary>
     private static async Task<JsonElement> ShownAsync(HttpClient http, string setId, string reviewer, string itemId, int index)
     {
-        // /next only shows unjudged items; a fresh reviewer whose name hashes like ann's is not guaranteed, so rebuild
-        // the view from the stable order: the labels are whatever ann saw, which the reviews list echoes as choice.
         var anns = (await JobsApi.GetAsync(http, $"review_sets/{setId}/reviews?reviewer={reviewer}&limit=100")).GetProperty("data").EnumerateArray();
         var earlier = anns.Single(r => r.GetProperty("item_id").GetString() == itemId);
-        var alphaLabel = earlier.GetProperty("choice").GetString()!; // ann picked alpha on every item
+        var alphaLabel = earlier.GetProperty("choice").GetString()!;
         var betaLabel = alphaLabel == "A" ? "B" : "A";
         return JsonDocument.Parse(new JsonObject
         {
