@@ -93,7 +93,7 @@ public static class CompletionsEndpoints
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested) { return; }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            await stream.FailAsync(e.Message);
+            await stream.FailAsync(e);
             return;
         }
         if (request.IncludeUsage)

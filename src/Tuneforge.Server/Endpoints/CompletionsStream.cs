@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Tuneforge.Core.Inference;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Contracts;
@@ -28,9 +30,17 @@ internal sealed class CompletionsStream(HttpResponse response)
         await response.Body.FlushAsync();
     }
 
-    /// <summary>A failure after the stream started: an error payload (clients raise it), then the end.</summary>
-    public Task FailAsync(string message) =>
-        WriteAsync(new ErrorResponse(new ErrorDetail(message, "server_error", null, null)));
+    /// <summary>
+    /// A failure after the stream started: logged as the error envelope logs a 500 (the status line has gone out, so
+    /// the middleware never sees it), then an error payload (clients raise it), then the end.
+    /// </summary>
+    public Task FailAsync(Exception exception)
+    {
+        var context = response.HttpContext;
+        context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger<CompletionsStream>()
+            .LogError(exception, "{Method} {Path} failed while streaming", context.Request.Method, context.Request.Path);
+        return WriteAsync(new ErrorResponse(new ErrorDetail(exception.Message, "server_error", null, null)));
+    }
 
     public async Task DoneAsync()
     {
