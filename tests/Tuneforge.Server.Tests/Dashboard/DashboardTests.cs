@@ -1,4 +1,5 @@
-using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using Tuneforge.Server.Tests.Harness;
 
@@ -27,8 +28,9 @@ public sealed class TrainedDashboardFixture : DashboardFixture
     }
 }
 
-/// <summary>The dashboard's sign-in, jobs list, live job page and playground, in a real browser against the real service.</summary>
-public class JobsDashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
+/// <summary>The dashboard's pages in a real browser against the real service: sign-in, jobs, the live job page,
+/// the playground, files, models and evals (review has its own class).</summary>
+public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
 {
     [Fact]
     public async Task A_wrong_key_shows_an_error_and_no_data()
@@ -131,6 +133,74 @@ public class JobsDashboardTests(TrainedDashboardFixture fixture) : IClassFixture
             var stats = await panel.Locator(".stats").InnerTextAsync();
             Assert.Matches(@"\d+ prompt \+ \d+ completion tokens · first token \d+ ms · total \d+ ms", stats);
         }
+        fixture.AssertOnlyOwnOrigin();
+    }
+
+    [Fact]
+    public async Task A_file_uploads_with_progress_and_the_models_page_lists_the_fine_tune()
+    {
+        var page = await fixture.SignedInPageAsync("/files");
+        await page.Locator("#file-list table").WaitForAsync();
+        await page.SetInputFilesAsync("#upload-file", new FilePayload
+        {
+            Name = "more.jsonl", MimeType = "application/jsonl", Buffer = Encoding.UTF8.GetBytes(JobsApi.ChatJsonl(20)),
+        });
+        await page.SelectOptionAsync("#upload-purpose", "fine-tune");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Upload", Exact = true }).ClickAsync();
+        var uploaded = page.Locator("#upload-message .ok");
+        await uploaded.WaitForAsync();
+        var fileId = (await uploaded.Locator("code").InnerTextAsync()).Trim();
+        Assert.Equal(1.0, await page.EvalOnSelectorAsync<double>("#upload-progress", "p => p.value"));
+        Assert.Contains("more.jsonl", await page.Locator($"tr[data-file='{fileId}']").InnerTextAsync());
+        var file = await JobsApi.GetAsync(fixture.Http(), $"files/{fileId}");
+        Assert.Equal(Encoding.UTF8.GetByteCount(JobsApi.ChatJsonl(20)), file.GetProperty("bytes").GetInt32());
+
+        await page.GotoAsync("/models");
+        var row = page.Locator($"tr[data-model='{fixture.FineTunedModel}']");
+        await row.WaitForAsync();
+        var cells = await row.Locator("td").AllInnerTextsAsync();
+        Assert.Equal("tuneforge-tiny", cells[1]);
+        Assert.Equal("org-a", cells[2]);
+        Assert.Equal("yes", cells[4]);
+        fixture.AssertOnlyOwnOrigin();
+    }
+
+    [Fact]
+    public async Task A_comparison_eval_shows_its_arms_and_the_report_in_a_sandbox()
+    {
+        using var http = fixture.Http();
+        const string marker = "report drawn by its own script";
+        var reportId = await JobsApi.UploadAsync(http,
+            $"<!DOCTYPE html><html><body><h1>Was it worth it?</h1><p id=\"m\"></p><script>document.getElementById('m').textContent = '{marker}';</script></body></html>",
+            "compare.html", "user_data");
+        var definition = EvalsApi.CapitalsEval();
+        definition["metadata"] = new JsonObject { ["kind"] = "comparison", ["break_even_requests"] = "1234", ["report_file_id"] = reportId };
+        var evalId = (await EvalsApi.CreateAsync(http, "evals", definition)).GetProperty("id").GetString()!;
+        foreach (var (arm, p50) in new[] { ("fine_tuned", "41"), ("long_prompt", "97") })
+        {
+            var run = EvalsApi.JsonlRun(EvalsApi.HandGradedRows());
+            run["name"] = arm;
+            run["metadata"] = new JsonObject { ["arm"] = arm, ["latency_ms_p50"] = p50, ["cost_per_request_usd"] = "0.0002" };
+            var runId = (await EvalsApi.CreateAsync(http, $"evals/{evalId}/runs", run)).GetProperty("id").GetString()!;
+            await EvalsApi.WaitForRunAsync(http, evalId, runId, fixture.Service);
+        }
+
+        var page = await fixture.SignedInPageAsync("/evals");
+        await page.ClickAsync($"tr[data-eval='{evalId}'] a");
+        var comparison = page.Locator("#comparison");
+        await comparison.WaitForAsync();
+        var text = await comparison.InnerTextAsync();
+        Assert.Contains("Break-even after 1234 requests", text);
+        Assert.Matches(@"fine_tuned\s+41\s+0\.0002", text);
+        Assert.Contains("long_prompt", text);
+        await page.FrameLocator("iframe.report").Locator("#m", new() { HasText = marker }).WaitForAsync();
+        Assert.Equal("allow-scripts", await page.GetAttributeAsync("iframe.report", "sandbox"));
+
+        var runRow = page.Locator("tr[data-run]").First;
+        Assert.Matches(@"completed\s+2\s+2\s+0\s+4", await runRow.InnerTextAsync());
+        await runRow.GetByRole(AriaRole.Button, new() { Name = "samples" }).ClickAsync();
+        await page.Locator("#samples table").WaitForAsync();
+        Assert.Contains("Jupiter.", await page.Locator("#samples").InnerTextAsync());
         fixture.AssertOnlyOwnOrigin();
     }
 }
