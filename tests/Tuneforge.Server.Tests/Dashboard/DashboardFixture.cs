@@ -67,11 +67,13 @@ public class DashboardFixture : IAsyncLifetime
     }
 
     /// <summary>docs/images/NAME in the repository (the README shows these screenshots).</summary>
-    public static string DocsImage(string name)
+    public static string DocsImage(string name) => RepositoryFile($"docs/images/{name}");
+
+    public static string RepositoryFile(string relativePath)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tuneforge.slnx"))) root = root.Parent;
         if (root is null) throw new FileNotFoundException("repository root (Tuneforge.slnx) not found above " + AppContext.BaseDirectory);
-        return Path.Combine(root.FullName, "docs", "images", name);
+        return Path.Combine(root.FullName, relativePath);
     }
 }

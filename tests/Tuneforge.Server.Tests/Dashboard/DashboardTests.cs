@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
@@ -33,6 +34,32 @@ public sealed class TrainedDashboardFixture : DashboardFixture
 public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
 {
     [Fact]
+    public async Task Pages_and_assets_need_no_key_and_leave_the_v1_api_as_it_was()
+    {
+        using var anonymous = new HttpClient { BaseAddress = new Uri(fixture.Origin) };
+        var shell = await anonymous.GetStringAsync("/");
+        Assert.DoesNotContain("ftjob-", shell);
+        foreach (var path in new[] { "/jobs", $"/jobs/{fixture.FinishedJobId}", "/playground", "/review", "/evals", "/files", "/models" })
+        {
+            using var page = await anonymous.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.StartsWith("text/html", page.Content.Headers.ContentType?.ToString());
+            Assert.Equal(shell, await page.Content.ReadAsStringAsync()); // one shell, no data: the browser fetches that with the key
+        }
+        // Chart.js is Core's vendored copy, byte for byte (the repository holds it once).
+        Assert.Equal(File.ReadAllBytes(DashboardFixture.RepositoryFile("src/Tuneforge.Core/Compare/Assets/chart.umd.min.js")),
+            await anonymous.GetByteArrayAsync("/assets/chart.umd.min.js"));
+
+        await ErrorAssert.EnvelopeAsync(await anonymous.GetAsync("/assets/missing.js"), HttpStatusCode.NotFound, code: "unknown_url");
+        await ErrorAssert.EnvelopeAsync(await anonymous.GetAsync("/v1/models"), HttpStatusCode.Unauthorized, code: "invalid_api_key");
+        await ErrorAssert.EnvelopeAsync(await anonymous.GetAsync("/jobs/a/b"), HttpStatusCode.Unauthorized, code: "invalid_api_key");
+        using var http = fixture.Http();
+        await ErrorAssert.EnvelopeAsync(await http.GetAsync("/v1/jobs"), HttpStatusCode.NotFound, code: "unknown_url");
+        await ErrorAssert.EnvelopeAsync(await http.GetAsync("/v1/"), HttpStatusCode.NotFound, code: "unknown_url");
+        await ErrorAssert.EnvelopeAsync(await http.PostAsync("/jobs", null), HttpStatusCode.NotFound, code: "unknown_url");
+    }
+
+    [Fact]
     public async Task A_wrong_key_shows_an_error_and_no_data()
     {
         var page = await fixture.NewPageAsync();
@@ -47,6 +74,10 @@ public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<Tra
         Assert.Equal(0, await page.Locator("table").CountAsync());
         Assert.DoesNotContain(fixture.FinishedJobId, await page.ContentAsync());
         Assert.Null(await page.EvaluateAsync<string?>("() => sessionStorage.getItem('tuneforge.apiKey')"));
+        // The first load (page, styles, modules, Chart.js) stays light: under 2 MB.
+        var firstLoad = await page.EvaluateAsync<long>(
+            "() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')].reduce((n, e) => n + e.encodedBodySize, 0)");
+        Assert.InRange(firstLoad, 200_000, 2_000_000);
         fixture.AssertOnlyOwnOrigin();
     }
 

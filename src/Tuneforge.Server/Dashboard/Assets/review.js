@@ -100,6 +100,7 @@ async function session(setId, reviewer, stage, results) {
   };
   fill(results);
   await next();
+  document.activeElement?.blur(); // the set picker keeps focus otherwise, and would take a / b / t as type-ahead
 }
 
 async function showResults(base, setId, box) {
