@@ -17,6 +17,9 @@ public static class Ids
     public static string Eval() => "eval_" + Random(32);
     public static string EvalRun() => "evalrun_" + Random(32);
     public static string EvalOutputItem() => "outputitem_" + Random(32);
+    public static string ReviewSet() => "rvset_" + Random(24);
+    public static string ReviewItem() => "rvitem_" + Random(24);
+    public static string Review() => "review_" + Random(24);
 
     /// <summary>The last field of a fine-tuned model name: about 8 alphanumeric characters, like OpenAI's.</summary>
     public static string ModelTag() => Random(8);

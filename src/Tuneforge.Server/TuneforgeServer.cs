@@ -50,6 +50,7 @@ public static class TuneforgeServer
         app.MapConnectionsEndpoints();
         app.MapEmbeddingsEndpoints();
         app.MapEvalsEndpoints();
+        app.MapReviewSetsEndpoints();
         return app;
     }
 
@@ -76,6 +77,8 @@ public static class TuneforgeServer
         services.AddSingleton(sp => new Tuneforge.Core.Connections.ConnectionStore(db, Tuneforge.Core.Connections.SecretCipher.FromEnvironment(options.DataDir), sp.GetRequiredService<IModelResolver>()));
         services.AddSingleton<Tuneforge.Core.Evals.IEvalRepository, Tuneforge.Core.Evals.SqliteEvalRepository>();
         services.AddSingleton<Tuneforge.Core.Evals.EvalService>();
+        services.AddSingleton<Tuneforge.Core.Reviews.IReviewRepository, Tuneforge.Core.Reviews.SqliteReviewRepository>();
+        services.AddSingleton<Tuneforge.Core.Reviews.ReviewService>();
         services.AddSingleton(sp => new Tuneforge.Core.Inference.InferenceService(sp.GetRequiredService<IModelResolver>(), Tuneforge.Core.Inference.InferenceOptions.FromEnvironment()));
     }
 

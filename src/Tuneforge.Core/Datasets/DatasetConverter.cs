@@ -16,7 +16,7 @@ public enum SourceFormat { PromptCompletion, Csv, ChatLog }
 /// </summary>
 public static partial class DatasetConverter
 {
-    private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static SourceFormat Detect(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {

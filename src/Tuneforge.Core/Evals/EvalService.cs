@@ -134,10 +134,11 @@ public sealed class EvalService(IEvalRepository evals, IFileRepository files, IM
         if (source.ItemReference is { } reference) Check(reference, "data_source.input_messages.item_reference");
     }
 
-    private static ListCursor Cursor(string? after, int? limit, string? order)
+    /// <summary>A list request's cursor; <paramref name="defaultOrder"/> applies when <paramref name="order"/> is not given.</summary>
+    internal static ListCursor Cursor(string? after, int? limit, string? order, string defaultOrder = "asc")
     {
         if (limit is < 1 or > MaxListLimit) throw ApiProblem.BadRequest($"limit must be between 1 and {MaxListLimit}.", "limit");
         if (order is not (null or "asc" or "desc")) throw ApiProblem.BadRequest("order must be 'asc' or 'desc'.", "order", "invalid_value");
-        return new ListCursor(string.IsNullOrEmpty(after) ? null : after, limit ?? DefaultListLimit, order != "desc");
+        return new ListCursor(string.IsNullOrEmpty(after) ? null : after, limit ?? DefaultListLimit, (order ?? defaultOrder) == "asc");
     }
 }

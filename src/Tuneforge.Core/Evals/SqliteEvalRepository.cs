@@ -164,7 +164,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static Page<T> Paged<T>(List<T> rows, int limit)
+    internal static Page<T> Paged<T>(List<T> rows, int limit)
     {
         var hasMore = rows.Count > limit;
         if (hasMore) rows.RemoveAt(rows.Count - 1);

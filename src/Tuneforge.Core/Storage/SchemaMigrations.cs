@@ -194,6 +194,41 @@ internal static class SchemaMigrations
             created_at INTEGER NOT NULL,
             PRIMARY KEY (organization_id, alias));
         """,
+        """
+        CREATE TABLE review_sets (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations(id),
+            name TEXT NOT NULL,
+            source TEXT NOT NULL,
+            models TEXT NOT NULL,
+            item_count INTEGER NOT NULL,
+            metadata TEXT,
+            created_at INTEGER NOT NULL);
+        CREATE INDEX review_sets_by_org ON review_sets(organization_id, seq);
+        CREATE TABLE review_items (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            set_id TEXT NOT NULL REFERENCES review_sets(id) ON DELETE CASCADE,
+            item_index INTEGER NOT NULL,
+            messages TEXT NOT NULL,
+            answers TEXT NOT NULL,
+            UNIQUE (set_id, item_index));
+        CREATE TABLE reviews (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            set_id TEXT NOT NULL REFERENCES review_sets(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL REFERENCES review_items(id) ON DELETE CASCADE,
+            organization_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            choice TEXT NOT NULL,
+            chosen_answer INTEGER,
+            better_answer TEXT,
+            revision INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (item_id, reviewer));
+        CREATE INDEX reviews_by_set ON reviews(set_id, seq);
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -27,8 +27,8 @@ public sealed class DecoderLayer : nn.Module
         // Without autograd nothing but the output outlives the layer: free the intermediates now, not at the
         // caller's scope end (with autograd the graph keeps what backward needs anyway).
         using var scope = NewDisposeScope();
-        var h = x.add(self_attn.Forward(input_layernorm.Forward(x), ctx));
-        var output = h.add(mlp.Forward(post_attention_layernorm.Forward(h), ctx.Lora));
+        var h = x.add(self_attn.Forward(input_layernorm.Forward(x), ctx), Scalars.One);
+        var output = h.add(mlp.Forward(post_attention_layernorm.Forward(h), ctx.Lora), Scalars.One);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -40,7 +40,7 @@ internal sealed class ForwardContext : IDisposable
             var causal = index.unsqueeze(1).ge(index.unsqueeze(0));                                   // [T, T] query ≥ key
             var seg = batch.SegmentIds;
             var sameSegment = seg.unsqueeze(2).eq(seg.unsqueeze(1));                                   // [B, T, T]
-            var real = seg.ne(0).unsqueeze(2);                                                          // [B, T, 1]
+            var real = seg.ne(Scalars.Zero).unsqueeze(2);                                               // [B, T, 1]
             // Padding queries attend to themselves only, so no softmax row is empty (no NaN anywhere).
             var allowed = causal.logical_and(sameSegment).logical_and(real).logical_or(eye(t, dtype: ScalarType.Bool));
             mask = Additive(allowed, groups, dtype).MoveToOuterDisposeScope();

@@ -34,7 +34,8 @@ public sealed class RmsNorm : nn.Module
     public static Tensor Normalize(Tensor x, Tensor weight, double eps)
     {
         var wide = x.dtype is ScalarType.Float32 or ScalarType.Float64 ? x : x.to(ScalarType.Float32);
-        var variance = wide.square().mean([-1L], keepdim: true);
-        return wide.mul(variance.add_(eps).rsqrt_()).to(x.dtype).mul_(weight);
+        var variance = wide.mul(wide).mean([-1L], keepdim: true);   // not square(): TorchSharp makes it pow(2) with a temporary Scalar (see Scalars)
+        using var epsilon = eps.ToScalar();
+        return wide.mul(variance.add_(epsilon, Scalars.One).rsqrt_()).to(x.dtype).mul_(weight);
     }
 }

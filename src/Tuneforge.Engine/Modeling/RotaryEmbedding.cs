@@ -72,5 +72,5 @@ public sealed class RotaryEmbedding
 
     /// <summary>Rotates <paramref name="x"/> [..., heads, d] (cos and sin as from <see cref="Angles"/>): x·cos + rotate_half(x)·sin, with rotate_half(x) = cat(−x₂, x₁).</summary>
     internal static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin) =>
-        x.mul(cos).add_(x.roll(x.shape[^1] / 2, -1).mul_(signedSin));
+        x.mul(cos).add_(x.roll(x.shape[^1] / 2, -1).mul_(signedSin), Scalars.One);
 }

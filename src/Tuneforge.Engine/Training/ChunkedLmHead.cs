@@ -39,12 +39,14 @@ internal static class ChunkedLmHead
             var (max, argmax) = logits.max(1, keepdim: true);                    // [n, 1] each
             var targetLogit = logits.gather(1, target);                          // [n, 1]
             correct += argmax.eq(target).sum().item<long>();
-            var sumExp = logits.sub_(max).exp_().sum(1, keepdim: true);          // [n, 1]
-            var lse = sumExp.log().add_(max);                                    // [n, 1]
+            var sumExp = logits.sub_(max).exp_().sum(1, keepdim: true); // [n, 1]
+            var lse = sumExp.log().add_(max, Scalars.One);                       // [n, 1]
             lossSum += lse.sub(targetLogit).sum().to(float64).item<double>();
             if (grad is null) continue;
-            var dlogits = logits.mul_(sumExp.reciprocal().mul_(gradScale));      // gradScale · softmax
-            dlogits.scatter_add_(1, target, full(n, 1, -gradScale, dtype: logits.dtype));    // − gradScale · onehot
+            using var scale = gradScale.ToScalar();
+            using var negativeScale = (-gradScale).ToScalar();
+            var dlogits = logits.mul_(sumExp.reciprocal().mul_(scale));          // gradScale · softmax
+            dlogits.scatter_add_(1, target, full(n, 1, negativeScale, dtype: logits.dtype));  // − gradScale · onehot
             grad.narrow(0, start, n).copy_(dlogits.to(h.dtype).matmul(head));   // [n, H]
         }
         return new Result(lossSum, correct, grad ?? empty(0));

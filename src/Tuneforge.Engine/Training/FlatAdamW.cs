@@ -31,11 +31,15 @@ internal sealed class FlatAdamW : IDisposable
         using var _ = no_grad();
         Steps++;
         double bias1 = 1 - Math.Pow(Beta1, Steps), bias2 = 1 - Math.Pow(Beta2, Steps);
-        ExpAvg.lerp_(grad, 1 - Beta1);                                             // m = β₁m + (1−β₁)g
-        ExpAvgSq.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);               // v = β₂v + (1−β₂)g²
-        var denom = ExpAvgSq.sqrt().div_(Math.Sqrt(bias2)).add_(Epsilon);
-        if (WeightDecay > 0) parameters.mul_(1 - learningRate * WeightDecay);
-        parameters.addcdiv_(ExpAvg, denom, value: -learningRate / bias1);
+        // each scalar lives to the end of the step (see Scalars)
+        using Scalar beta2 = Beta2.ToScalar(), oneMinusBeta2 = (1 - Beta2).ToScalar(),
+            sqrtBias2 = Math.Sqrt(bias2).ToScalar(), epsilon = Epsilon.ToScalar(),
+            decay = (1 - learningRate * WeightDecay).ToScalar(), stepSize = (-learningRate / bias1).ToScalar();
+        ExpAvg.lerp_(grad, 1 - Beta1);        // m = β₁m + (1−β₁)g (the weight is a 0-d tensor, owned by the scope)
+        ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);           // v = β₂v + (1−β₂)g²
+        var denom = ExpAvgSq.sqrt().div_(sqrtBias2).add_(epsilon, Scalars.One);
+        if (WeightDecay > 0) parameters.mul_(decay);
+        parameters.addcdiv_(ExpAvg, denom, value: stepSize);
     }
 
     public void Dispose()

@@ -50,11 +50,12 @@ internal sealed class FrozenBase : IDisposable
     public static FrozenBase Random(NetworkShape shape, ScalarType dtype, int seed, ScalarType? storage = null)
     {
         var generator = new Generator((ulong)seed);
+        using var initScale = 0.02f.ToScalar();
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (name, dims) in ParameterShapes(shape))
             tensors[name] = name.EndsWith("norm.weight") ? ones(dims, dtype: float32)
                 : name.EndsWith(".bias") ? zeros(dims, dtype: float32)
-                : randn(dims, dtype: float32, generator: generator).mul_(0.02f);
+                : randn(dims, dtype: float32, generator: generator).mul_(initScale);
         try { return FromTensors(shape, n => tensors[n], dtype, storage); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
     }

@@ -56,10 +56,10 @@ internal sealed class LoraNetwork
             // the projections after a norm take the residual stream and normalise it themselves
             var qkv = Project(x, layer.Qkv, groups[0], lora, dropoutGenerator, "norm + qkv", layer.InputNorm, layer.QkvBias);  // [T, (nq + 2 nkv) · hd]
             var attn = Attention(Mark(qkv, "rope+attention"), cos, sin, mask, T);                            // [T, nq · hd]
-            x = x + Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o");
+            x = x.add(Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o"), Scalars.One);
             var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm); // [T, 2 I]
             var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
-            x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down")).MoveToOuterDisposeScope();
+            x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down"), Scalars.One).MoveToOuterDisposeScope();
         }
         var final = Norm(Mark(x, "final norm").index_select(0, selectRows), _base.FinalNorm);
         Profile?.EndForward();

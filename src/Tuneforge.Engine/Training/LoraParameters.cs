@@ -95,7 +95,8 @@ internal sealed class LoraParameters : IDisposable
         foreach (var s in Slots)
         {
             double bound = 1.0 / Math.Sqrt(s.In);
-            var a = rand(new long[] { (long)Rank * s.In }, dtype: float32, generator: generator).mul_(2 * bound).sub_(bound);
+            using Scalar width = (2 * bound).ToScalar(), offset = bound.ToScalar();
+            var a = rand(new long[] { (long)Rank * s.In }, dtype: float32, generator: generator).mul_(width).sub_(offset);
             Flat.narrow(0, s.AOffset, a.shape[0]).copy_(a);
         }
     }

@@ -98,6 +98,7 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
             int r = o.Rank;
             var gradMid = empty(mid!.shape, dtype: mid.dtype);                                               // [T, targeted · r]
             int col = 0, slot = 0;
+            using var scale = o.Scale.ToScalar();
             for (int m = 0; m < g.Slots.Length; m++)
             {
                 int outFeatures = g.OutFeatures[m];
@@ -105,9 +106,9 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
                 {
                     var gradOut = grad.narrow(1, col, outFeatures);                                        // [T, out_m]
                     var gradMidM = gradMid.narrow(1, (long)slot * r, r);
-                    gradMidM.copy_(gradOut.matmul(B(o, s)).mul_(o.Scale));                                  // [T, r]
+                    gradMidM.copy_(gradOut.matmul(B(o, s)).mul_(scale));                                      // [T, r]
                     AddTo(o.Grad.narrow(0, s.BOffset, (long)outFeatures * r).view(outFeatures, r),
-                        gradOut.t().matmul(mid.narrow(1, (long)slot * r, r)).mul_(o.Scale));               // [out_m, r]
+                        gradOut.t().matmul(mid.narrow(1, (long)slot * r, r)).mul_(scale));                   // [out_m, r]
                     slot++;
                 }
                 col += outFeatures;
@@ -119,8 +120,8 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
             if (gradX is not null)
             {
                 var gradDropped = gradMid.matmul(A(o));                                                    // [T, in]
-                if (hasMask) gradDropped.masked_fill_(mask!, 0).mul_(1 / (1 - o.Dropout));
-                gradX.add_(gradDropped);
+                if (hasMask) { using var keep = (1 / (1 - o.Dropout)).ToScalar(); gradDropped.masked_fill_(mask!, Scalars.Zero).mul_(keep); }
+                gradX.add_(gradDropped, Scalars.One);
             }
         }
         if (!ReferenceEquals(x, input)) x.Dispose();
@@ -146,7 +147,8 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
     {
         using var scope = NewDisposeScope();
         var wide = input.dtype is ScalarType.Float32 or ScalarType.Float64 ? input : input.to(ScalarType.Float32);
-        var rstd = wide.square().mean([-1L], keepdim: true).add_(o.NormEps).rsqrt_();        // [T, 1]
+        using var eps = o.NormEps.ToScalar();
+        var rstd = wide.mul(wide).mean([-1L], keepdim: true).add_(eps, Scalars.One).rsqrt_();// [T, 1] (mul, not square(): see Scalars)
         var normalized = wide.mul(rstd);                                                      // x̂ [T, in]
         var gw = gradH.mul(o.NormWeight!).to(wide.dtype);                                     // [T, in]
         var inner = gw.mul(normalized).mean([-1L], keepdim: true);                            // [T, 1]
@@ -155,7 +157,11 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
 
     /// <summary>dropout(x) with the mask given: zero where dropped, the rest scaled by 1 / (1 − p). (masked_fill: a
     /// product with the bool mask would take libtorch's type-promoting path, several times slower.)</summary>
-    private static Tensor Drop(Tensor x, Tensor droppedMask, double p) => x.masked_fill(droppedMask, 0).mul_(1 / (1 - p));
+    private static Tensor Drop(Tensor x, Tensor droppedMask, double p)
+    {
+        using var keep = (1 / (1 - p)).ToScalar();
+        return x.masked_fill(droppedMask, Scalars.Zero).mul_(keep);
+    }
 
     private static Tensor A(Operands o) =>
         o.Lora.narrow(0, o.Group.AOffset, (long)o.Group.Targeted * o.Rank * o.Group.In).view(o.Group.Targeted * o.Rank, o.Group.In);
@@ -167,6 +173,6 @@ internal sealed class LoraProjection : autograd.SingleTensorFunction<LoraProject
     private static void AddTo(Tensor gradSlice, Tensor value)
     {
         using var _ = no_grad();
-        gradSlice.add_(value);
+        gradSlice.add_(value, Scalars.One);
     }
 }

@@ -60,7 +60,10 @@ internal sealed class LoraTrainer : IDisposable
             var grad = Lora.Grad;
             double norm = grad.norm().item<float>();
             if (maxGradNorm > 0 && norm > maxGradNorm)
-                using (no_grad()) grad.mul_(maxGradNorm / (norm + 1e-6));
+            {
+                using var clip = (maxGradNorm / (norm + 1e-6)).ToScalar();
+                using (no_grad()) grad.mul_(clip);
+            }
             Optimizer.Step(Lora.Flat, grad, learningRate);
             grad.zero_();
             Profile?.Charge("clip + AdamW", backward: false);

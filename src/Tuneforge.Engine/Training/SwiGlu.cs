@@ -40,7 +40,7 @@ internal sealed class SwiGlu : autograd.SingleTensorFunction<SwiGlu>
         var sigmoid = gate.sigmoid();
         // d up = grad · silu(gate); d gate = grad · up · σ(gate) · (1 + gate · (1 − σ(gate)))
         result.narrow(1, half, half).copy_(gate.mul(sigmoid).mul_(grad));
-        var dSilu = sigmoid.neg().add_(1).mul_(gate).add_(1).mul_(sigmoid);
+        var dSilu = sigmoid.neg().add_(Scalars.One, Scalars.One).mul_(gate).add_(Scalars.One, Scalars.One).mul_(sigmoid);
         result.narrow(1, 0, half).copy_(dSilu.mul_(up).mul_(grad));
         BackwardHandoff.Drop(gateUp);
         grad.Dispose();
