@@ -9,21 +9,31 @@ namespace Tuneforge.Server.Tests.Dashboard;
 /// <summary>The blind review page in a real browser against the real review-sets API.</summary>
 public class ReviewDashboardTests(DashboardFixture fixture) : IClassFixture<DashboardFixture>
 {
-    private static readonly string[] Questions = ["Capital of France?", "Largest planet?", "Symbol for gold?"];
+    /// <summary>Questions with model-x's and model-y's answers.</summary>
+    private static readonly (string Question, string X, string Y)[] Pairs =
+    [
+        ("What is the capital of Australia?", "Canberra.", "The capital of Australia is Sydney, its largest city."),
+        ("How many legs does a spider have?", "Spiders have eight legs.", "Six."),
+        ("Name a noble gas.", "Helium (He) is a noble gas.", "Neon."),
+    ];
+    private static readonly string[] Questions = Pairs.Select(p => p.Question).ToArray();
 
     [Fact]
     public async Task A_reviewer_judges_every_pair_by_keyboard_sees_the_results_and_downloads_the_chat_jsonl()
     {
         using var http = fixture.Http();
         var items = new JsonArray();
-        foreach (var (question, i) in Questions.Select((q, i) => (q, i)))
+        foreach (var (question, x, y) in Pairs)
             items.Add(new JsonObject
             {
-                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = question }),
+                ["messages"] = new JsonArray(
+                    new JsonObject { ["role"] = "system", ["content"] = "Answer briefly and correctly." },
+                    new JsonObject { ["role"] = "user", ["content"] = question }),
                 ["answers"] = new JsonArray(
-                    new JsonObject { ["model"] = "model-x", ["content"] = $"x answer {i}" },
-                    new JsonObject { ["model"] = "model-y", ["content"] = $"y answer {i}" }),
+                    new JsonObject { ["model"] = "model-x", ["content"] = x },
+                    new JsonObject { ["model"] = "model-y", ["content"] = y }),
             });
+        var fromX = Pairs.Select(p => p.X).ToHashSet();
         var (status, set) = await EvalsApi.PostAsync(http, "review_sets", new JsonObject
         {
             ["name"] = "x against y", ["source"] = new JsonObject { ["type"] = "items", ["items"] = items },
@@ -47,7 +57,8 @@ public class ReviewDashboardTests(DashboardFixture fixture) : IClassFixture<Dash
             var question = Questions.Single(prompt.Contains);
             var a = await page.InnerTextAsync("#answer-a");
             var b = await page.InnerTextAsync("#answer-b");
-            Assert.Equal(new[] { "x", "y" }, new[] { a[0..1], b[0..1] }.Order());
+            var pair = Pairs.Single(p => p.Question == question);
+            Assert.Equal(new[] { pair.X, pair.Y }.Order(), new[] { a, b }.Order());
             var content = await page.ContentAsync();
             Assert.DoesNotContain("model-x", content);
             Assert.DoesNotContain("model-y", content);
@@ -69,7 +80,7 @@ public class ReviewDashboardTests(DashboardFixture fixture) : IClassFixture<Dash
         await page.Locator("#review-done").WaitForAsync();
         var results = page.Locator("#review-results");
         await results.Locator("table").WaitForAsync();
-        var wins = chosen.Take(2).Count(c => c.Value.StartsWith('x'));
+        var wins = chosen.Values.Count(fromX.Contains); // the tie's better answer is neither model's
         var resultText = await results.InnerTextAsync();
         Assert.Matches($@"model-x\s+{wins}\s+{2 - wins}\s+1\s", resultText);
         Assert.Matches($@"model-y\s+{2 - wins}\s+{wins}\s+1\s", resultText);
@@ -83,7 +94,7 @@ public class ReviewDashboardTests(DashboardFixture fixture) : IClassFixture<Dash
         foreach (var line in lines)
         {
             var messages = JsonDocument.Parse(line).RootElement.GetProperty("messages").EnumerateArray().ToList();
-            var question = messages[0].GetProperty("content").GetString()!;
+            var question = messages[1].GetProperty("content").GetString()!;
             Assert.Equal("assistant", messages[^1].GetProperty("role").GetString());
             Assert.Equal(chosen[question], messages[^1].GetProperty("content").GetString());
         }
