@@ -234,4 +234,39 @@ public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<Tra
         Assert.Contains("Jupiter.", await page.Locator("#samples").InnerTextAsync());
         fixture.AssertOnlyOwnOrigin();
     }
+
+    [Fact]
+    public async Task A_review_set_is_created_from_two_eval_runs_of_the_base_and_the_fine_tune()
+    {
+        using var http = fixture.Http();
+        var definition = EvalsApi.CapitalsEval();
+        definition["name"] = "base against fine-tune";
+        var evalId = (await EvalsApi.CreateAsync(http, "evals", definition)).GetProperty("id").GetString()!;
+        var runIds = new List<string>();
+        foreach (var model in new[] { "tuneforge-tiny", fixture.FineTunedModel })
+        {
+            var runId = (await EvalsApi.CreateAsync(http, $"evals/{evalId}/runs", EvalsApi.CompletionsRun(model, EvalsApi.HandGradedRows(), 4)))
+                .GetProperty("id").GetString()!;
+            Assert.Equal("completed", (await EvalsApi.WaitForRunAsync(http, evalId, runId, fixture.Service)).GetProperty("status").GetString());
+            runIds.Add(runId);
+        }
+
+        var page = await fixture.SignedInPageAsync("/review");
+        await page.FillAsync("#reviewer", "ben");
+        await page.ClickAsync("text=New set from two eval runs");
+        await page.FillAsync("#new-set-name", "tiny vs fine-tune");
+        await page.SelectOptionAsync("#new-set-eval", evalId);
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#new-set-run-b option').length === 2");
+        await page.SelectOptionAsync("#new-set-run-a", runIds[0]);
+        await page.SelectOptionAsync("#new-set-run-b", runIds[1]);
+        await page.ClickAsync("#new-set-create");
+
+        await page.Locator("#review-item").WaitForAsync();
+        Assert.Contains("Item 1 of 4", await page.InnerTextAsync("#review-progress"));
+        Assert.Contains("tiny vs fine-tune (4 items)", await page.Locator("#review-set option:checked").InnerTextAsync());
+        var sets = await JobsApi.GetAsync(http, "review_sets");
+        var set = sets.GetProperty("data").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "tiny vs fine-tune");
+        Assert.Equal(["tuneforge-tiny", fixture.FineTunedModel], set.GetProperty("models").EnumerateArray().Select(m => m.GetString()!).ToList());
+        fixture.AssertOnlyOwnOrigin();
+    }
 }

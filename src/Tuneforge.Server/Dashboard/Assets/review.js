@@ -132,8 +132,8 @@ async function showResults(base, setId, box) {
 async function createForm(picker, start) {
   const evals = await api("/evals?limit=100").then(x => x.data).catch(() => []);
   const name = h("input", { id: "new-set-name", placeholder: "name" });
-  const evalPick = h("select", {}, h("option", { value: "" }, "— eval —"), evals.map(e => h("option", { value: e.id }, e.name || e.id)));
-  const runA = h("select", {}), runB = h("select", {});
+  const evalPick = h("select", { id: "new-set-eval" }, h("option", { value: "" }, "— eval —"), evals.map(e => h("option", { value: e.id }, e.name || e.id)));
+  const runA = h("select", { id: "new-set-run-a" }), runB = h("select", { id: "new-set-run-b" });
   const message = h("div");
   evalPick.addEventListener("change", async () => {
     const runs = evalPick.value ? (await api(`/evals/${encodeURIComponent(evalPick.value)}/runs?limit=100`)).data : [];
@@ -142,7 +142,7 @@ async function createForm(picker, start) {
     fill(runB, options());
     if (runs.length > 1) runB.selectedIndex = 1;
   });
-  const create = h("button", { type: "button", onclick: async () => {
+  const create = h("button", { type: "button", id: "new-set-create", onclick: async () => {
     fill(message);
     try {
       const set = await api("/review_sets", { method: "POST", body: {
