@@ -92,6 +92,7 @@ public static class TuneforgeServer
 
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
+        console.WriteLine($"Dashboard: http://{options.Host}:{options.Port}/ (sign in with an API key)");
         using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console, options.ModelsDir) : null)
         {
             worker?.Start();

@@ -143,10 +143,14 @@ public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<Tra
     [Fact]
     public async Task The_playground_streams_two_models_side_by_side_with_tokens_and_latency()
     {
-        var page = await fixture.SignedInPageAsync($"/playground?models=tuneforge-tiny,{Uri.EscapeDataString(fixture.FineTunedModel)}");
+        // From the finished job's page: "compare" opens the playground with the base and the fine-tune preselected.
+        var page = await fixture.SignedInPageAsync($"/jobs/{fixture.FinishedJobId}");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Compare with the base" }).ClickAsync();
+        await page.WaitForURLAsync("**/playground?models=*");
         var panels = page.Locator(".panel");
         await panels.Nth(1).WaitForAsync();
         Assert.Equal(2, await panels.CountAsync());
+        Assert.Equal("tuneforge-tiny", await panels.Nth(0).Locator("select").InputValueAsync());
         Assert.Equal(fixture.FineTunedModel, await panels.Nth(1).Locator("select").InputValueAsync());
         await page.FillAsync("#user", "Colour number 3?");
         await page.FillAsync("#max-tokens", "12");
