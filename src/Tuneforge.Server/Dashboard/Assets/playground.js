@@ -1,4 +1,5 @@
-// Playground: one conversation (system + user message) sent to 2 or 3 models side by side, each answer streamed
+// Playground: one conversation (a system message, then user and assistant turns ending with a user message) sent to
+// 2 or 3 models side by side, each answer streamed
 // (chat completions with stream:true over fetch) with its token usage, time to first token and total time.
 // ?models=a,b preselects the models (the job page links here for "chat" and "compare").
 import { api, streamChat } from "./api.js";
@@ -12,6 +13,12 @@ export async function playground() {
   const columns = h("div", { class: "grid", id: "answers" });
   const system = h("textarea", { id: "system", rows: 2 }, "You are a helpful assistant.");
   const user = h("textarea", { id: "user", rows: 3, placeholder: "Ask something…" });
+  const turns = h("div", { id: "turns" }); // earlier turns, each a role picker and its text, before the last user message
+  const addTurn = h("button", { type: "button", onclick: () => {
+    const role = h("select", {}, ["user", "assistant"].map((r, i) => h("option", { value: r, selected: i === turns.children.length % 2 }, r)));
+    const text = h("textarea", { rows: 2 });
+    turns.append(h("div", { class: "turn" }, role, text, h("button", { type: "button", class: "link", onclick: e => e.target.parentElement.remove() }, "remove")));
+  } }, "+ earlier turn");
   const maxTokens = h("input", { id: "max-tokens", type: "number", min: 1, max: 4096, value: "128", style: "width:90px" });
   const temperature = h("input", { id: "temperature", type: "number", min: 0, max: 2, step: 0.1, value: "0.7", style: "width:80px" });
   const failure = h("div");
@@ -38,12 +45,17 @@ export async function playground() {
     if (!user.value.trim()) { failure.append(errorBox("Write a user message first.")); return; }
     const messages = [];
     if (system.value.trim()) messages.push({ role: "system", content: system.value });
+    for (const turn of turns.children) {
+      const [role, text] = turn.querySelectorAll("select, textarea");
+      if (text.value.trim()) messages.push({ role: role.value, content: text.value });
+    }
     messages.push({ role: "user", content: user.value });
     send.disabled = true;
     await Promise.all(panels.map(panel => run(panel, messages, Number(maxTokens.value), Number(temperature.value))));
     send.disabled = false;
   } },
     h("label", { for: "system" }, "System"), system,
+    turns, h("p", {}, addTurn),
     h("label", { for: "user" }, "User"), user,
     h("div", { class: "row" }, send, add, remove,
       h("label", { for: "max-tokens" }, "max tokens"), maxTokens, h("label", { for: "temperature" }, "temperature"), temperature));
