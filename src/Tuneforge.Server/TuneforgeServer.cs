@@ -12,6 +12,7 @@ using Tuneforge.Core.Models;
 using Tuneforge.Core.Runner;
 using Tuneforge.Core.Storage;
 using Tuneforge.Server.Contracts;
+using Tuneforge.Server.Dashboard;
 using Tuneforge.Server.Endpoints;
 using Tuneforge.Server.Http;
 
@@ -36,6 +37,7 @@ public static class TuneforgeServer
         var app = builder.Build();
         app.UseMiddleware<RequestId>();
         app.UseMiddleware<ErrorEnvelope>();
+        app.UseMiddleware<DashboardSite>(); // pages and assets need no key (they hold no data); /v1 is untouched
         app.UseMiddleware<ApiKeyAuthentication>();
         app.UseRouting();
         app.MapFilesEndpoints();
@@ -90,6 +92,7 @@ public static class TuneforgeServer
 
         await app.StartAsync(cancellationToken);
         console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
+        console.WriteLine($"Dashboard: http://{options.Host}:{options.Port}/ (sign in with an API key)");
         using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console, options.ModelsDir) : null)
         {
             worker?.Start();
