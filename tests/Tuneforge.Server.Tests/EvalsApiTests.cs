@@ -44,6 +44,14 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
         Assert.Equal("jsonl", run.GetProperty("data_source").GetProperty("type").GetString());
 
         using var http = fixture.Http();
+        // report_url is the dashboard's page of the eval, on the service's own origin
+        var reportUrl = run.GetProperty("report_url").GetString()!;
+        Assert.Equal($"http://127.0.0.1:{fixture.Service.Port}/evals/{evalId}", reportUrl);
+        using (var page = await http.GetAsync(reportUrl))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("text/html", page.Content.Headers.ContentType!.ToString());
+        }
         await WaitForRunAsync(http, evalId, runId, fixture.Service);
         var done = Json(await client.GetEvaluationRunAsync(evalId, runId, null));
         Assert.Equal("completed", done.GetProperty("status").GetString());

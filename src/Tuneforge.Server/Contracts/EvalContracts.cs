@@ -23,12 +23,17 @@ public sealed record EvalRunObject(
     IReadOnlyList<ModelUsage>? PerModelUsage, IReadOnlyList<CriterionCounts>? PerTestingCriteriaResults, string ReportUrl,
     JsonElement DataSource, IReadOnlyDictionary<string, string>? Metadata, EvalRunErrorObject? Error)
 {
-    /// <param name="apiBase">e.g. <c>http://127.0.0.1:8080/v1</c>: the report is the run itself, as this service has no dashboard.</param>
+    /// <param name="apiBase">e.g. <c>http://127.0.0.1:8080/v1</c>; the report is the dashboard's page of the eval, with every run's
+    /// results and samples (<c>http://127.0.0.1:8080/evals/{eval id}</c>).</param>
     public static EvalRunObject From(EvalRun r, string apiBase) => new(
         r.Id, "eval.run", r.EvalId, r.Name, r.CreatedAt, r.Model, r.Status,
         new ResultCountsObject(r.Counts.Total, r.Counts.Errored, r.Counts.Failed, r.Counts.Passed),
-        r.PerModelUsage, r.PerTestingCriteria, $"{apiBase}/evals/{r.EvalId}/runs/{r.Id}", r.DataSource, r.Metadata,
+        r.PerModelUsage, r.PerTestingCriteria, $"{DashboardBase(apiBase)}/evals/{r.EvalId}", r.DataSource, r.Metadata,
         r.Error is null ? null : new EvalRunErrorObject(r.Error.Code, r.Error.Message));
+
+    /// <summary>The dashboard is served at the root of the API's origin: <c>…/v1</c> → <c>…</c>.</summary>
+    private static string DashboardBase(string apiBase) =>
+        apiBase.EndsWith("/v1", StringComparison.Ordinal) ? apiBase[..^3] : apiBase;
 }
 
 /// <summary>The ten fields of OpenAI's <c>eval.run.output_item</c>.</summary>
