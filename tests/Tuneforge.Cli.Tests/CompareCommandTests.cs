@@ -88,6 +88,8 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
             foreach (var field in new[] { "model", "score", "pass_rate", "cosine", "string_score", "prompt_tokens_mean", "completion_tokens_mean", "latency_ms_p50", "latency_ms_p95", "cost_per_1000" })
                 Assert.True(arm.TryGetProperty(field, out _), $"arm {arm.GetProperty("name")} lacks {field}");
         Assert.StartsWith("ft:tuneforge-tiny", arms["fine_tuned"].GetProperty("model").GetString());
+        // Latency comes from the worker's output items (sample.latency_ms), tokens from their usage.
+        Assert.All(arms.Values, a => Assert.True(a.GetProperty("latency_ms_p50").GetDouble() > 0 && a.GetProperty("completion_tokens_mean").GetDouble() > 0, a.ToString()));
         Assert.Equal("tuneforge-tiny", arms["long_prompt"].GetProperty("model").GetString());
         // The judge (here the untrained model itself: what it says means little) graded every arm on its 0 to 1 range.
         Assert.Equal("tuneforge-tiny", report.GetProperty("scoring").GetProperty("judge").GetString());
@@ -150,7 +152,7 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
             var arm = arms[r.GetProperty("metadata").GetProperty("arm").GetString()!];
             Assert.Equal(arm.GetProperty("model").GetString(), r.GetProperty("model").GetString());
             foreach (var field in new[] { "latency_ms_p50", "latency_ms_p95", "prompt_tokens_mean", "completion_tokens_mean", "cost_per_1000" })
-                Assert.Equal(arm.GetProperty(field).GetDouble(), double.Parse(r.GetProperty("metadata").GetProperty(field).GetString()!, CultureInfo.InvariantCulture), 5);
+                Assert.Equal(arm.GetProperty(field).GetDouble(), double.Parse(r.GetProperty("metadata").GetProperty(field).GetString()!, CultureInfo.InvariantCulture));
         }
         var runIds = runs.Select(r => r.GetProperty("id").GetString()).ToList();
 
@@ -174,13 +176,16 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
     }
 
     [Fact]
-    public async Task A_run_cancelled_mid_way_is_named_in_the_report_and_the_other_arms_are_still_reported()
+    public async Task A_run_cancelled_mid_way_is_named_in_the_report_and_the_other_arms_including_a_remote_one_are_still_reported()
     {
         var id = await TrainedJobAsync();
         using var http = Http();
+        // A remote arm: this same service reached as a stored connection, as another Tuneforge or OpenAI would be.
+        var connection = await service.RunAsync("connections", "add", "self", "--url", service.Service.BaseUri.ToString().TrimEnd('/'), "--key", LiveService.Key);
+        Assert.True(connection.ExitCode == 0, connection.ToString());
         var before = (await GetAsync(http, "evals?limit=100")).GetProperty("data").EnumerateArray().Select(e => e.GetProperty("id").GetString()).ToHashSet();
         var compare = CliProcess.RunAsync(["compare", id, "--json", "--limit", "6", "--few-shot", "2", "--retrieval-k", "1", "--max-tokens", "64",
-            "--metric", "fuzzy_match", "--new"], service.Environment(), timeoutSeconds: 600);
+            "--metric", "fuzzy_match", "--arm", "self/tuneforge-tiny", "--new"], service.Environment(), timeoutSeconds: 600);
 
         // Cancel the first run seen answering, through the Evals API as any client would.
         string? cancelled = null;
@@ -208,9 +213,14 @@ public sealed class CompareCommandTests(LiveService service) : IClassFixture<Liv
         var unfinished = Assert.Single(report.GetProperty("unfinished").EnumerateArray());
         Assert.Equal(cancelled, unfinished.GetProperty("arm").GetString());
         Assert.Equal("canceled", unfinished.GetProperty("status").GetString());
-        var reported = report.GetProperty("arms").EnumerateArray().Select(a => a.GetProperty("name").GetString()).ToList();
-        Assert.Equal(3, reported.Count);
-        Assert.DoesNotContain(cancelled, reported);
+        var reported = report.GetProperty("arms").EnumerateArray().ToDictionary(a => a.GetProperty("name").GetString()!);
+        Assert.Equal(4, reported.Count);
+        Assert.DoesNotContain(cancelled, reported.Keys);
+        if (cancelled != "self/tuneforge-tiny")
+        {
+            Assert.Equal("self/tuneforge-tiny", reported["self/tuneforge-tiny"].GetProperty("model").GetString());
+            Assert.True(reported["self/tuneforge-tiny"].GetProperty("prompt_tokens_mean").GetDouble() > 0);
+        }
     }
 
     /// <summary>Pixels in the report's chart colours (bars, lines, legend boxes); the page's text and tables use none of them.</summary>

@@ -192,7 +192,8 @@ public sealed class CompareEval(ApiClient api)
         ["required"] = new JsonArray("question", "reference", "messages"),
     };
 
-    private static string Number(double value) => Math.Round(value, 6).ToString(CultureInfo.InvariantCulture);
+    // Round-trip form: the dashboard reads the very numbers the report shows.
+    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     // Metadata values are at most 512 characters.
     private static string Clip(string value) => value.Length <= 512 ? value : "…" + value[^511..];
