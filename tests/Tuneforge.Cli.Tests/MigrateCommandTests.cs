@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Tuneforge.Cli.Commands;
 using Tuneforge.Cli.Tests.Harness;
 using Tuneforge.Server.Tests;
 using Tuneforge.Server.Tests.Harness;
@@ -64,6 +65,8 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         var parity = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("parity").EnumerateArray().Single();
         Assert.Equal(sourceModel, parity.GetProperty("source_model").GetString());
         Assert.Equal("valid.jsonl", parity.GetProperty("held_out").GetString());
+        Assert.Equal("validation", parity.GetProperty("held_out_kind").GetString());
+        Assert.Equal(JsonValueKind.Null, parity.GetProperty("note").ValueKind);
         Assert.Equal(4, parity.GetProperty("prompts").GetInt32());
         foreach (var pair in new[] { "source_vs_reference", "new_vs_reference", "new_vs_source" })
             foreach (var metric in new[] { "embedding_cosine", "fuzzy_ratio" })
@@ -151,6 +154,42 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.Equal("exists", JsonDocument.Parse(again.Stdout).RootElement.GetProperty("jobs")[0].GetProperty("action").GetString());
         Assert.Single((await JobsApi.GetAsync(target, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());
         Assert.Equal(filesBefore, (await JobsApi.GetAsync(target, "files")).GetProperty("data").GetArrayLength());
+        // ...nor a second parity eval: the job's parity is found by the eval's metadata.
+        Assert.Empty(JsonDocument.Parse(again.Stdout).RootElement.GetProperty("parity").EnumerateArray());
+        Assert.Equal(evalId, JsonDocument.Parse(again.Stdout).RootElement.GetProperty("jobs")[0].GetProperty("parity_eval").GetString());
+        Assert.Equal([evalId], await ParityEvalsAsync(target));
+
+        // A job migrated by an earlier run that has no parity yet gets it from the next --follow.
+        (await target.DeleteAsync("evals/" + evalId)).EnsureSuccessStatusCode();
+        var later = await services.MigrateAsync("--from-base-url", services.SourceUrl, "--base-model", "tuneforge-tiny", "--yes", "--follow", "--json");
+        Assert.True(later.ExitCode == 0, later.ToString());
+        var laterReport = JsonDocument.Parse(later.Stdout).RootElement;
+        Assert.Equal("exists", laterReport.GetProperty("jobs")[0].GetProperty("action").GetString());
+        var measured = laterReport.GetProperty("parity").EnumerateArray().Single();
+        Assert.Equal("valid.jsonl", measured.GetProperty("held_out").GetString());
+        var laterEval = measured.GetProperty("eval").GetProperty("eval_id").GetString()!;
+        Assert.Equal(laterEval, laterReport.GetProperty("jobs")[0].GetProperty("parity_eval").GetString());
+        Assert.Equal([laterEval], await ParityEvalsAsync(target));
+    }
+
+    private static async Task<List<string>> ParityEvalsAsync(HttpClient target) =>
+        (await JobsApi.GetAsync(target, "evals?limit=100")).GetProperty("data").EnumerateArray()
+            .Where(e => e.GetProperty("metadata").ValueKind == JsonValueKind.Object && e.GetProperty("metadata").TryGetProperty("kind", out var k) && k.GetString() == "migration_parity")
+            .Select(e => e.GetProperty("id").GetString()!).ToList();
+
+    [Fact]
+    public void Without_a_validation_file_or_replay_parity_asks_the_last_tenth_of_the_training_file_at_most_fifty_rows()
+    {
+        static byte[] Lines(int n) => Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, n).Select(i => $"{{\"i\":{i}}}\n\n")));
+        static List<string> Rows(byte[] b) => Encoding.UTF8.GetString(b).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var (rows, taken, total) = MigrateHeldOut.Split(Lines(25));
+        Assert.Equal((2, 25), (taken, total));
+        Assert.Equal(["{\"i\":23}", "{\"i\":24}"], Rows(rows));
+        Assert.Equal(Rows(rows), Rows(MigrateHeldOut.Split(Lines(25)).Rows));
+        Assert.Equal(["{\"i\":4}"], Rows(MigrateHeldOut.Split(Lines(5)).Rows));
+        var (many, fifty, thousand) = MigrateHeldOut.Split(Lines(1000));
+        Assert.Equal((50, 1000), (fifty, thousand));
+        Assert.Equal("{\"i\":950}", Rows(many)[0]);
     }
 
     [Fact]
@@ -196,7 +235,9 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
             Assert.Contains("source refused the content of", run.Stderr);
             // Four replayed prompts, then parity asks the source once per prompt of the training file (no validation file came through).
             var parity = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("parity").EnumerateArray().Single();
-            Assert.Equal("train.replay.jsonl (trained on: not held out)", parity.GetProperty("held_out").GetString());
+            Assert.Equal("train.replay.jsonl (replay set)", parity.GetProperty("held_out").GetString());
+            Assert.Equal("replay", parity.GetProperty("held_out_kind").GetString());
+            Assert.Contains("agreement, not generalisation", parity.GetProperty("note").GetString());
             Assert.Equal(4 + parity.GetProperty("prompts").GetInt32(), proxy.ChatCompletions);
             var entry = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("jobs").EnumerateArray().Single(j => j.GetProperty("id").GetString() == sourceJob.GetProperty("id").GetString());
             Assert.Equal("created from replay", entry.GetProperty("action").GetString());
@@ -209,7 +250,7 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
             string Answer(string line) => JsonDocument.Parse(line).RootElement.GetProperty("messages")[2].GetProperty("content").GetString()!;
             Assert.All(trained.Take(10), l => Assert.Equal("Earlier", Answer(l)));
             Assert.All(trained, l => Assert.NotEmpty(Answer(l)));
-            // No validation file: nothing is split off; the job trains on the whole file and parity asks all its prompts.
+            // No validation file: the job trains on the whole replayed file and parity asks all its prompts (the replay set).
             Assert.Equal(file.GetProperty("target_file").GetString(),
                 (await JobsApi.GetAsync(target, "fine_tuning/jobs/" + entry.GetProperty("target_job").GetString())).GetProperty("training_file").GetString());
             Assert.Equal(trained.Length, parity.GetProperty("prompts").GetInt32());

@@ -188,7 +188,18 @@ public class EvalsApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
             Assert.Equal(0, sample.GetProperty("temperature").GetDouble());
             Assert.Equal(42, sample.GetProperty("seed").GetInt32());
             Assert.Equal(JsonValueKind.Null, sample.GetProperty("error").ValueKind);
+            // Ours, beside OpenAI's ten keys: the answer's time.
+            Assert.True(sample.GetProperty("latency_ms").GetDouble() > 0, sample.ToString());
         }
+
+        // A client records what it derived from the finished run in the run's metadata (ours: OpenAI has no run update).
+        var (status, updated) = await PostAsync(http, $"evals/{evalId}/runs/{run.GetProperty("id").GetString()}/metadata",
+            new JsonObject { ["metadata"] = new JsonObject { ["latency_ms_p50"] = "12.5" } });
+        Assert.True(status == HttpStatusCode.OK, updated.ToString());
+        Assert.Equal("completed", updated.GetProperty("status").GetString());
+        var reread = await http.GetStringAsync($"evals/{evalId}/runs/{run.GetProperty("id").GetString()}");
+        Assert.Equal("12.5", JsonDocument.Parse(reread).RootElement.GetProperty("metadata").GetProperty("latency_ms_p50").GetString());
+        Assert.Equal(3, JsonDocument.Parse(reread).RootElement.GetProperty("result_counts").GetProperty("total").GetInt32());
     }
 
     [Fact]

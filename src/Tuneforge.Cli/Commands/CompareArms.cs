@@ -1,151 +1,86 @@
-using System.Diagnostics;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Tuneforge.Cli.Api;
 using Tuneforge.Core.Compare;
-using Tuneforge.Core.Evals.Grading;
 using Tuneforge.Engine.Chat;
 
 namespace Tuneforge.Cli.Commands;
 
-/// <summary>
-/// Asks every arm every held-out conversation over <c>POST /v1/chat/completions</c> (greedy, one request at a time,
-/// timed here), fits few-shot and retrieved examples to each model's context, and grades each answer with the Core
-/// text-similarity metrics: cosine to the reference by the service's embedding model, a string metric, and the
-/// metric chosen as the score (one of the two, or another string metric).
-/// </summary>
-public sealed partial class CompareArms(ApiClient api, ServiceEmbeddings embeddings, int maxTokens, string metric, double passThreshold, string stringMetric,
-    CompareJudge? judge)
-{
-    private readonly Dictionary<string, int?> _contextLengths = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
-    private double _tokensPerChar = 0.3; // until measured on a system-prompt-only answer; raised, never lowered, by measurements
+/// <summary>One held-out conversation as an arm asks it: the messages sent and how many training examples they carry.</summary>
+public sealed record ArmPrompt(HeldOutConversation Conversation, IReadOnlyList<ChatMessage> Messages, int ExamplesUsed);
 
-    public async Task<ArmRun> RunAsync(PromptArm arm, int k, IReadOnlyList<HeldOutConversation> heldOut, IReadOnlyList<HeldOutConversation> training,
-        Action<int>? progress, CancellationToken ct)
+/// <summary>
+/// Builds what each arm sends for every held-out conversation, before anything is asked: the data's system prompt,
+/// the few-shot or retrieved training examples (retrieval by the service's embedding model), fitted to the model's
+/// context, then the conversation. The eval run of the arm sends exactly these messages (<c>item.messages</c>).
+/// </summary>
+public sealed partial class CompareArms(ApiClient api, ServiceEmbeddings embeddings, int maxTokens)
+{
+    public async Task<IReadOnlyList<ArmPrompt>> BuildAsync(PromptArm arm, int k, IReadOnlyList<HeldOutConversation> heldOut,
+        IReadOnlyList<HeldOutConversation> training, CancellationToken ct)
     {
-        var budget = arm.Style == PromptStyle.SystemOnly ? null : await BudgetAsync(arm.Model, heldOut, training, k, ct);
-        await WarmUpAsync(arm.Model, heldOut[0], ct);
-        var asked = new List<(HeldOutConversation Conversation, Completion Completion, int ExamplesUsed)>();
+        if (arm.Style == PromptStyle.SystemOnly)
+            return heldOut.Select(c => new ArmPrompt(c, PromptArm.Messages(c, []), 0)).ToList();
+        if (arm.Style == PromptStyle.Retrieval)
+            await embeddings.LoadAsync(heldOut.Select(c => c.Question).Concat(training.Select(t => t.Question)), ct);
+        var budget = await BudgetAsync(arm.Model, k, heldOut, training, ct);
+        var prompts = new List<ArmPrompt>();
         foreach (var conversation in heldOut)
         {
-            var ranked = arm.Style switch
-            {
-                PromptStyle.FewShot => training.Take(k).ToList(),
-                PromptStyle.Retrieval => ExampleSelection.Nearest(embeddings[conversation.Question], training.Select(t => embeddings[t.Question]).ToList(), k)
-                    .Select(i => training[i]).ToList(),
-                _ => [],
-            };
-            var examples = budget is null ? ranked : ExampleSelection.Fit(conversation, ranked, budget).ToList();
-            var (messages, completion) = await AskFittedAsync(arm.Model, conversation, examples, ct);
-            if (arm.Style == PromptStyle.SystemOnly)
-                _tokensPerChar = Math.Max(_tokensPerChar, ContextBudget.Measure(messages, completion.PromptTokens));
-            asked.Add((conversation, completion, examples.Count));
-            progress?.Invoke(asked.Count);
+            var ranked = arm.Style == PromptStyle.FewShot
+                ? training.Take(k).ToList()
+                : ExampleSelection.Nearest(embeddings[conversation.Question], training.Select(t => embeddings[t.Question]).ToList(), k)
+                    .Select(i => training[i]).ToList();
+            var examples = budget is null ? ranked : ExampleSelection.Fit(conversation, ranked, budget);
+            prompts.Add(new ArmPrompt(conversation, PromptArm.Messages(conversation, examples), examples.Count));
         }
-        await embeddings.LoadAsync(asked.SelectMany(a => new[] { a.Completion.Text, a.Conversation.Reference }).Where(t => t.Length > 0), ct);
-        var answers = new List<ArmAnswer>();
-        foreach (var a in asked)
-        {
-            var answer = Grade(arm, a.Conversation, a.Completion, a.ExamplesUsed);
-            if (judge is not null)
-                answer = answer with { JudgeScore = await judge.ScoreAsync(a.Conversation.Question, a.Conversation.Reference, a.Completion.Text, ct) };
-            answers.Add(answer);
-        }
-        return new ArmRun(arm, arm.Style == PromptStyle.SystemOnly ? 0 : k, answers);
-    }
-
-    /// <summary>Embeds the questions retrieval compares, and later the answers and references cosine scores.</summary>
-    public Task EmbedAsync(IEnumerable<string> texts, CancellationToken ct) => embeddings.LoadAsync(texts, ct);
-
-    private ArmAnswer Grade(PromptArm arm, HeldOutConversation conversation, Completion completion, int examplesUsed)
-    {
-        // An empty answer has nothing to embed (the embeddings API refuses empty input): it scores 0.
-        var cosine = completion.Text.Length == 0 ? 0 : TextSimilarityGrader.Cosine(embeddings, completion.Text, conversation.Reference);
-        var text = TextSimilarityGrader.Score(stringMetric, completion.Text, conversation.Reference);
-        var score = metric == "cosine" ? cosine : metric == stringMetric ? text : TextSimilarityGrader.Score(metric, completion.Text, conversation.Reference);
-        return new ArmAnswer(arm.Name, completion.Text, score, cosine, text, score >= passThreshold, completion.PromptTokens,
-            completion.CompletionTokens, completion.LatencyMs, examplesUsed);
-    }
-
-    /// <summary>Sends the prompt; should the service still find it too long, drops the last example and asks again.</summary>
-    private async Task<(IReadOnlyList<ChatMessage>, Completion)> AskFittedAsync(string model, HeldOutConversation conversation,
-        List<HeldOutConversation> examples, CancellationToken ct)
-    {
-        while (true)
-        {
-            var messages = PromptArm.Messages(conversation, examples);
-            try
-            {
-                return (messages, await AskAsync(model, messages, maxTokens, ct));
-            }
-            catch (ApiError e) when (e.Code == "context_length_exceeded" && examples.Count > 0)
-            {
-                examples.RemoveAt(examples.Count - 1);
-            }
-        }
+        return prompts;
     }
 
     /// <summary>
-    /// The model's context budget. The context length is learned from the service itself: a probe a little longer than
-    /// the longest prompt this arm could send is either refused with the model's maximum (OpenAI's
-    /// <c>context_length_exceeded</c> message) or accepted, in which case every prompt fits.
+    /// The model's context budget, learned from the service with one request: a probe of training text longer than the
+    /// longest prompt this arm could send (plus room for the answer) is either refused with the model's maximum and the
+    /// probe's token count (the service's <c>context_length_exceeded</c> message), or answered, in which case every
+    /// prompt fits (null).
     /// </summary>
-    private async Task<ContextBudget> BudgetAsync(string model, IReadOnlyList<HeldOutConversation> heldOut, IReadOnlyList<HeldOutConversation> training,
-        int k, CancellationToken ct)
+    private async Task<ContextBudget?> BudgetAsync(string model, int k, IReadOnlyList<HeldOutConversation> heldOut,
+        IReadOnlyList<HeldOutConversation> training, CancellationToken ct)
     {
-        if (!_contextLengths.TryGetValue(model, out var context))
-        {
-            var unbounded = new ContextBudget(null, maxTokens, _tokensPerChar);
-            var longest = heldOut.Max(c => unbounded.EstimateTokens(PromptArm.Messages(c, training.OrderByDescending(Length).Take(k).ToList())));
-            var filler = string.Join("\n", training.Select(t => t.Question + " " + t.Reference));
-            var probe = new System.Text.StringBuilder();
-            while (probe.Length * _tokensPerChar < longest + maxTokens + 16) probe.Append(filler).Append('\n');
-            try
-            {
-                await AskAsync(model, [new ChatMessage("user", probe.ToString())], 1, ct);
-                context = null;
-            }
-            catch (ApiError e) when (e.Code == "context_length_exceeded" && MaximumContext().Match(e.Message) is { Success: true } m)
-            {
-                context = int.Parse(m.Groups[1].Value);
-            }
-            _contextLengths[model] = context;
-        }
-        return new ContextBudget(context, maxTokens, _tokensPerChar);
-    }
-
-    /// <summary>
-    /// One untimed request per model first, so loading it (weights, an adapter) is not counted as answer latency.
-    /// </summary>
-    private async Task WarmUpAsync(string model, HeldOutConversation conversation, CancellationToken ct)
-    {
-        if (_warm.Add(model)) await AskAsync(model, PromptArm.Messages(conversation, []), 1, ct);
-    }
-
-    private static int Length(HeldOutConversation c) => c.Reference.Length + c.Turns.Sum(t => t.Content?.Length ?? 0);
-
-    private async Task<Completion> AskAsync(string model, IReadOnlyList<ChatMessage> messages, int tokens, CancellationToken ct)
-    {
+        var longest = heldOut.Max(c => Characters(PromptArm.Messages(c, training.OrderByDescending(Length).Take(k).ToList())));
+        var filler = string.Join("\n", training.Select(t => t.Question + " " + t.Reference));
+        var probe = new System.Text.StringBuilder();
+        // At least one token per 8 characters in any tokenizer: the probe's tokens cover the longest prompt and the answer.
+        while (probe.Length < longest * 5 / 4 + maxTokens * 8 + 64) probe.Append(filler).Append('\n');
         var body = new JsonObject
         {
             ["model"] = model,
-            ["messages"] = new JsonArray(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
-            ["max_tokens"] = tokens,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = probe.ToString() }),
+            ["max_tokens"] = 1,
             ["temperature"] = 0,
         };
-        var clock = Stopwatch.StartNew();
-        var response = await api.PostAsync("/chat/completions", body, ct);
-        var latency = clock.Elapsed.TotalMilliseconds;
-        var message = response.GetProperty("choices")[0].GetProperty("message");
-        var text = message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "";
-        var usage = response.GetProperty("usage");
-        return new Completion(text, usage.GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("completion_tokens").GetInt32(), latency);
+        try
+        {
+            await api.PostAsync("/chat/completions", body, ct);
+            return null;
+        }
+        catch (ApiError e) when (e.Code == "context_length_exceeded" && MaximumContext().Match(e.Message) is { Success: true } m)
+        {
+            var context = int.Parse(m.Groups[1].Value);
+            // Without the probe's count (another server's wording), half a token per character is a cautious guess.
+            var perChar = m.Groups[2].Success ? ContextBudget.Measure([new ChatMessage("user", probe.ToString())], int.Parse(m.Groups[2].Value)) : 0.5;
+            return new ContextBudget(context, maxTokens, perChar);
+        }
     }
 
-    [GeneratedRegex(@"maximum context length is (\d+)")]
+    private static int Characters(IReadOnlyList<ChatMessage> messages) => messages.Sum(m => m.Content?.Length ?? 0);
+
+    private static int Length(HeldOutConversation c) => c.Reference.Length + c.Turns.Sum(t => t.Content?.Length ?? 0);
+
+    // The service's "maximum context length is N tokens; the messages take M."
+    [GeneratedRegex(@"maximum context length is (\d+) tokens(?:; the messages take (\d+))?")]
     private static partial Regex MaximumContext();
 
-    private sealed record Completion(string Text, int PromptTokens, int CompletionTokens, double LatencyMs);
+    /// <summary><c>[{"role","content"}]</c> as an eval item's <c>messages</c>.</summary>
+    public static JsonArray Json(IReadOnlyList<ChatMessage> messages) =>
+        new(messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role, ["content"] = m.Content ?? "" }).ToArray());
 }

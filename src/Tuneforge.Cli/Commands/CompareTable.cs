@@ -20,6 +20,10 @@ public static class CompareTable
         if (report.Scoring.Judge is { } judge)
             output.Line("judge " + Markup.Escape(judge) + ": " + string.Join(", ", report.Arms.Select(a => $"{Markup.Escape(a.Name)} {a.JudgeScore?.ToString("0.000") ?? "-"}")));
         output.Line($"training: {report.Training.Seconds:0.#} s" + (report.Training.Cost is { } c ? $", ${c:0.######}" : ""));
+        foreach (var u in report.Unfinished ?? [])
+            output.Line($"[bold]{Markup.Escape(u.Arm)}: not reported[/], run {Markup.Escape(u.Run)} {Markup.Escape(u.Status)} after {u.Done} of {u.Total} rows" +
+                (u.Error is null ? "" : $" ({Markup.Escape(u.Error)})"));
+        if (report.Eval is { } eval) output.Line($"kept on the service as eval {Markup.Escape(eval)} (one run per arm)");
         output.Line(report.BreakEvenRequests is { } n
             ? $"[bold]break-even against long_prompt after {n:N0} requests[/]"
             : $"no break-even against long_prompt: {Markup.Escape(report.BreakEvenReason ?? "")}");

@@ -20,7 +20,20 @@ public sealed class EvalRunFollower(ApiClient api, Output output, TimeSpan? poll
 
     public async Task<int> RunAsync(JsonElement run, int rows, CancellationToken ct)
     {
+        run = await FollowAsync(run, rows, ct);
+        if (output.Json) output.WriteJson(run);
+        else WriteResults(output, run);
+        return Outcome(run);
+    }
+
+    /// <summary>
+    /// Shows the run's progress until it ends and returns it as it ended. <paramref name="label"/> prefixes the bar;
+    /// <paramref name="line"/> takes the one-line-per-change reports when not on a terminal (default: stdout, none with --json).
+    /// </summary>
+    public async Task<JsonElement> FollowAsync(JsonElement run, int rows, CancellationToken ct, string? label = null, Action<string>? line = null)
+    {
         var path = EvalsCommand.EvalPath(Show.Text(run, "eval_id")!, "runs/" + Uri.EscapeDataString(Show.Text(run, "id")!));
+        var prefix = label is null ? "" : label + " ";
         if (Output.Interactive && !output.Json)
         {
             await output.Console.Progress()
@@ -28,28 +41,23 @@ public sealed class EvalRunFollower(ApiClient api, Output output, TimeSpan? poll
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .StartAsync(async progress =>
                 {
-                    var bar = progress.AddTask(Markup.Escape($"{Show.Text(run, "id")}: {Show.Text(run, "status")}"), maxValue: Math.Max(rows, 1));
+                    var bar = progress.AddTask(Markup.Escape($"{prefix}{Show.Text(run, "id")}: {Show.Text(run, "status")}"), maxValue: Math.Max(rows, 1));
                     run = await PollAsync(path, run, ct, (current, counts) =>
                     {
-                        bar.MaxValue = Math.Max(counts.Total > 0 ? counts.Total : rows, 1);
+                        bar.MaxValue = Math.Max(Math.Max(counts.Total, rows), 1);
                         bar.Value = IsFinished(current) ? bar.MaxValue : counts.Done;
-                        bar.Description = Markup.Escape($"{Show.Text(current, "status")} {counts.Done}/{(counts.Total > 0 ? counts.Total : rows)} rows  " +
+                        bar.Description = Markup.Escape($"{prefix}{Show.Text(current, "status")} {counts.Done}/{Math.Max(counts.Total, rows)} rows  " +
                             $"passed {counts.Passed}  failed {counts.Failed}  errored {counts.Errored}");
                     });
                 });
         }
         else
         {
+            line ??= output.Json ? null : output.Plain;
             run = await PollAsync(path, run, ct, (current, counts) =>
-            {
-                if (!output.Json)
-                    output.Plain($"{Show.Text(current, "status")} {counts.Done}/{(counts.Total > 0 ? counts.Total : rows)} rows (passed {counts.Passed}, failed {counts.Failed}, errored {counts.Errored})");
-            });
+                line?.Invoke($"{prefix}{Show.Text(current, "status")} {counts.Done}/{Math.Max(counts.Total, rows)} rows (passed {counts.Passed}, failed {counts.Failed}, errored {counts.Errored})"));
         }
-
-        if (output.Json) output.WriteJson(run);
-        else WriteResults(output, run);
-        return Outcome(run);
+        return run;
     }
 
     /// <summary>Reports the run whenever its status or counts change, until it is finished.</summary>

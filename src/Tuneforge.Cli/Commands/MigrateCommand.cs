@@ -23,7 +23,7 @@ public static class MigrateCommand
         var fromKey = new Option<string?>("--from-api-key") { Description = "The source's API key (default: $SOURCE_API_KEY).", HelpName = "key" };
         var baseModel = new Option<string>("--base-model") { Description = "The base model here that re-trains every job (see `tuneforge models list`).", Required = true };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the inventory and the plan; change nothing." };
-        var follow = new Option<bool>("--follow", "-f") { Description = "Wait for the new jobs; when one succeeds, serve the source model id as an alias of the new model." };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Wait for the new jobs; when one succeeds, serve the source model id as an alias of the new model and measure parity (once per job, kept as an eval)." };
         var replay = new Option<string?>("--replay") { Description = "JSONL prompts without assistant turns (e.g. from your logs): when the source refuses a training file's content, the source model answers them at temperature 0 and that becomes the training file.", HelpName = "file" };
         var modelsDir = ModelsCommand.ModelsDirOption();
         var yes = new Option<bool>("--yes", "-y") { Description = "Do not ask before creating jobs (asking needs a terminal; scripts pass --yes)." };

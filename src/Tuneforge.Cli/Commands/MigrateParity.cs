@@ -10,7 +10,7 @@ namespace Tuneforge.Cli.Commands;
 
 /// <summary>
 /// How close the new model comes to the one it replaces: the source model and the new model answer the same held-out
-/// prompts at temperature 0 (each line's messages up to its last assistant turn, which is the reference answer), and
+/// prompts (<see cref="MigrateHeldOut"/>) at temperature 0 (each line's messages up to its last assistant turn, which is the reference answer), and
 /// each model's answers are compared with the references and with each other by embedding cosine (the target's
 /// <c>/v1/embeddings</c>, all-MiniLM-L6-v2) and by fuzzy string ratio (the evals' <c>fuzzy_match</c> metric); means
 /// over the prompts. The per-prompt answers are then kept on the target as an eval with one run per model (see
@@ -20,9 +20,9 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
 {
     public const int MaxPrompts = 20;
 
-    public async Task<JsonObject> MeasureAsync(string sourceJob, string sourceModel, string newModel, byte[] heldOut, string heldOutName, CancellationToken ct)
+    public async Task<JsonObject> MeasureAsync(string sourceJob, string sourceModel, string newModel, MigrateHeldOut heldOut, CancellationToken ct)
     {
-        var cases = Cases(heldOut);
+        var cases = Cases(heldOut.Bytes);
         var sourceAnswers = new List<string>();
         var newAnswers = new List<string>();
         foreach (var (messages, _) in cases)
@@ -47,7 +47,9 @@ public sealed class MigrateParity(RemoteClient source, ApiClient target)
         {
             ["source_model"] = sourceModel,
             ["new_model"] = newModel,
-            ["held_out"] = heldOutName,
+            ["held_out"] = heldOut.Name,
+            ["held_out_kind"] = heldOut.Kind,
+            ["note"] = heldOut.Note,
             ["prompts"] = cases.Count,
             ["source_vs_reference"] = Compare(sourceAnswers, references),
             ["new_vs_reference"] = Compare(newAnswers, references),

@@ -38,8 +38,11 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         /// <summary>Dry run: what re-training would cost on this machine (see <see cref="MigrateEstimate"/>).</summary>
         public JsonObject? Estimate { get; set; }
 
-        /// <summary>With --follow, for a job created by this run: see <see cref="MigrateParity"/>.</summary>
+        /// <summary>With --follow, for a succeeded job without a parity eval yet: see <see cref="MigrateParity"/>.</summary>
         public JsonObject? Parity { get; set; }
+
+        /// <summary>The parity eval of this job on the target: made by this run or an earlier one.</summary>
+        public string? ParityEval { get; set; }
     }
 
     public async Task<int> RunAsync(bool dryRun, bool follow, bool yes, CancellationToken ct)
@@ -87,14 +90,25 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
 
         var failed = false;
         if (follow)
+        {
+            // Parity once per job: for jobs created now and for jobs an earlier run created, unless their parity eval exists.
+            var kept = await new MigrateParityEval(target).KeptAsync(ct);
             foreach (var e in entries.Where(e => e.TargetJob is not null))
             {
                 var succeeded = await FollowAndAliasAsync(e, ct);
                 failed |= !succeeded;
-                if (succeeded && HeldOut(e, contents) is { } heldOut)
-                    e.Parity = await new MigrateParity(source, target).MeasureAsync(e.Job.Id, e.Job.FineTunedModel!, Show.Text(e.TargetJob!.Value, "fine_tuned_model")!,
-                        heldOut.Bytes, heldOut.Name, ct);
+                if (!succeeded) continue;
+                if (kept.TryGetValue(e.Job.Id, out var earlier))
+                {
+                    e.ParityEval = earlier;
+                    continue;
+                }
+                var heldOut = await MigrateHeldOut.ReadAsync(target, e.TargetJob!.Value, e.Replayed is not null, ct);
+                e.Parity = await new MigrateParity(source, target).MeasureAsync(e.Job.Id, e.Job.FineTunedModel!, Show.Text(e.TargetJob!.Value, "fine_tuned_model")!,
+                    heldOut, ct);
+                e.ParityEval = (string?)e.Parity["eval"]?["eval_id"];
             }
+        }
 
         Report(entries, inventory, dryRun: false);
         return failed || entries.Any(e => e.Action.StartsWith("refused", StringComparison.Ordinal)) ? 1 : 0;
@@ -218,15 +232,6 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         }
     }
 
-    /// <summary>Parity's prompts: the validation file, else the training file this run uploaded (replayed or copied).</summary>
-    private static (byte[] Bytes, string Name)? HeldOut(Entry e, Dictionary<string, byte[]> contents)
-    {
-        if (!e.Action.StartsWith("created", StringComparison.Ordinal)) return null;
-        if (e.Job.ValidationFile is { } v && !e.WithoutValidation && contents.TryGetValue(v.Id, out var validation)) return (validation, v.Filename);
-        var training = e.Replayed ?? e.Job.TrainingFile!;
-        return contents.TryGetValue(training.Id, out var bytes) ? (bytes, training.Filename + " (trained on: not held out)") : null;
-    }
-
     /// <summary>The hyperparameters the source resolved to numbers; "auto" (never resolved) is left for the target to choose.</summary>
     private static JsonObject ResolvedNumbers(JsonObject hyperparameters)
     {
@@ -292,9 +297,13 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
                     (double?)p["new_vs_reference"]!["embedding_cosine"], (double?)p["new_vs_reference"]!["fuzzy_ratio"],
                     (double?)p["new_vs_source"]!["embedding_cosine"], (double?)p["new_vs_source"]!["fuzzy_ratio"]);
             output.Write(parity);
+            foreach (var p in entries.Select(e => e.Parity).OfType<JsonObject>().Where(p => p["note"] is not null))
+                output.Plain($"parity of {(string?)p["new_model"]} on {(string?)p["held_out"]}: {(string?)p["note"]}");
             foreach (var p in entries.Select(e => e.Parity).OfType<JsonObject>().Where(p => p["eval"] is JsonObject))
                 output.Plain($"parity of {(string?)p["new_model"]} kept as eval {(string?)p["eval"]!["eval_id"]} (runs: source {(string?)p["eval"]!["source_run_id"]}, new {(string?)p["eval"]!["new_run_id"]})");
         }
+        foreach (var e in entries.Where(e => e.Parity is null && e.ParityEval is not null))
+            output.Plain($"parity of {(e.TargetJob is { } t ? Show.Text(t, "fine_tuned_model") : e.Job.Id)} was measured by an earlier run: eval {e.ParityEval}");
         var cost = Retraining(entries);
         output.Plain($"{entries.Count} source job(s), {inventory.Models.Count} source model(s); re-training here: {cost["jobs"]} job(s), " +
             $"{cost["trained_tokens"]} tokens trained at the source" +
@@ -339,5 +348,6 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         ["target_status"] = e.TargetJob is { } s ? Show.Text(s, "status") : null,
         ["target_model"] = e.TargetJob is { } m ? Show.Text(m, "fine_tuned_model") : null,
         ["alias"] = e.Alias,
+        ["parity_eval"] = e.ParityEval,
     };
 }

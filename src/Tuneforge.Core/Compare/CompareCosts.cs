@@ -25,7 +25,8 @@ public sealed record ComparePricing(double? PerHour, IReadOnlyDictionary<string,
     /// <summary>USD per answer: by tokens when the model has a token price, else by mean latency × hourly price; null with neither.</summary>
     public double? CostPerRequest(string model, double promptTokensMean, double completionTokensMean, double latencyMsMean)
     {
-        if (PerToken.TryGetValue(model, out var price))
+        // A remote arm (connection/model) is priced under its full name or the provider's model id.
+        if (PerToken.TryGetValue(model, out var price) || (model.IndexOf('/') is > 0 and var slash && PerToken.TryGetValue(model[(slash + 1)..], out price)))
             return (promptTokensMean * price.Input + completionTokensMean * price.Output) / 1e6;
         if (PerHour is { } perHour) return latencyMsMean / 1000 / 3600 * perHour;
         return null;

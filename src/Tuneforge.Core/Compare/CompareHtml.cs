@@ -37,6 +37,9 @@ public static class CompareHtml
                 ? $"Break-even against long_prompt after {n:N0} requests."
                 : $"No break-even against long_prompt: {E(report.BreakEvenReason ?? "")}.")
             .Append("</p>\n");
+        foreach (var u in report.Unfinished ?? [])
+            html.Append("<p class=\"verdict\">").Append(E(u.Arm)).Append(": not reported, run ").Append(E(u.Run)).Append(' ').Append(E(u.Status))
+                .Append(" after ").Append(u.Done).Append(" of ").Append(u.Total).Append(" rows").Append(u.Error is null ? "" : " (" + E(u.Error) + ")").Append(".</p>\n");
         ArmTable(html, report);
         html.Append("<div class=\"charts\">")
             .Append("<figure><figcaption>Score by arm</figcaption><canvas id=\"score\"></canvas></figure>")

@@ -5,7 +5,8 @@ namespace Tuneforge.Core.Compare;
 
 /// <summary>
 /// What <c>tuneforge compare</c> reports (its <c>--json</c> shape, snake_case): the job, the held-out set, one entry per
-/// arm, the training cost, and when the fine-tuned model repays its training against the long prompt.
+/// arm, the training cost, and when the fine-tuned model repays its training against the long prompt; <see cref="Eval"/>
+/// is the comparison eval on the service, <see cref="Unfinished"/> the arms whose run was cancelled or failed.
 /// </summary>
 public sealed record CompareReport(
     string Job,
@@ -15,7 +16,9 @@ public sealed record CompareReport(
     long? BreakEvenRequests,
     string? BreakEvenReason,
     CompareScoring Scoring,
-    IReadOnlyList<AnswerRow> Answers)
+    IReadOnlyList<AnswerRow> Answers,
+    string? Eval = null,
+    IReadOnlyList<UnfinishedArm>? Unfinished = null)
 {
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -27,6 +30,10 @@ public sealed record CompareReport(
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 }
+
+/// <summary>An arm whose eval run did not complete (cancelled or failed): left out of the numbers, named in the report.</summary>
+/// <param name="Done">Rows graded before it stopped, of <paramref name="Total"/>.</param>
+public sealed record UnfinishedArm(string Arm, string Run, string Status, int Done, int Total, string? Error);
 
 /// <param name="File">The file id (or local path) the held-out conversations came from.</param>
 public sealed record HeldOutSummary(int Examples, string File, string Source);

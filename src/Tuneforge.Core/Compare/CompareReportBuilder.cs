@@ -19,8 +19,8 @@ public static class CompareReportBuilder
         var arms = runs.Select(r =>
         {
             var latencies = r.Answers.Select(a => a.LatencyMs).ToList();
-            var (breakEven, reason) = r.Arm.Name == FineTuned
-                ? ((long?)null, "the fine-tuned arm itself")
+            var (breakEven, reason) = r.Arm.Name == FineTuned ? ((long?)null, "the fine-tuned arm itself")
+                : !perRequest.ContainsKey(FineTuned) ? (null, "no fine_tuned answers to compare")
                 : BreakEven.Requests(trainingCost, tuned, perRequest[r.Arm.Name], r.Arm.Name);
             var cost = perRequest[r.Arm.Name];
             return new ArmReport(r.Arm.Name, r.Arm.Model,
@@ -43,9 +43,9 @@ public static class CompareReportBuilder
                 BreakEvenReason: reason);
         }).ToList();
 
-        var (requests, why) = perRequest.ContainsKey(LongPrompt)
-            ? BreakEven.Requests(trainingCost, tuned, perRequest[LongPrompt], LongPrompt)
-            : (null, "no long_prompt arm to compare against");
+        var (requests, why) = !perRequest.ContainsKey(FineTuned) ? (null, "no fine_tuned answers to compare")
+            : perRequest.ContainsKey(LongPrompt) ? BreakEven.Requests(trainingCost, tuned, perRequest[LongPrompt], LongPrompt)
+            : (null, "no long_prompt answers to compare against");
         var rows = conversations.Select((c, i) => new AnswerRow(c.Line, c.Question, c.Reference,
             runs.Select(r => r.Answers[i]).ToList())).ToList();
         return new CompareReport(job, heldOut, arms, new TrainingCost(trainingSeconds, trainingCost), requests, why, scoring, rows);

@@ -7,7 +7,8 @@ namespace Tuneforge.Core.Evals;
 /// The two shapes a row's sample takes. <see cref="ForGraders"/> is what templates read as <c>sample</c> (OpenAI's
 /// <c>output_text</c>, <c>choices</c>, …); <see cref="ForOutputItem"/> is the output item's <c>sample</c>, whose ten
 /// keys are always present: <c>input</c>, <c>output</c>, <c>finish_reason</c>, <c>model</c>, <c>usage</c>,
-/// <c>error</c>, <c>temperature</c>, <c>max_completion_tokens</c>, <c>top_p</c>, <c>seed</c>.
+/// <c>error</c>, <c>temperature</c>, <c>max_completion_tokens</c>, <c>top_p</c>, <c>seed</c>; completions runs add
+/// <c>latency_ms</c> (ours: the answer's time, what <c>tuneforge compare</c> reports as latency).
 /// </summary>
 public static class EvalSamples
 {
@@ -50,6 +51,8 @@ public static class EvalSamples
         ["max_completion_tokens"] = sampling.MaxCompletionTokens,
         ["top_p"] = sampling.TopP ?? RunDataSource.DefaultTopP,
         ["seed"] = sampling.Seed ?? RunDataSource.DefaultSeed,
+        // Ours, beside OpenAI's ten keys: how long the answer took (ms), null when there was none.
+        ["latency_ms"] = completion is null ? null : Math.Round(completion.LatencyMs, 3),
     });
 
     /// <summary>A jsonl row's own sample: no input, its <c>output_text</c> as the output, no usage.</summary>

@@ -86,6 +86,18 @@ public sealed class EvalService(IEvalRepository evals, IFileRepository files, IM
         return evals.ListRuns(eval.Id, Cursor(after, limit, order), status);
     }
 
+    /// <summary>
+    /// Replaces a run's metadata, at any status (a client records what it derived from a finished run, e.g. a
+    /// comparison's latency percentiles). OpenAI has no run update; this is ours.
+    /// </summary>
+    public EvalRun UpdateRun(string organizationId, string evalId, string runId, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var run = GetRun(organizationId, evalId, runId);
+        JobService.CheckMetadata(metadata);
+        evals.UpdateRunMetadata(run.Id, metadata);
+        return GetRun(organizationId, evalId, runId);
+    }
+
     /// <summary>Stops a queued or running run (the worker ends it after the row in hand); a finished run is returned unchanged.</summary>
     public EvalRun CancelRun(string organizationId, string evalId, string runId)
     {

@@ -21,6 +21,8 @@ public interface IEvalRepository
     void InsertRun(EvalRun run, IReadOnlyList<EvalRow> rows);
     EvalRun? GetRun(string organizationId, string evalId, string runId);
     EvalRun? GetRun(string runId);
+    /// <summary>Replaces a run's metadata (null clears it); its status, counts and items are untouched.</summary>
+    void UpdateRunMetadata(string runId, IReadOnlyDictionary<string, string>? metadata);
     Page<EvalRun> ListRuns(string evalId, ListCursor cursor, string? status);
     /// <summary>Queued or in-progress → canceled; false if the run had already finished.</summary>
     bool Cancel(string runId);

@@ -17,8 +17,9 @@ public sealed class LocalChatModels(InferenceService inference) : IEvalChatModel
         if (sampling.ResponseFormat is { } format && format.TryGetProperty("type", out var type) && type.GetString() != "text")
             throw new EvalRowException("unsupported_response_format",
                 $"response_format '{type.GetString()}' is not available for {model}: this server generates plain text only.");
-        var started = Stopwatch.GetTimestamp();
         using var served = inference.Open(organizationId, model);
+        // Answer latency: from the prompt to the answer, not counting loading the weights or an adapter on first use.
+        var started = Stopwatch.GetTimestamp();
         // Chat templates know "system"; OpenAI's newer "developer" role means the same thing.
         var prompt = served.EncodeChatPrompt(messages.Select(m => new ChatMessage(m.Role == "developer" ? "system" : m.Role, m.Content)).ToList());
         var options = new SamplingOptions

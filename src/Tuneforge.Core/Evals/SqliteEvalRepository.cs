@@ -82,6 +82,12 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         return connection.Query($"SELECT {RunColumns} FROM eval_runs WHERE id = @id", ReadRun, ("@id", runId)).FirstOrDefault();
     }
 
+    public void UpdateRunMetadata(string runId, IReadOnlyDictionary<string, string>? metadata)
+    {
+        using var connection = db.Connect();
+        connection.Run("UPDATE eval_runs SET metadata = @metadata WHERE id = @id", ("@id", runId), ("@metadata", EvalJson.Metadata(metadata)));
+    }
+
     public Page<EvalRun> ListRuns(string evalId, ListCursor cursor, string? status)
     {
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");

@@ -69,6 +69,13 @@ public static class EvalsEndpoints
             runs.MapPost(cancel, (HttpContext context, EvalService service, string evalId, string runId) =>
                 TypedResults.Ok(EvalRunObject.From(service.CancelRun(Org(context), evalId, runId), ApiBase(context))));
 
+        // Ours (OpenAI has no run update, and POST …/runs/{run_id} is the SDKs' cancel): replaces the run's metadata.
+        runs.MapPost("/{runId}/metadata", async (HttpContext context, EvalService service, string evalId, string runId) =>
+        {
+            var body = new EvalRequestReader(await RequestJson.ReadAsync(context.Request), "metadata");
+            return TypedResults.Ok(EvalRunObject.From(service.UpdateRun(Org(context), evalId, runId, body.Metadata()), ApiBase(context)));
+        });
+
         runs.MapDelete("/{runId}", (HttpContext context, EvalService service, string evalId, string runId) =>
         {
             service.DeleteRun(Org(context), evalId, runId);
