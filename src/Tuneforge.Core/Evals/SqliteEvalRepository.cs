@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Storage;
 
@@ -138,7 +138,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
     public IReadOnlySet<int> GradedRows(string runId)
     {
         using var connection = db.Connect();
-        return connection.Query("SELECT datasource_item_id FROM eval_output_items WHERE run_id = @run", r => r.GetInt32(0), ("@run", runId)).ToHashSet();
+        return connection.Query("SELECT datasource_item_id FROM eval_output_items WHERE run_id = @run", r => checked((int)r.GetInt64(0)), ("@run", runId)).ToHashSet();
     }
 
     private static string RowsJson(IReadOnlyList<EvalRow> rows)
@@ -171,11 +171,11 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         return new Page<T>(rows, hasMore);
     }
 
-    private static Eval ReadEval(SqliteDataReader r) => new(
+    private static Eval ReadEval(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("name"), EvalJson.Metadata(r.NullableString("metadata")),
         EvalJson.Parse(r.String("data_source_config")), EvalJson.Parse(r.String("testing_criteria")), r.Long("created_at"), r.Long("updated_at"));
 
-    internal static EvalRun ReadRun(SqliteDataReader r)
+    internal static EvalRun ReadRun(DbDataReader r)
     {
         var errorCode = r.NullableString("error_code");
         return new EvalRun(
@@ -188,7 +188,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
             r.Int("attempts"));
     }
 
-    private static EvalOutputItem ReadItem(SqliteDataReader r) => new(
+    private static EvalOutputItem ReadItem(DbDataReader r) => new(
         r.String("id"), r.String("run_id"), r.String("eval_id"), r.Long("created_at"), r.String("status"), r.Int("datasource_item_id"),
         EvalJson.Parse(r.String("datasource_item")), EvalJson.Parse(r.String("results")), EvalJson.Parse(r.String("sample")));
 }

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Storage;
 
 namespace Tuneforge.Core.Files;
@@ -45,7 +45,7 @@ public sealed class SqliteFileRepository(Database db) : IFileRepository
             ("@id", fileId), ("@org", organizationId)) > 0;
     }
 
-    private static StoredFile Read(SqliteDataReader r) => new(
+    private static StoredFile Read(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("filename"), r.String("purpose"), r.Long("bytes"),
         r.Long("created_at"), r.NullableLong("expires_at"), r.String("path"));
 }

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Storage;
 
@@ -51,9 +51,8 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         var i = 0;
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
-            // A quoted JSON path segment, so keys with dots or brackets match literally.
-            sql.Append($"AND json_extract(metadata, @path{i}) = @value{i} ");
-            parameters.Add(($"@path{i}", "$.\"" + key.Replace("\"", "\"\"") + "\""));
+            sql.Append($"AND {db.Dialect.JsonMember("metadata", $"@path{i}")} = @value{i} ");
+            parameters.Add(($"@path{i}", db.Dialect.JsonMemberParameter(key)));
             parameters.Add(($"@value{i}", value));
             i++;
         }
@@ -161,7 +160,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         using var transaction = connection.BeginTransaction();
         var old = connection.Query(
             "SELECT id, job_id, step, epoch, created_at, model_id, directory, metrics FROM checkpoints WHERE job_id = @job " +
-            "ORDER BY step DESC, seq DESC LIMIT -1 OFFSET @keep", ReadCheckpoint, ("@job", jobId), ("@keep", keep));
+            $"ORDER BY step DESC, seq DESC {db.Dialect.NoLimit} OFFSET @keep", ReadCheckpoint, ("@job", jobId), ("@keep", keep));
         foreach (var c in old)
         {
             connection.Run("DELETE FROM checkpoints WHERE id = @id", ("@id", c.Id));
@@ -171,7 +170,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         return old;
     }
 
-    private static FineTuningJob ReadJob(SqliteDataReader r)
+    private static FineTuningJob ReadJob(DbDataReader r)
     {
         var metadata = r.NullableString("metadata");
         var errorCode = r.NullableString("error_code");
@@ -189,10 +188,10 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
             JsonSerializer.Deserialize<List<string>>(r.String("result_files")) ?? [], r.Int("attempts"));
     }
 
-    private static JobEvent ReadEvent(SqliteDataReader r) => new(
+    private static JobEvent ReadEvent(DbDataReader r) => new(
         r.String("id"), r.String("job_id"), r.Long("created_at"), r.String("level"), r.String("message"), r.String("type"), r.NullableString("data"));
 
-    private static JobCheckpoint ReadCheckpoint(SqliteDataReader r) => new(
+    private static JobCheckpoint ReadCheckpoint(DbDataReader r) => new(
         r.String("id"), r.String("job_id"), r.Int("step"), r.Int("epoch"), r.Long("created_at"), r.String("model_id"),
         r.String("directory"), r.String("metrics"));
 }

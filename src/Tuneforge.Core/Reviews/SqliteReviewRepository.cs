@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Evals;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Storage;
@@ -119,15 +119,15 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
         return connection.Query($"SELECT {ReviewColumns} FROM {ReviewsJoin} WHERE r.set_id = @set ORDER BY r.seq", ReadReview, ("@set", setId));
     }
 
-    private static ReviewSet ReadSet(SqliteDataReader r) => new(
+    private static ReviewSet ReadSet(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("name"), EvalJson.Parse(r.String("source")),
         EvalJson.Read<List<string>>(r.String("models"))!, r.Int("item_count"), EvalJson.Metadata(r.NullableString("metadata")), r.Long("created_at"));
 
-    private static ReviewItem ReadItem(SqliteDataReader r) => new(
+    private static ReviewItem ReadItem(DbDataReader r) => new(
         r.String("id"), r.String("set_id"), r.Int("item_index"), EvalJson.Read<List<EvalMessage>>(r.String("messages"))!,
         EvalJson.Read<List<ReviewAnswer>>(r.String("answers"))!);
 
-    private static Review ReadReview(SqliteDataReader r)
+    private static Review ReadReview(DbDataReader r)
     {
         var chosen = (int?)r.NullableLong("chosen_answer");
         return new Review(
