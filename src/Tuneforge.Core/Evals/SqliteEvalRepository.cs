@@ -38,7 +38,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             $"SELECT {EvalColumns} FROM evals WHERE organization_id = @org " +
-            $"AND (@after IS NULL OR ({key}, seq) {cmp} (SELECT {key}, seq FROM evals WHERE id = @after AND organization_id = @org)) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR ({key}, seq) {cmp} (SELECT {key}, seq FROM evals WHERE id = @after AND organization_id = @org)) " +
             $"ORDER BY {key} {dir}, seq {dir} LIMIT @limit",
             ReadEval, ("@org", organizationId), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return Paged(rows, cursor.Limit);
@@ -87,8 +87,8 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");
         using var connection = db.Connect();
         var rows = connection.Query(
-            $"SELECT {RunColumns} FROM eval_runs WHERE eval_id = @eval AND (@status IS NULL OR status = @status) " +
-            $"AND (@after IS NULL OR seq {cmp} (SELECT seq FROM eval_runs WHERE id = @after AND eval_id = @eval)) ORDER BY seq {dir} LIMIT @limit",
+            $"SELECT {RunColumns} FROM eval_runs WHERE eval_id = @eval AND (CAST(@status AS TEXT) IS NULL OR status = @status) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {cmp} (SELECT seq FROM eval_runs WHERE id = @after AND eval_id = @eval)) ORDER BY seq {dir} LIMIT @limit",
             ReadRun, ("@eval", evalId), ("@status", status), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return Paged(rows, cursor.Limit);
     }
@@ -129,8 +129,8 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");
         using var connection = db.Connect();
         var rows = connection.Query(
-            $"SELECT {ItemColumns} FROM eval_output_items WHERE run_id = @run AND (@status IS NULL OR status = @status) " +
-            $"AND (@after IS NULL OR seq {cmp} (SELECT seq FROM eval_output_items WHERE id = @after AND run_id = @run)) ORDER BY seq {dir} LIMIT @limit",
+            $"SELECT {ItemColumns} FROM eval_output_items WHERE run_id = @run AND (CAST(@status AS TEXT) IS NULL OR status = @status) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {cmp} (SELECT seq FROM eval_output_items WHERE id = @after AND run_id = @run)) ORDER BY seq {dir} LIMIT @limit",
             ReadItem, ("@run", runId), ("@status", status), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return Paged(rows, cursor.Limit);
     }

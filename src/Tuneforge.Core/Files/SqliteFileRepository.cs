@@ -29,8 +29,8 @@ public sealed class SqliteFileRepository(Database db) : IFileRepository
         var order = ascending ? "ASC" : "DESC";
         var rows = connection.Query(
             $"SELECT {Columns} FROM files WHERE organization_id = @org " +
-            "AND (@purpose IS NULL OR purpose = @purpose) " +
-            $"AND (@after IS NULL OR seq {op} (SELECT seq FROM files WHERE id = @after AND organization_id = @org)) " +
+            "AND (CAST(@purpose AS TEXT) IS NULL OR purpose = @purpose) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {op} (SELECT seq FROM files WHERE id = @after AND organization_id = @org)) " +
             $"ORDER BY seq {order} LIMIT @limit",
             Read, ("@org", organizationId), ("@purpose", purpose), ("@after", after), ("@limit", limit + 1));
         var hasMore = rows.Count > limit;

@@ -46,7 +46,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
     {
         var sql = new StringBuilder($"SELECT {JobColumns} FROM jobs WHERE organization_id = @org ");
         var parameters = new List<(string, object?)> { ("@org", organizationId), ("@after", after), ("@limit", limit + 1) };
-        sql.Append("AND (@after IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after AND organization_id = @org)) ");
+        sql.Append("AND (CAST(@after AS TEXT) IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after AND organization_id = @org)) ");
         if (metadata is { Count: 0 }) sql.Append("AND metadata IS NULL ");
         var i = 0;
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
@@ -118,7 +118,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             "SELECT id, job_id, created_at, level, message, type, data FROM job_events WHERE job_id = @job " +
-            "AND (@after IS NULL OR seq < (SELECT seq FROM job_events WHERE id = @after AND job_id = @job)) ORDER BY seq DESC LIMIT @limit",
+            "AND (CAST(@after AS TEXT) IS NULL OR seq < (SELECT seq FROM job_events WHERE id = @after AND job_id = @job)) ORDER BY seq DESC LIMIT @limit",
             ReadEvent, ("@job", jobId), ("@after", after), ("@limit", limit + 1));
         var hasMore = rows.Count > limit;
         if (hasMore) rows.RemoveAt(rows.Count - 1);
@@ -147,7 +147,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             "SELECT id, job_id, step, epoch, created_at, model_id, directory, metrics FROM checkpoints WHERE job_id = @job " +
-            "AND (@after IS NULL OR step < (SELECT step FROM checkpoints WHERE id = @after AND job_id = @job)) ORDER BY step DESC, seq DESC LIMIT @limit",
+            "AND (CAST(@after AS TEXT) IS NULL OR step < (SELECT step FROM checkpoints WHERE id = @after AND job_id = @job)) ORDER BY step DESC, seq DESC LIMIT @limit",
             ReadCheckpoint, ("@job", jobId), ("@after", after), ("@limit", limit + 1));
         var hasMore = rows.Count > limit;
         if (hasMore) rows.RemoveAt(rows.Count - 1);

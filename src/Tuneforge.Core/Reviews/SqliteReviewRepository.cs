@@ -44,7 +44,7 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             $"SELECT {SetColumns} FROM review_sets WHERE organization_id = @org " +
-            $"AND (@after IS NULL OR seq {cmp} (SELECT seq FROM review_sets WHERE id = @after AND organization_id = @org)) ORDER BY seq {dir} LIMIT @limit",
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {cmp} (SELECT seq FROM review_sets WHERE id = @after AND organization_id = @org)) ORDER BY seq {dir} LIMIT @limit",
             ReadSet, ("@org", organizationId), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return SqliteEvalRepository.Paged(rows, cursor.Limit);
     }
@@ -107,8 +107,8 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");
         using var connection = db.Connect();
         var rows = connection.Query(
-            $"SELECT {ReviewColumns} FROM {ReviewsJoin} WHERE r.set_id = @set AND (@reviewer IS NULL OR r.reviewer = @reviewer) " +
-            $"AND (@after IS NULL OR r.seq {cmp} (SELECT seq FROM reviews WHERE id = @after AND set_id = @set)) ORDER BY r.seq {dir} LIMIT @limit",
+            $"SELECT {ReviewColumns} FROM {ReviewsJoin} WHERE r.set_id = @set AND (CAST(@reviewer AS TEXT) IS NULL OR r.reviewer = @reviewer) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR r.seq {cmp} (SELECT seq FROM reviews WHERE id = @after AND set_id = @set)) ORDER BY r.seq {dir} LIMIT @limit",
             ReadReview, ("@set", setId), ("@reviewer", reviewer), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return SqliteEvalRepository.Paged(rows, cursor.Limit);
     }

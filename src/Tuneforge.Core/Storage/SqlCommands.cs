@@ -2,7 +2,10 @@ using System.Data.Common;
 
 namespace Tuneforge.Core.Storage;
 
-/// <summary>Small ADO.NET conveniences over either store: commands with named parameters and typed column reads.</summary>
+/// <summary>
+/// Small ADO.NET conveniences over either store: commands with named parameters and typed column reads. A null
+/// parameter has no type on PostgreSQL, so one that is only tested for null is cast: <c>CAST(@after AS TEXT) IS NULL</c>.
+/// </summary>
 internal static class SqlCommands
 {
     public static DbCommand Command(this DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
