@@ -6,6 +6,7 @@ using Tuneforge.Core.Evals;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Jobs;
 using Tuneforge.Core.Models;
+using Tuneforge.Core.Reviews;
 using Tuneforge.Core.Storage;
 
 namespace Tuneforge.Core.Tests.Storage;
@@ -187,6 +188,53 @@ public class StoreContractTests
         Assert.Equal(new EvalRunCounts(1, 0, 0, 1), finished.Counts);
         Assert.Equal([new CriterionCounts("exact", 1, 0)], finished.PerTestingCriteria);
         Assert.Equal(EvalRunStatus.Completed, finished.Status);
+    }
+
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void A_reviewer_judges_each_item_once_and_a_new_judgement_replaces_the_old_with_a_later_revision(Store store)
+    {
+        using var data = new TempDataDir(store);
+        var reviews = new SqliteReviewRepository(data.Db);
+        var set = new ReviewSet("rset_" + Guid.NewGuid().ToString("N"), data.Organization.Id, "s", JsonDocument.Parse("{}").RootElement,
+            ["m1", "m2"], 2, null, 1);
+        var items = Enumerable.Range(0, 2).Select(i => new ReviewItem($"ritem_{i}_{Guid.NewGuid():N}", set.Id, i,
+            [new EvalMessage("user", $"q{i}")], [new ReviewAnswer("m1", "a"), new ReviewAnswer("m2", "b")])).ToList();
+        reviews.Insert(set, items);
+
+        Assert.Equal(items[0].Id, reviews.NextUnjudged(set.Id, "ann")!.Id);
+        var tie = reviews.Upsert(new Review("rev_" + Guid.NewGuid().ToString("N"), set.Id, items[0].Id, 0, "ann", ReviewChoice.Tie, null, null, 5, 0, null));
+        Assert.Null(tie.ChosenModel);
+        Assert.Equal(items[1].Id, reviews.NextUnjudged(set.Id, "ann")!.Id);
+        var changed = reviews.Upsert(new Review("rev_" + Guid.NewGuid().ToString("N"), set.Id, items[0].Id, 0, "ann", ReviewChoice.B, 1, "better", 6, 0, null));
+        Assert.Equal("m2", changed.ChosenModel);
+        Assert.True(changed.Revision > tie.Revision);
+        Assert.Equal(1, reviews.JudgedCount(set.Id, "ann"));
+        Assert.Equal([changed], reviews.ListReviews(set.Id, null, new ListCursor(null, 10, true)).Items);
+        Assert.Empty(reviews.ListReviews(set.Id, "bob", new ListCursor(null, 10, true)).Items);
+        Assert.Equal(set.Id, Assert.Single(reviews.List(data.Organization.Id, new ListCursor(null, 10, false)).Items).Id);
+    }
+
+    [Theory]
+    [InlineData("postgres://tf:p%40ss@db.internal:6543/tuneforge", "db.internal", 6543, "tuneforge", "tf", "p@ss")]
+    [InlineData("postgresql://tf@localhost/tf_main", "localhost", 5432, "tf_main", "tf", null)]
+    public void A_postgres_url_becomes_an_npgsql_connection_string(string url, string host, int port, string database, string user, string? password)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(DatabaseUrl.ToPostgresConnectionString(url));
+        Assert.Equal((host, port, database, user, password), (builder.Host, builder.Port, builder.Database, builder.Username, builder.Password));
+        Assert.Null(DatabaseUrl.ToPostgresConnectionString(null));
+    }
+
+    [Theory]
+    [InlineData("mysql://tf@localhost/tf")]
+    [InlineData("postgres://localhost/tf")]
+    [InlineData("postgres://tf:secret@localhost")]
+    [InlineData("postgres://tf@localhost/tf?no_such_setting=1")]
+    [InlineData("not a url")]
+    public void A_malformed_database_url_is_refused_naming_the_option_and_hiding_the_password(string url)
+    {
+        var e = Assert.Throws<FormatException>(() => DatabaseUrl.ToPostgresConnectionString(url));
+        Assert.Contains("--database", e.Message);
+        Assert.DoesNotContain("secret", e.Message);
     }
 
     private static FineTuningJob Job(TempDataDir data, Dictionary<string, string>? metadata) => data.AddJob(metadata: metadata);
