@@ -9,8 +9,9 @@ public sealed class SqliteEvalRunQueue(Database db) : IEvalRunQueue
     {
         var now = Clock.NowMilliseconds();
         using var connection = db.Connect();
-        // One statement: the candidate is chosen and taken atomically under SQLite's write lock (or PostgreSQL's row lock). An in-progress run
-        // without a holder was abandoned by a worker that stopped; it continues with its rows not yet graded.
+        // One statement: the candidate is chosen and taken atomically under SQLite's write lock (or PostgreSQL's row
+        // lock, skipping rows other claimers hold). An in-progress run without a holder was abandoned by a worker that
+        // stopped; it continues with its rows not yet graded.
         return connection.Query(
             "UPDATE eval_runs SET status = 'in_progress', lease_owner = @owner, lease_host = @host, lease_pid = @pid, " +
             "lease_expires_at = @expires, attempts = attempts + 1 " +

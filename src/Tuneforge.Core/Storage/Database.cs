@@ -20,8 +20,6 @@ public sealed class Database : IDisposable
 
     internal SqlDialect Dialect { get; }
 
-    public bool IsPostgres => Dialect is PostgresDialect;
-
     /// <summary>The database file's name inside the data directory.</summary>
     public const string FileName = "tuneforge.db";
 

@@ -16,8 +16,6 @@ internal sealed partial class PostgresDialect(string connectionString) : SqlDial
 
     private readonly NpgsqlDataSource _source = NpgsqlDataSource.Create(connectionString);
 
-    public override string Name => "PostgreSQL";
-
     public override DbConnection Connect() => _source.OpenConnection();
 
     public override void Migrate(IReadOnlyList<string> steps)

@@ -8,8 +8,6 @@ namespace Tuneforge.Core.Storage;
 /// </summary>
 internal abstract class SqlDialect : IDisposable
 {
-    public abstract string Name { get; }
-
     public abstract DbConnection Connect();
 
     /// <summary>Brings the schema to the last step; safe when several processes start at once.</summary>

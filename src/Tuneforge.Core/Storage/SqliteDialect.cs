@@ -18,8 +18,6 @@ internal sealed class SqliteDialect(string path) : SqlDialect
         DefaultTimeout = 30,
     }.ToString();
 
-    public override string Name => "SQLite";
-
     public override DbConnection Connect()
     {
         var connection = new SqliteConnection(_connectionString);
