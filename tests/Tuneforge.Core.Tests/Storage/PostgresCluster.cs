@@ -63,8 +63,9 @@ public sealed class PostgresCluster
         if (binDir is null)
             throw new InvalidOperationException("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): run `apt-get install postgresql` (scripts/test.sh does).");
 
+        SweepStoppedClusters();
         var runAs = Environment.UserName == "root" ? "postgres" : null;
-        var root = Directory.CreateTempSubdirectory("tuneforge-pg-").FullName;
+        var root = Directory.CreateTempSubdirectory(DirectoryPrefix).FullName;
         if (runAs is not null) Run("chown", null, runAs, root);
         var port = FreePort();
         var cluster = new PostgresCluster(root, binDir, runAs, port);
@@ -78,10 +79,32 @@ public sealed class PostgresCluster
 
     private string DataDir => Path.Combine(_root, "data");
 
+    private const string DirectoryPrefix = "tuneforge-pg-";
+
+    /// <summary>
+    /// The test host may be ended before <see cref="Stop"/> has deleted its directory; a later run deletes the
+    /// directories of clusters stopped a while ago (no postmaster.pid), never those of a cluster another test run is
+    /// starting or using.
+    /// </summary>
+    private static void SweepStoppedClusters()
+    {
+        foreach (var dir in Directory.GetDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            var stopped = Directory.Exists(Path.Combine(dir, "data")) && !File.Exists(Path.Combine(dir, "data", "postmaster.pid"));
+            if (!stopped || Directory.GetLastWriteTimeUtc(dir) > DateTime.UtcNow.AddMinutes(-10)) continue; // or still starting
+            try { Directory.Delete(dir, recursive: true); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+    }
+
     private void Stop()
     {
         try { Tool("pg_ctl", "-D", DataDir, "-m", "immediate", "-w", "stop"); } catch (InvalidOperationException) { }
-        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+        // The server's last processes may still be removing their files for a moment after pg_ctl returns.
+        for (var attempt = 0; attempt < 5 && Directory.Exists(_root); attempt++)
+        {
+            try { Directory.Delete(_root, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Thread.Sleep(200); }
+        }
     }
 
     private void Tool(string name, params string[] arguments) => Run(Path.Combine(_binDir, name), _runAs, arguments);
