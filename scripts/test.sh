@@ -27,6 +27,11 @@ if [ ! -x /usr/bin/chromium ]; then
   tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 \
     || echo "warning: could not install chromium; the compare report screenshot test will fail" >&2
 fi
+# Debian's PostgreSQL server: the storage tests start a private cluster in a temporary directory (initdb + pg_ctl).
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  tf_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
+    || echo "warning: could not install postgresql; the PostgreSQL storage tests will fail" >&2
+fi
 dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
 log="$(mktemp)"
 set +e

@@ -56,7 +56,7 @@ public static class TuneforgeServer
 
     public static void AddCoreServices(IServiceCollection services, ServerOptions options)
     {
-        var db = Database.Open(options.DataDir);
+        var db = Database.Open(options.DataDir, options.DatabaseUrl);
         var store = new FileStore(options.DataDir);
         services.AddSingleton(options);
         services.AddSingleton(db);
@@ -91,9 +91,10 @@ public static class TuneforgeServer
         KeySeeding.Apply(accounts, Environment.GetEnvironmentVariable("TUNEFORGE_API_KEYS"), options, console);
 
         await app.StartAsync(cancellationToken);
-        console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)})");
+        console.WriteLine($"Tuneforge is listening on http://{options.Host}:{options.Port}/v1 (data in {Path.GetFullPath(options.DataDir)}" +
+            (options.DatabaseUrl is null ? ")" : $", store {Tuneforge.Core.Storage.DatabaseUrl.Redact(options.DatabaseUrl)})"));
         console.WriteLine($"Dashboard: http://{options.Host}:{options.Port}/ (sign in with an API key)");
-        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console, options.ModelsDir) : null)
+        using (var worker = options.RunWorker ? new WorkerSupervisor(options.DataDir, options.Workers, console, options.ModelsDir, options.DatabaseUrl) : null)
         {
             worker?.Start();
             await app.WaitForShutdownAsync(cancellationToken);

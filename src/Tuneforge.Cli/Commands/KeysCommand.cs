@@ -10,7 +10,8 @@ public static class KeysCommand
     {
         var org = new Option<string>("--org") { Description = "Organisation the key belongs to (created if new).", Required = true };
         var dataDir = ServeCommand.DataDirOption();
-        var create = new Command("create", "Create an API key and print it (once).") { org, dataDir };
+        var database = ServeCommand.DatabaseOption();
+        var create = new Command("create", "Create an API key and print it (once).") { org, dataDir, database };
         create.SetAction(parse =>
         {
             var name = parse.GetValue(org)!;
@@ -23,8 +24,10 @@ public static class KeysCommand
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
+            if (!ServeCommand.TryDatabaseUrl(parse, database, out var databaseUrl)) return 2;
             var key = ApiKeys.Generate();
-            new SqliteAccountStore(Database.Open(parse.GetValue(dataDir)!)).AddKey(key, name);
+            using var db = Database.Open(parse.GetValue(dataDir)!, databaseUrl);
+            new SqliteAccountStore(db).AddKey(key, name);
             Console.WriteLine(key);
             Console.Error.WriteLine($"API key for organisation \"{name}\" created. It is stored hashed and will not be shown again.");
             return 0;

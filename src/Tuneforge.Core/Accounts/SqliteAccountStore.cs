@@ -18,14 +18,11 @@ public sealed class SqliteAccountStore(Database db) : IAccountStore
         ApiKeys.CheckOrganizationName(organizationName);
         using var connection = db.Connect();
         using var transaction = connection.BeginTransaction();
+        // Nodes sharing a PostgreSQL store may seed the same organisation at once: the first insert wins, all read it back.
+        connection.Run("INSERT INTO organizations (id, name, created_at) VALUES (@id, @n, @t) ON CONFLICT (name) DO NOTHING",
+            ("@id", Ids.Organization()), ("@n", organizationName), ("@t", Clock.NowSeconds()));
         var organization = connection.Query("SELECT id, name FROM organizations WHERE name = @n",
-            r => new Organization(r.GetString(0), r.GetString(1)), ("@n", organizationName)).FirstOrDefault();
-        if (organization is null)
-        {
-            organization = new Organization(Ids.Organization(), organizationName);
-            connection.Run("INSERT INTO organizations (id, name, created_at) VALUES (@id, @n, @t)",
-                ("@id", organization.Id), ("@n", organizationName), ("@t", Clock.NowSeconds()));
-        }
+            r => new Organization(r.GetString(0), r.GetString(1)), ("@n", organizationName)).Single();
         // A re-seeded key moves to the organisation named now.
         connection.Run("INSERT INTO api_keys (key_hash, organization_id, created_at) VALUES (@h, @o, @t) " +
                        "ON CONFLICT(key_hash) DO UPDATE SET organization_id = excluded.organization_id",

@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Models;
 using Tuneforge.Core.Storage;
 
@@ -36,7 +36,7 @@ public sealed partial class ConnectionStore(Database db, SecretCipher cipher, IM
                 ("@id", connection.Id), ("@org", organizationId), ("@name", connection.Name), ("@url", url), ("@hint", connection.ApiKeyHint),
                 ("@created", connection.CreatedAt), ("@sealed", Seal(apiKey, organizationId, connection.Name)));
         }
-        catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: the same name added concurrently
+        catch (DbException e) when (db.Dialect.IsUniqueViolation(e)) // the same name added concurrently
         {
             throw Duplicate(connection.Name);
         }
@@ -127,6 +127,6 @@ public sealed partial class ConnectionStore(Database db, SecretCipher cipher, IM
     private static ApiProblem NotFound(string name) =>
         ApiProblem.NotFound($"No connection named '{name}' exists.", "name", "connection_not_found");
 
-    private static Connection Read(SqliteDataReader r) => new(
+    private static Connection Read(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("name"), r.String("base_url"), r.String("api_key_hint"), r.Long("created_at"));
 }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Storage;
 
@@ -38,7 +38,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             $"SELECT {EvalColumns} FROM evals WHERE organization_id = @org " +
-            $"AND (@after IS NULL OR ({key}, seq) {cmp} (SELECT {key}, seq FROM evals WHERE id = @after AND organization_id = @org)) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR ({key}, seq) {cmp} (SELECT {key}, seq FROM evals WHERE id = @after AND organization_id = @org)) " +
             $"ORDER BY {key} {dir}, seq {dir} LIMIT @limit",
             ReadEval, ("@org", organizationId), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return Paged(rows, cursor.Limit);
@@ -93,8 +93,8 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");
         using var connection = db.Connect();
         var rows = connection.Query(
-            $"SELECT {RunColumns} FROM eval_runs WHERE eval_id = @eval AND (@status IS NULL OR status = @status) " +
-            $"AND (@after IS NULL OR seq {cmp} (SELECT seq FROM eval_runs WHERE id = @after AND eval_id = @eval)) ORDER BY seq {dir} LIMIT @limit",
+            $"SELECT {RunColumns} FROM eval_runs WHERE eval_id = @eval AND (CAST(@status AS TEXT) IS NULL OR status = @status) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {cmp} (SELECT seq FROM eval_runs WHERE id = @after AND eval_id = @eval)) ORDER BY seq {dir} LIMIT @limit",
             ReadRun, ("@eval", evalId), ("@status", status), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return Paged(rows, cursor.Limit);
     }
@@ -135,8 +135,8 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");
         using var connection = db.Connect();
         var rows = connection.Query(
-            $"SELECT {ItemColumns} FROM eval_output_items WHERE run_id = @run AND (@status IS NULL OR status = @status) " +
-            $"AND (@after IS NULL OR seq {cmp} (SELECT seq FROM eval_output_items WHERE id = @after AND run_id = @run)) ORDER BY seq {dir} LIMIT @limit",
+            $"SELECT {ItemColumns} FROM eval_output_items WHERE run_id = @run AND (CAST(@status AS TEXT) IS NULL OR status = @status) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {cmp} (SELECT seq FROM eval_output_items WHERE id = @after AND run_id = @run)) ORDER BY seq {dir} LIMIT @limit",
             ReadItem, ("@run", runId), ("@status", status), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return Paged(rows, cursor.Limit);
     }
@@ -144,7 +144,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
     public IReadOnlySet<int> GradedRows(string runId)
     {
         using var connection = db.Connect();
-        return connection.Query("SELECT datasource_item_id FROM eval_output_items WHERE run_id = @run", r => r.GetInt32(0), ("@run", runId)).ToHashSet();
+        return connection.Query("SELECT datasource_item_id FROM eval_output_items WHERE run_id = @run", r => checked((int)r.GetInt64(0)), ("@run", runId)).ToHashSet();
     }
 
     private static string RowsJson(IReadOnlyList<EvalRow> rows)
@@ -177,11 +177,11 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
         return new Page<T>(rows, hasMore);
     }
 
-    private static Eval ReadEval(SqliteDataReader r) => new(
+    private static Eval ReadEval(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("name"), EvalJson.Metadata(r.NullableString("metadata")),
         EvalJson.Parse(r.String("data_source_config")), EvalJson.Parse(r.String("testing_criteria")), r.Long("created_at"), r.Long("updated_at"));
 
-    internal static EvalRun ReadRun(SqliteDataReader r)
+    internal static EvalRun ReadRun(DbDataReader r)
     {
         var errorCode = r.NullableString("error_code");
         return new EvalRun(
@@ -194,7 +194,7 @@ public sealed class SqliteEvalRepository(Database db) : IEvalRepository
             r.Int("attempts"));
     }
 
-    private static EvalOutputItem ReadItem(SqliteDataReader r) => new(
+    private static EvalOutputItem ReadItem(DbDataReader r) => new(
         r.String("id"), r.String("run_id"), r.String("eval_id"), r.Long("created_at"), r.String("status"), r.Int("datasource_item_id"),
         EvalJson.Parse(r.String("datasource_item")), EvalJson.Parse(r.String("results")), EvalJson.Parse(r.String("sample")));
 }

@@ -9,13 +9,14 @@ public sealed class SqliteEvalRunQueue(Database db) : IEvalRunQueue
     {
         var now = Clock.NowMilliseconds();
         using var connection = db.Connect();
-        // One statement: the candidate is chosen and taken atomically under SQLite's write lock. An in-progress run
-        // without a holder was abandoned by a worker that stopped; it continues with its rows not yet graded.
+        // One statement: the candidate is chosen and taken atomically under SQLite's write lock (or PostgreSQL's row
+        // lock, skipping rows other claimers hold). An in-progress run without a holder was abandoned by a worker that
+        // stopped; it continues with its rows not yet graded.
         return connection.Query(
             "UPDATE eval_runs SET status = 'in_progress', lease_owner = @owner, lease_host = @host, lease_pid = @pid, " +
             "lease_expires_at = @expires, attempts = attempts + 1 " +
             "WHERE seq = (SELECT seq FROM eval_runs WHERE status IN ('queued', 'in_progress') " +
-            "AND (lease_owner IS NULL OR lease_expires_at < @now) ORDER BY seq LIMIT 1) " +
+            $"AND (lease_owner IS NULL OR lease_expires_at < @now) ORDER BY seq LIMIT 1{db.Dialect.SkipLocked}) " +
             $"RETURNING {SqliteEvalRepository.RunColumns}",
             SqliteEvalRepository.ReadRun, ("@owner", lease.Owner), ("@host", lease.Host), ("@pid", lease.ProcessId),
             ("@expires", now + (long)duration.TotalMilliseconds), ("@now", now)).FirstOrDefault();
@@ -59,7 +60,8 @@ public sealed class SqliteEvalRunQueue(Database db) : IEvalRunQueue
         using var connection = db.Connect();
         using var transaction = connection.BeginTransaction();
         var held = connection.Query(
-            "SELECT per_testing_criteria_results, per_model_usage FROM eval_runs WHERE id = @id AND lease_owner = @owner AND status = 'in_progress'",
+            "SELECT per_testing_criteria_results, per_model_usage FROM eval_runs WHERE id = @id AND lease_owner = @owner AND status = 'in_progress'" +
+            db.Dialect.ForUpdate,
             r => (Criteria: r.NullableString("per_testing_criteria_results"), Usage: r.NullableString("per_model_usage")),
             ("@id", item.RunId), ("@owner", owner));
         if (held.Count == 0) return RowStore.NotHeld;

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Storage;
 
 namespace Tuneforge.Core.Files;
@@ -29,8 +29,8 @@ public sealed class SqliteFileRepository(Database db) : IFileRepository
         var order = ascending ? "ASC" : "DESC";
         var rows = connection.Query(
             $"SELECT {Columns} FROM files WHERE organization_id = @org " +
-            "AND (@purpose IS NULL OR purpose = @purpose) " +
-            $"AND (@after IS NULL OR seq {op} (SELECT seq FROM files WHERE id = @after AND organization_id = @org)) " +
+            "AND (CAST(@purpose AS TEXT) IS NULL OR purpose = @purpose) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {op} (SELECT seq FROM files WHERE id = @after AND organization_id = @org)) " +
             $"ORDER BY seq {order} LIMIT @limit",
             Read, ("@org", organizationId), ("@purpose", purpose), ("@after", after), ("@limit", limit + 1));
         var hasMore = rows.Count > limit;
@@ -45,7 +45,7 @@ public sealed class SqliteFileRepository(Database db) : IFileRepository
             ("@id", fileId), ("@org", organizationId)) > 0;
     }
 
-    private static StoredFile Read(SqliteDataReader r) => new(
+    private static StoredFile Read(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("filename"), r.String("purpose"), r.Long("bytes"),
         r.Long("created_at"), r.NullableLong("expires_at"), r.String("path"));
 }

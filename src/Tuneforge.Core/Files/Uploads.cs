@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Storage;
 
 namespace Tuneforge.Core.Files;
@@ -67,5 +67,5 @@ public sealed class SqliteUploadRepository(Database db) : IUploadRepository
             Read, ("@id", uploadId));
     }
 
-    private static UploadPart Read(SqliteDataReader r) => new(r.String("id"), r.String("upload_id"), r.Long("created_at"), r.Long("bytes"), r.String("path"));
+    private static UploadPart Read(DbDataReader r) => new(r.String("id"), r.String("upload_id"), r.Long("created_at"), r.Long("bytes"), r.String("path"));
 }

@@ -12,11 +12,12 @@ public sealed class SqliteJobQueue(Database db, IJobRepository jobs) : IJobQueue
     {
         var now = Clock.NowMilliseconds();
         using var connection = db.Connect();
-        // One statement: the candidate is chosen and taken atomically under SQLite's write lock.
+        // One statement: the candidate is chosen and taken atomically, under SQLite's write lock or, on PostgreSQL, its row
+        // lock (claimers running together skip a row another one has locked).
         var id = connection.Scalar(
             "UPDATE jobs SET status = @to, lease_owner = @owner, lease_host = @host, lease_pid = @pid, lease_expires_at = @expires, " +
             "attempts = attempts + (CASE WHEN @to = 'running' THEN 1 ELSE 0 END) " +
-            "WHERE seq = (SELECT seq FROM jobs WHERE status = @from AND (lease_owner IS NULL OR lease_expires_at < @now) ORDER BY seq LIMIT 1) " +
+            $"WHERE seq = (SELECT seq FROM jobs WHERE status = @from AND (lease_owner IS NULL OR lease_expires_at < @now) ORDER BY seq LIMIT 1{db.Dialect.SkipLocked}) " +
             "RETURNING id",
             ("@from", from), ("@to", to), ("@owner", lease.Owner), ("@host", lease.Host), ("@pid", lease.ProcessId),
             ("@expires", now + (long)duration.TotalMilliseconds), ("@now", now)) as string;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Storage;
 
@@ -46,14 +46,13 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
     {
         var sql = new StringBuilder($"SELECT {JobColumns} FROM jobs WHERE organization_id = @org ");
         var parameters = new List<(string, object?)> { ("@org", organizationId), ("@after", after), ("@limit", limit + 1) };
-        sql.Append("AND (@after IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after AND organization_id = @org)) ");
+        sql.Append("AND (CAST(@after AS TEXT) IS NULL OR seq < (SELECT seq FROM jobs WHERE id = @after AND organization_id = @org)) ");
         if (metadata is { Count: 0 }) sql.Append("AND metadata IS NULL ");
         var i = 0;
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
-            // A quoted JSON path segment, so keys with dots or brackets match literally.
-            sql.Append($"AND json_extract(metadata, @path{i}) = @value{i} ");
-            parameters.Add(($"@path{i}", "$.\"" + key.Replace("\"", "\"\"") + "\""));
+            sql.Append($"AND {db.Dialect.JsonMember("metadata", $"@path{i}")} = @value{i} ");
+            parameters.Add(($"@path{i}", db.Dialect.JsonMemberParameter(key)));
             parameters.Add(($"@value{i}", value));
             i++;
         }
@@ -119,7 +118,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             "SELECT id, job_id, created_at, level, message, type, data FROM job_events WHERE job_id = @job " +
-            "AND (@after IS NULL OR seq < (SELECT seq FROM job_events WHERE id = @after AND job_id = @job)) ORDER BY seq DESC LIMIT @limit",
+            "AND (CAST(@after AS TEXT) IS NULL OR seq < (SELECT seq FROM job_events WHERE id = @after AND job_id = @job)) ORDER BY seq DESC LIMIT @limit",
             ReadEvent, ("@job", jobId), ("@after", after), ("@limit", limit + 1));
         var hasMore = rows.Count > limit;
         if (hasMore) rows.RemoveAt(rows.Count - 1);
@@ -148,7 +147,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             "SELECT id, job_id, step, epoch, created_at, model_id, directory, metrics FROM checkpoints WHERE job_id = @job " +
-            "AND (@after IS NULL OR step < (SELECT step FROM checkpoints WHERE id = @after AND job_id = @job)) ORDER BY step DESC, seq DESC LIMIT @limit",
+            "AND (CAST(@after AS TEXT) IS NULL OR step < (SELECT step FROM checkpoints WHERE id = @after AND job_id = @job)) ORDER BY step DESC, seq DESC LIMIT @limit",
             ReadCheckpoint, ("@job", jobId), ("@after", after), ("@limit", limit + 1));
         var hasMore = rows.Count > limit;
         if (hasMore) rows.RemoveAt(rows.Count - 1);
@@ -161,7 +160,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         using var transaction = connection.BeginTransaction();
         var old = connection.Query(
             "SELECT id, job_id, step, epoch, created_at, model_id, directory, metrics FROM checkpoints WHERE job_id = @job " +
-            "ORDER BY step DESC, seq DESC LIMIT -1 OFFSET @keep", ReadCheckpoint, ("@job", jobId), ("@keep", keep));
+            $"ORDER BY step DESC, seq DESC {db.Dialect.NoLimit} OFFSET @keep", ReadCheckpoint, ("@job", jobId), ("@keep", keep));
         foreach (var c in old)
         {
             connection.Run("DELETE FROM checkpoints WHERE id = @id", ("@id", c.Id));
@@ -171,7 +170,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         return old;
     }
 
-    private static FineTuningJob ReadJob(SqliteDataReader r)
+    private static FineTuningJob ReadJob(DbDataReader r)
     {
         var metadata = r.NullableString("metadata");
         var errorCode = r.NullableString("error_code");
@@ -189,10 +188,10 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
             JsonSerializer.Deserialize<List<string>>(r.String("result_files")) ?? [], r.Int("attempts"));
     }
 
-    private static JobEvent ReadEvent(SqliteDataReader r) => new(
+    private static JobEvent ReadEvent(DbDataReader r) => new(
         r.String("id"), r.String("job_id"), r.Long("created_at"), r.String("level"), r.String("message"), r.String("type"), r.NullableString("data"));
 
-    private static JobCheckpoint ReadCheckpoint(SqliteDataReader r) => new(
+    private static JobCheckpoint ReadCheckpoint(DbDataReader r) => new(
         r.String("id"), r.String("job_id"), r.Int("step"), r.Int("epoch"), r.Long("created_at"), r.String("model_id"),
         r.String("directory"), r.String("metrics"));
 }

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Storage;
 
 namespace Tuneforge.Core.Models;
@@ -23,7 +23,8 @@ public sealed class SqliteModelAliasRepository(Database db) : IModelAliasReposit
     public void Upsert(ModelAlias a)
     {
         using var connection = db.Connect();
-        connection.Run("INSERT OR REPLACE INTO model_aliases (organization_id, alias, model_id, created_at) VALUES (@org, @alias, @model, @created)",
+        connection.Run("INSERT INTO model_aliases (organization_id, alias, model_id, created_at) VALUES (@org, @alias, @model, @created) " +
+            "ON CONFLICT (organization_id, alias) DO UPDATE SET model_id = excluded.model_id, created_at = excluded.created_at",
             ("@org", a.OrganizationId), ("@alias", a.Alias), ("@model", a.ModelId), ("@created", a.CreatedAt));
     }
 
@@ -46,5 +47,5 @@ public sealed class SqliteModelAliasRepository(Database db) : IModelAliasReposit
         return connection.Run("DELETE FROM model_aliases WHERE organization_id = @org AND alias = @alias", ("@org", organizationId), ("@alias", alias)) > 0;
     }
 
-    private static ModelAlias Read(SqliteDataReader r) => new(r.String("organization_id"), r.String("alias"), r.String("model_id"), r.Long("created_at"));
+    private static ModelAlias Read(DbDataReader r) => new(r.String("organization_id"), r.String("alias"), r.String("model_id"), r.Long("created_at"));
 }

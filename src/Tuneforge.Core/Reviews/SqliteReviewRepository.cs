@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Tuneforge.Core.Evals;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Storage;
@@ -44,7 +44,7 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
         using var connection = db.Connect();
         var rows = connection.Query(
             $"SELECT {SetColumns} FROM review_sets WHERE organization_id = @org " +
-            $"AND (@after IS NULL OR seq {cmp} (SELECT seq FROM review_sets WHERE id = @after AND organization_id = @org)) ORDER BY seq {dir} LIMIT @limit",
+            $"AND (CAST(@after AS TEXT) IS NULL OR seq {cmp} (SELECT seq FROM review_sets WHERE id = @after AND organization_id = @org)) ORDER BY seq {dir} LIMIT @limit",
             ReadSet, ("@org", organizationId), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return SqliteEvalRepository.Paged(rows, cursor.Limit);
     }
@@ -107,8 +107,8 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
         var (cmp, dir) = cursor.Ascending ? (">", "ASC") : ("<", "DESC");
         using var connection = db.Connect();
         var rows = connection.Query(
-            $"SELECT {ReviewColumns} FROM {ReviewsJoin} WHERE r.set_id = @set AND (@reviewer IS NULL OR r.reviewer = @reviewer) " +
-            $"AND (@after IS NULL OR r.seq {cmp} (SELECT seq FROM reviews WHERE id = @after AND set_id = @set)) ORDER BY r.seq {dir} LIMIT @limit",
+            $"SELECT {ReviewColumns} FROM {ReviewsJoin} WHERE r.set_id = @set AND (CAST(@reviewer AS TEXT) IS NULL OR r.reviewer = @reviewer) " +
+            $"AND (CAST(@after AS TEXT) IS NULL OR r.seq {cmp} (SELECT seq FROM reviews WHERE id = @after AND set_id = @set)) ORDER BY r.seq {dir} LIMIT @limit",
             ReadReview, ("@set", setId), ("@reviewer", reviewer), ("@after", cursor.After), ("@limit", cursor.Limit + 1));
         return SqliteEvalRepository.Paged(rows, cursor.Limit);
     }
@@ -119,15 +119,15 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
         return connection.Query($"SELECT {ReviewColumns} FROM {ReviewsJoin} WHERE r.set_id = @set ORDER BY r.seq", ReadReview, ("@set", setId));
     }
 
-    private static ReviewSet ReadSet(SqliteDataReader r) => new(
+    private static ReviewSet ReadSet(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("name"), EvalJson.Parse(r.String("source")),
         EvalJson.Read<List<string>>(r.String("models"))!, r.Int("item_count"), EvalJson.Metadata(r.NullableString("metadata")), r.Long("created_at"));
 
-    private static ReviewItem ReadItem(SqliteDataReader r) => new(
+    private static ReviewItem ReadItem(DbDataReader r) => new(
         r.String("id"), r.String("set_id"), r.Int("item_index"), EvalJson.Read<List<EvalMessage>>(r.String("messages"))!,
         EvalJson.Read<List<ReviewAnswer>>(r.String("answers"))!);
 
-    private static Review ReadReview(SqliteDataReader r)
+    private static Review ReadReview(DbDataReader r)
     {
         var chosen = (int?)r.NullableLong("chosen_answer");
         return new Review(

@@ -10,10 +10,10 @@ namespace Tuneforge.Core.Runner;
 /// <summary>What the worker needs from storage: one place that wires the repositories over a data directory.</summary>
 public sealed class RunnerContext
 {
-    public RunnerContext(string dataDir)
+    public RunnerContext(string dataDir, string? databaseUrl = null)
     {
         DataDir = Path.GetFullPath(dataDir);
-        var db = Database.Open(DataDir);
+        var db = Database.Open(DataDir, databaseUrl);
         Jobs = new SqliteJobRepository(db);
         Queue = new SqliteJobQueue(db, Jobs);
         Files = new SqliteFileRepository(db);

@@ -15,9 +15,10 @@ public static class WorkerHost
     private static readonly TimeSpan ParentPoll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan GracefulExit = TimeSpan.FromSeconds(15);
 
-    public static async Task<int> RunAsync(string dataDir, int slots, int? parentProcessId, bool stopOnEndOfInput, string? modelsDir = null)
+    public static async Task<int> RunAsync(string dataDir, int slots, int? parentProcessId, bool stopOnEndOfInput, string? modelsDir = null,
+        string? databaseUrl = null)
     {
-        var context = new RunnerContext(dataDir);
+        var context = new RunnerContext(dataDir, databaseUrl);
         using var stopping = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
 

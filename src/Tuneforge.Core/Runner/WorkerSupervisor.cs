@@ -7,7 +7,7 @@ namespace Tuneforge.Core.Runner;
 /// Runs `tuneforge worker` (this same program) as a child process and restarts it with backoff when it dies, so a
 /// crash or out-of-memory in training never takes the API down. The child inherits the console for its log lines.
 /// </summary>
-public sealed class WorkerSupervisor(string dataDir, int slots, TextWriter log, string? modelsDir = null) : IDisposable
+public sealed class WorkerSupervisor(string dataDir, int slots, TextWriter log, string? modelsDir = null, string? databaseUrl = null) : IDisposable
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan HealthyRun = TimeSpan.FromSeconds(60);
@@ -52,6 +52,8 @@ public sealed class WorkerSupervisor(string dataDir, int slots, TextWriter log, 
         foreach (var arg in new[] { "worker", "--data-dir", Path.GetFullPath(dataDir), "--workers", slots.ToString(),
                      "--parent-pid", Environment.ProcessId.ToString(), "--stop-on-eof" })
             start.ArgumentList.Add(arg);
+        // The store's URL (it may carry a password) goes through the environment, not the command line others can list.
+        if (databaseUrl is not null) start.Environment[Storage.DatabaseUrl.EnvironmentVariable] = databaseUrl;
         if (modelsDir is not null)
         {
             start.ArgumentList.Add("--models-dir");

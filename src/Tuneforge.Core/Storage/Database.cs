@@ -1,58 +1,58 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Tuneforge.Core.Storage;
 
 /// <summary>
-/// The SQLite database under the data directory. WAL lets the API read while the worker process writes; the busy
-/// timeout makes the two processes queue for the write lock instead of failing.
+/// The store of organisations, files, jobs, models, evals and reviews: SQLite in the data directory by default, or a
+/// PostgreSQL database shared by several nodes (<see cref="DatabaseUrl"/>). Opening it brings the schema up to date.
+/// Stored file contents stay in the data directory either way.
 /// </summary>
-public sealed class Database
+public sealed class Database : IDisposable
 {
-    private readonly string _connectionString;
-
-    private Database(string path)
+    private Database(SqlDialect dialect, string path)
     {
+        Dialect = dialect;
         Path = path;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Cache = SqliteCacheMode.Private,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
     }
 
+    /// <summary>The SQLite file, or the PostgreSQL URL without its password.</summary>
     public string Path { get; }
+
+    internal SqlDialect Dialect { get; }
 
     /// <summary>The database file's name inside the data directory.</summary>
     public const string FileName = "tuneforge.db";
 
-    /// <summary>Opens (creating if needed) <c>DATA_DIR/tuneforge.db</c> and brings its schema up to date.</summary>
-    public static Database Open(string dataDir)
+    /// <summary>
+    /// Opens the store: <c>DATA_DIR/tuneforge.db</c> (created if needed) when <paramref name="databaseUrl"/> is null,
+    /// else the PostgreSQL database it names. A malformed URL throws a FormatException naming <c>--database</c>.
+    /// </summary>
+    public static Database Open(string dataDir, string? databaseUrl = null)
     {
         Directory.CreateDirectory(dataDir);
-        var db = new Database(System.IO.Path.Combine(dataDir, FileName));
-        using (var connection = db.Connect())
+        var postgres = DatabaseUrl.ToPostgresConnectionString(databaseUrl);
+        var db = postgres is null
+            ? new Database(new SqliteDialect(System.IO.Path.Combine(dataDir, FileName)), System.IO.Path.Combine(dataDir, FileName))
+            : new Database(new PostgresDialect(postgres), DatabaseUrl.Redact(databaseUrl!));
+        try
         {
-            Execute(connection, "PRAGMA journal_mode=WAL;");
-            SchemaMigrations.Apply(connection);
+            db.Dialect.Migrate(SchemaMigrations.Steps);
+        }
+        catch (Npgsql.NpgsqlException e)
+        {
+            db.Dispose();
+            throw new InvalidOperationException(
+                $"Cannot open the PostgreSQL store {db.Path}: {e.Message}. Check that the server runs, the database exists and the user may create tables.", e);
+        }
+        catch
+        {
+            db.Dispose();
+            throw;
         }
         return db;
     }
 
-    public SqliteConnection Connect()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA busy_timeout=10000; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-        return connection;
-    }
+    public DbConnection Connect() => Dialect.Connect();
 
-    internal static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    public void Dispose() => Dialect.Dispose();
 }

@@ -1,14 +1,13 @@
-using Microsoft.Data.Sqlite;
-
 namespace Tuneforge.Core.Storage;
 
 /// <summary>
-/// Ordered schema steps; <c>PRAGMA user_version</c> records how many have run. Append new steps, never edit old ones.
+/// Ordered schema steps, written for SQLite (PostgreSQL runs them through <see cref="PostgresDialect.Translate"/>); the
+/// dialect records how many have run. Append new steps, never edit old ones; use only types the translation maps.
 /// Times are Unix seconds, except lease expiry (Unix milliseconds). <c>seq</c> columns give a stable list order.
 /// </summary>
 internal static class SchemaMigrations
 {
-    private static readonly string[] Steps =
+    public static readonly IReadOnlyList<string> Steps =
     [
         """
         CREATE TABLE organizations (
@@ -230,26 +229,4 @@ internal static class SchemaMigrations
         CREATE INDEX reviews_by_set ON reviews(set_id, seq);
         """,
     ];
-
-    public static void Apply(SqliteConnection connection)
-    {
-        using var transaction = connection.BeginTransaction();
-        var version = Convert.ToInt32(Scalar(connection, transaction, "PRAGMA user_version;"));
-        for (var i = version; i < Steps.Length; i++)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = Steps[i] + $"\nPRAGMA user_version = {i + 1};";
-            command.ExecuteNonQuery();
-        }
-        transaction.Commit();
-    }
-
-    private static object? Scalar(SqliteConnection connection, SqliteTransaction transaction, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        return command.ExecuteScalar();
-    }
 }

@@ -8,10 +8,10 @@ public class JobQueueTests
 {
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public void Concurrent_workers_never_claim_the_same_job()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void Concurrent_workers_never_claim_the_same_job(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var ids = Enumerable.Range(0, 20).Select(_ => data.AddJob().Id).ToHashSet();
         var claimed = new ConcurrentBag<string>();
 
@@ -26,10 +26,10 @@ public class JobQueueTests
         Assert.All(ids, id => Assert.Equal(JobStatus.Running, data.Jobs.Get(id)!.Status));
     }
 
-    [Fact]
-    public void Jobs_are_claimed_oldest_first_and_only_from_their_stage()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void Jobs_are_claimed_oldest_first_and_only_from_their_stage(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var validating = data.AddJob(JobStatus.ValidatingFiles);
         var first = data.AddJob();
         var second = data.AddJob();
@@ -44,10 +44,10 @@ public class JobQueueTests
         Assert.Null(data.Queue.ClaimForValidation(lease, Lease));
     }
 
-    [Fact]
-    public void A_job_whose_holder_died_on_this_host_is_requeued_and_can_be_claimed_again()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void A_job_whose_holder_died_on_this_host_is_requeued_and_can_be_claimed_again(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var job = data.AddJob();
         var dead = new Lease("dead-worker", "this-host", 4242);
         Assert.NotNull(data.Queue.ClaimForTraining(dead, Lease));
@@ -65,10 +65,10 @@ public class JobQueueTests
         Assert.True(data.Queue.Heartbeat(job.Id, "new-worker", Lease));
     }
 
-    [Fact]
-    public void An_expired_lease_is_freed_from_any_host_and_a_paused_job_keeps_its_status()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void An_expired_lease_is_freed_from_any_host_and_a_paused_job_keeps_its_status(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var running = data.AddJob();
         data.Queue.ClaimForTraining(new Lease("w1", "far-host", 1), TimeSpan.FromMilliseconds(-1));
         var paused = data.AddJob();
@@ -81,10 +81,10 @@ public class JobQueueTests
         Assert.Equal(JobStatus.Paused, data.Jobs.Get(paused.Id)!.Status);
     }
 
-    [Fact]
-    public void A_resumed_job_is_not_claimed_while_its_previous_holder_still_runs()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void A_resumed_job_is_not_claimed_while_its_previous_holder_still_runs(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var job = data.AddJob();
         var holder = new Lease("holder", "host", 1);
         data.Queue.ClaimForTraining(holder, Lease);
@@ -96,10 +96,10 @@ public class JobQueueTests
         Assert.Equal(job.Id, data.Queue.ClaimForTraining(new Lease("other", "host", 2), Lease)!.Id);
     }
 
-    [Fact]
-    public void Only_the_lease_holder_can_complete_a_job()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void Only_the_lease_holder_can_complete_a_job(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var job = data.AddJob();
         data.Queue.ClaimForTraining(new Lease("holder", "host", 1), Lease);
         Assert.False(data.Jobs.Complete(job.Id, "someone-else", "ft:x", 10, []));

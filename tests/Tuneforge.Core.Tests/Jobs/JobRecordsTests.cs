@@ -8,10 +8,10 @@ namespace Tuneforge.Core.Tests.Jobs;
 
 public class JobRecordsTests
 {
-    [Fact]
-    public void Events_page_newest_first()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void Events_page_newest_first(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var job = data.AddJob();
         var ids = Enumerable.Range(0, 5).Select(i => data.Jobs.AddEvent(job.Id, EventLevel.Info, $"e{i}").Id).Reverse().ToList();
 
@@ -23,10 +23,10 @@ public class JobRecordsTests
         Assert.False(rest.HasMore);
     }
 
-    [Fact]
-    public void Only_the_three_newest_checkpoints_are_kept()
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void Only_the_three_newest_checkpoints_are_kept(Store store)
     {
-        using var data = new TempDataDir();
+        using var data = new TempDataDir(store);
         var job = data.AddJob();
         foreach (var step in new[] { 10, 20, 30, 40 })
             data.Jobs.AddCheckpoint(new JobCheckpoint(Ids.Checkpoint(), job.Id, step, step / 10, Clock.NowSeconds(), $"m:ckpt-step-{step}", $"/d/{step}", "{}"));
