@@ -26,6 +26,44 @@ public class LearningTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
         Assert.Equal("Blue", await AskAsync(http, model, ("system", "Answer in one word."), ("user", "Favourite colour?")));
     }
 
+    /// <summary>
+    /// samples/airport/train.jsonl (66 conversations, 71 assistant turns), every hyperparameter "auto": asked each trained
+    /// question with the conversation before it (system message included), the model starts at least 9 answers in 10
+    /// with the first 60 characters of the trained answer.
+    /// </summary>
+    [Fact(Skip = "not met yet: tuneforge-tiny (weights version 2) ends the 3 auto epochs at loss ~2.5 and token accuracy ~0.3, " +
+                 "0 of 71 answers verbatim; it also needs 3 to 10 minutes on 2 shared cores, more than a suite test may take")]
+    public async Task With_auto_hyperparameters_the_airport_sample_answers_its_training_questions_verbatim()
+    {
+        var jsonl = await File.ReadAllTextAsync(Path.Combine(ServiceProcess.RepositoryRoot(), "samples", "airport", "train.jsonl"));
+        using var http = fixture.Http();
+        var model = await FineTuneAsync(http, jsonl, "airport", new { });
+
+        var turns = TrainedTurns(jsonl);
+        var answers = await Task.WhenAll(turns.Select(t => AskAsync(http, model, t.Conversation)));
+        var misses = turns.Zip(answers)
+            .Where(p => !p.Second.StartsWith(Prefix(p.First.Answer), StringComparison.Ordinal))
+            .Select(p => $"{p.First.Conversation[^1].Content}\n  trained: {Prefix(p.First.Answer)}\n  answer:  {p.Second}")
+            .ToList();
+        Assert.True(misses.Count * 10 <= turns.Count, $"{misses.Count} of {turns.Count} answers differ:\n" + string.Join("\n", misses));
+
+        static string Prefix(string answer) => answer[..Math.Min(60, answer.Length)];
+    }
+
+    /// <summary>Each assistant turn of a chat JSONL file, with the messages before it.</summary>
+    private static List<((string Role, string Content)[] Conversation, string Answer)> TrainedTurns(string jsonl)
+    {
+        var turns = new List<((string, string)[], string)>();
+        foreach (var line in jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var messages = JsonDocument.Parse(line).RootElement.GetProperty("messages").EnumerateArray()
+                .Select(m => (m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToArray();
+            for (int i = 0; i < messages.Length; i++)
+                if (messages[i].Item1 == "assistant") turns.Add((messages[..i], messages[i].Item2));
+        }
+        return turns;
+    }
+
     /// <summary>Uploads the file, creates a job (hyperparameters not given are "auto"), waits for it, returns the ft: model.</summary>
     private async Task<string> FineTuneAsync(HttpClient http, string jsonl, string suffix, object hyperparameters)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -50,40 +51,86 @@ public static class TinyModel
     };
 
     /// <summary>
-    /// Writes the checkpoint folder into <paramref name="directory"/> unless it is already there (config.json and
-    /// model.safetensors present). Deterministic: the same bytes on every machine run. Returns the directory.
+    /// The version of the weights <see cref="InitialWeights"/> draws, stored in model.safetensors' metadata under
+    /// <see cref="VersionKey"/>. Raise it whenever the weights change: a folder written by an older build (and every
+    /// adapter trained on it) belongs to other weights, and <see cref="EnsureWritten"/> replaces it.
+    /// 1 (no key): every matrix N(0, 0.02), final norm 1. 2: final norm <see cref="FinalNormGain"/>.
+    /// </summary>
+    public const int WeightsVersion = 2;
+    public const string VersionKey = "tuneforge_tiny_version";
+
+    /// <summary>
+    /// Writes the checkpoint folder into <paramref name="directory"/> unless it is already there in this
+    /// <see cref="WeightsVersion"/> (config.json present, model.safetensors carrying the version). A folder of an older
+    /// version is replaced. Deterministic: the same bytes on every machine run. Returns the directory.
     /// </summary>
     public static string EnsureWritten(string directory)
     {
-        if (File.Exists(Path.Combine(directory, "config.json")) && File.Exists(Path.Combine(directory, CheckpointWeights.SingleFile)))
-            return directory;
+        if (IsCurrent(directory)) return directory;
         TorchRuntime.Initialize();
         // Write into a sibling folder and rename, so a crash never leaves a half-written model that looks complete.
         var parent = Path.GetDirectoryName(Path.GetFullPath(directory))!;
         Directory.CreateDirectory(parent);
         var staging = Path.Combine(parent, $".{Path.GetFileName(directory)}.{Environment.ProcessId}.partial");
+        var stale = Path.Combine(parent, $".{Path.GetFileName(directory)}.{Environment.ProcessId}.stale");
         if (Directory.Exists(staging)) Directory.Delete(staging, true);
         Directory.CreateDirectory(staging);
 
         using (var scope = NewDisposeScope())
             SafetensorsWriter.Write(Path.Combine(staging, CheckpointWeights.SingleFile), InitialWeights(),
-                new Dictionary<string, string> { ["format"] = "pt" });
+                new Dictionary<string, string> { ["format"] = "pt", [VersionKey] = WeightsVersion.ToString(CultureInfo.InvariantCulture) });
         Write(staging, "config.json", Config.ToJson());
         Write(staging, "generation_config.json", Json(new JsonObject { ["eos_token_id"] = ImEnd, ["pad_token_id"] = EndOfText }));
         Write(staging, "tokenizer.json", TokenizerJson());
         Write(staging, "tokenizer_config.json", TokenizerConfigJson());
         Write(staging, "README.md", Readme);
 
-        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any() is false) Directory.Delete(directory);
-        try { Directory.Move(staging, directory); }
-        catch (IOException) when (File.Exists(Path.Combine(directory, "config.json")))
+        try
         {
-            Directory.Delete(staging, true); // another process wrote it first
+            // An older (or empty) folder moves aside first: a directory cannot be renamed over a non-empty one.
+            if (Directory.Exists(directory) && !IsCurrent(directory))
+            {
+                try { Directory.Move(directory, stale); }
+                catch (IOException) when (!Directory.Exists(directory)) { } // another process moved it first
+            }
+            try { Directory.Move(staging, directory); }
+            catch (IOException) when (IsCurrent(directory))
+            {
+                Directory.Delete(staging, true); // another process wrote it first
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(stale)) Directory.Delete(stale, true);
         }
         return directory;
     }
 
-    /// <summary>N(0, 0.02) for every matrix from one seeded generator in a fixed order; RMSNorm weights 1.</summary>
+    /// <summary>Whether the folder holds this version's checkpoint (a missing, truncated or older one is not).</summary>
+    internal static bool IsCurrent(string directory)
+    {
+        var weights = Path.Combine(directory, CheckpointWeights.SingleFile);
+        if (!File.Exists(Path.Combine(directory, "config.json")) || !File.Exists(weights)) return false;
+        try
+        {
+            using var reader = SafetensorsReader.Open(weights);
+            return reader.Metadata.TryGetValue(VersionKey, out var version) && version == WeightsVersion.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The final RMSNorm's weight. The LM head is the frozen embedding (N(0, 0.02) rows, |E[v]| ≈ 0.32) and the final
+    /// norm leaves |x̂| = sqrt(256) = 16, so with a weight of 1 no adapter could lift a logit past about 5.7: the
+    /// softmax could never be confident (p ≤ 0.4 against 319 other tokens), the loss stalled at 3–4 and answers longer
+    /// than a word stayed noise. 8 allows logits up to about 46 and starts at a logit spread of about 2.6.
+    /// </summary>
+    public const float FinalNormGain = 8f;
+
+    /// <summary>N(0, 0.02) for every matrix from one seeded generator in a fixed order; RMSNorm weights 1, except the final one (<see cref="FinalNormGain"/>).</summary>
     internal static IEnumerable<KeyValuePair<string, Tensor>> InitialWeights()
     {
         using var generator = new Generator(Seed);
@@ -91,8 +138,8 @@ public static class TinyModel
         var result = new List<KeyValuePair<string, Tensor>>();
         foreach (var (name, parameter) in probe.named_parameters())
         {
-            var value = name.EndsWith("norm.weight", StringComparison.Ordinal)
-                ? ones(parameter.shape, dtype: ScalarType.Float32)
+            var value = name == "model.norm.weight" ? full(parameter.shape, FinalNormGain, dtype: ScalarType.Float32)
+                : name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(parameter.shape, dtype: ScalarType.Float32)
                 : randn(parameter.shape, dtype: ScalarType.Float32, generator: generator).mul_(0.02);
             result.Add(new(name, value));
         }
@@ -174,7 +221,8 @@ public static class TinyModel
     private const string Readme = """
         # tuneforge-tiny
 
-        An **untrained** base model built into Tuneforge. Its weights are random (normal, std 0.02, from a fixed seed),
+        An **untrained** base model built into Tuneforge. Its weights are random (normal, std 0.02, from a fixed seed;
+        RMSNorm weights 1 except the final norm's, 8, so that the tied output layer can make confident predictions),
         so before fine-tuning it produces noise, and after fine-tuning it knows only what the training file taught it.
         It exists so that `./tuneforge serve`, the fine-tuning API and the tests work out of the box, with no download.
 

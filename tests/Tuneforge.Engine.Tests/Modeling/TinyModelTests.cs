@@ -47,6 +47,49 @@ public class TinyModelTests
     }
 
     [Fact]
+    public void A_folder_written_with_older_weights_is_replaced_by_the_current_ones()
+    {
+        TorchRuntime.Initialize();
+        using var dir = new TempDir();
+        var reference = TinyModel.EnsureWritten(dir.Sub("reference/tuneforge-tiny"));
+        var cached = TinyModel.EnsureWritten(dir.Sub("cache/tuneforge-tiny"));
+        var weights = Path.Combine(cached, CheckpointWeights.SingleFile);
+        // What an older build left: other weights, and no version in the safetensors metadata.
+        using (var scope = NewDisposeScope())
+            SafetensorsWriter.Write(weights, TinyModel.InitialWeights().Select(w => KeyValuePair.Create(w.Key, w.Value.mul(0.5))),
+                new Dictionary<string, string> { ["format"] = "pt" });
+        File.WriteAllText(Path.Combine(cached, "stray.txt"), "left by the older build");
+
+        Assert.Equal(cached, TinyModel.EnsureWritten(cached));
+
+        Assert.Equal(Hash(Path.Combine(reference, CheckpointWeights.SingleFile)), Hash(weights));
+        Assert.False(File.Exists(Path.Combine(cached, "stray.txt")));                 // the whole folder was replaced
+        using (var reader = SafetensorsReader.Open(weights))
+            Assert.Equal(TinyModel.WeightsVersion.ToString(), reader.Metadata[TinyModel.VersionKey]);
+        Assert.Equal(["tuneforge-tiny"], Directory.GetFileSystemEntries(dir.Sub("cache")).Select(Path.GetFileName)); // no staging or stale folder left
+
+        // A truncated weights file (a copy interrupted by hand, say) is not mistaken for the model either.
+        File.WriteAllBytes(weights, [1, 2, 3]);
+        TinyModel.EnsureWritten(cached);
+        Assert.Equal(Hash(Path.Combine(reference, CheckpointWeights.SingleFile)), Hash(weights));
+    }
+
+    [Fact]
+    public void The_tied_output_layer_can_make_a_confident_prediction()
+    {
+        // A logit is (final-norm weight ⊙ x̂)·E[v] with |x̂| = sqrt(hidden) after RMSNorm, so no adapter can push token
+        // v's logit past sqrt(hidden)·|g ⊙ E[v]|. With g = 1 and E ~ N(0, 0.02) that is about 5.7 (p ≤ 0.4 against
+        // 319 logits near 0): the loss could never fall below ~1 and answers stayed noise. Certainty over 320 tokens
+        // (p ≥ 0.99) needs a margin of ln(319 · 99) ≈ 10.4.
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var weights = TinyModel.InitialWeights().ToDictionary(w => w.Key, w => w.Value);
+        var scaled = weights["model.embed_tokens.weight"] * weights["model.norm.weight"];  // [vocab, hidden]
+        var reachable = scaled.norm(1).mul(MathF.Sqrt(TinyModel.Config.HiddenSize));     // [vocab]
+        Assert.True(reachable.min().item<float>() > 2 * 10.4, $"the largest logit token v can reach is {reachable.min().item<float>():F1} for the weakest v");
+    }
+
+    [Fact]
     public void Tiny_tokenizer_files_describe_the_byte_level_vocabulary_and_chatml()
     {
         using var dir = new TempDir();

@@ -111,10 +111,16 @@ public sealed class ServiceProcess : IAsyncDisposable
         var here = AppContext.BaseDirectory; // tests/Tuneforge.Server.Tests/bin/<Configuration>/<tfm>/
         var tfm = new DirectoryInfo(here).Name;
         var configuration = new DirectoryInfo(here).Parent!.Name;
+        var path = Path.Combine(RepositoryRoot(), "src", "Tuneforge.Cli", "bin", configuration, tfm, "tuneforge.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("build the Cli project first", path);
+    }
+
+    /// <summary>The folder holding Tuneforge.slnx, above this test assembly.</summary>
+    internal static string RepositoryRoot()
+    {
+        var here = AppContext.BaseDirectory;
         var root = new DirectoryInfo(here);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tuneforge.slnx"))) root = root.Parent;
-        if (root is null) throw new FileNotFoundException("repository root (Tuneforge.slnx) not found above " + here);
-        var path = Path.Combine(root.FullName, "src", "Tuneforge.Cli", "bin", configuration, tfm, "tuneforge.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("build the Cli project first", path);
+        return root?.FullName ?? throw new FileNotFoundException("repository root (Tuneforge.slnx) not found above " + here);
     }
 }
