@@ -55,7 +55,8 @@ public class GenerationFaultApiTests(FaultyGenerationServiceFixture service) : I
             Assert.DoesNotContain("data: [DONE]", events);
             Assert.Equal("chat.completion.chunk", JsonDocument.Parse(events[0]["data: ".Length..]).RootElement.GetProperty("object").GetString());
             // the failure is in the service's log, as a 500's is, not only in the client's stream
-            Assert.Contains("/v1/chat/completions failed while streaming", service.Service.Output);
+            Assert.True(await service.Service.OutputShowsAsync("/v1/chat/completions failed while streaming", TimeSpan.FromSeconds(10)),
+                service.Service.Output);
         }
 
         // And the service goes on: a stream and a legacy completion run to the end.

@@ -30,6 +30,21 @@ public sealed class ServiceProcess : IAsyncDisposable
     public string DataDir { get; }
     public Uri BaseUri => new($"http://127.0.0.1:{Port}/v1/");
     public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>
+    /// Waits until the service's output contains <paramref name="text"/> (the console logger writes from a queue of
+    /// its own, so a line may appear a moment after the response that caused it); false after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> OutputShowsAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
     public bool HasExited => _process.HasExited;
     public int ProcessId => _process.Id;
 
