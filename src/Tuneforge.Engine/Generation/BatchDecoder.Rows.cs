@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// The decoding step in f32 over raw rows: the matrices through <see cref="RowMatmul"/> (bf16 or f32 weights, read
-/// once per step for every row), LoRA updates through the same kernel per adapter group, everything else through
+/// The decoding step in f32 over raw rows, whatever dtype the prefill computes in: the matrices through
+/// <see cref="RowMatmul"/> (bf16 or f32 weights, read once per step for every row), LoRA updates through the same kernel per adapter group, everything else through
 /// <see cref="RowOps"/>, so a step issues no libtorch operator. Same arithmetic as the tensor path and as
 /// <see cref="Modeling.CausalLM"/>; only the summation order differs.
 /// </summary>
@@ -14,7 +14,8 @@ public sealed unsafe partial class BatchDecoder
     private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, WeightMatrix Down,
         nint InputNorm, nint PostNorm, nint Keys, nint Values);
 
-    private RowLayer[]? _rowLayers; // set when the step runs over rows (_stepsOverRows)
+    private RowLayer[]? _rowLayers; // set while the row path can run (its cache is f32)
+    private readonly List<Tensor> _rowBiases = []; // f32 copies of biases held in bf16
     private WeightMatrix _rowEmbed, _rowHead;
     private nint _rowFinalNorm;
     private double[] _inverseFrequencies = [];
@@ -27,14 +28,27 @@ public sealed unsafe partial class BatchDecoder
 
     private void PrepareRows()
     {
-        if (!_stepsOverRows) return;
-        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), Address(l.QkvBias), WeightMatrix.Of(l.O), Address(l.OBias),
+        nint F32(Tensor? bias)
+        {
+            if (bias is null || bias.dtype == ScalarType.Float32) return Address(bias);
+            var wide = bias.to(ScalarType.Float32).DetachFromDisposeScope();
+            _rowBiases.Add(wide);
+            return Address(wide);
+        }
+        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), WeightMatrix.Of(l.O), F32(l.OBias),
             WeightMatrix.Of(l.GateUp), WeightMatrix.Of(l.Down), Address(l.InputNorm), Address(l.PostNorm),
             Address(l.KeyCache), Address(l.ValueCache))).ToArray();
         _rowEmbed = WeightMatrix.Of(_embed);
         _rowHead = WeightMatrix.Of(_lmHead);
         _rowFinalNorm = Address(_finalNorm);
         _inverseFrequencies = Modeling.RotaryEmbedding.InverseFrequencies(Config);
+    }
+
+    private void DisposeRows()
+    {
+        _rowLayers = null;
+        foreach (var b in _rowBiases) b.Dispose();
+        _rowBiases.Clear();
     }
 
     private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters, long[] positions)
