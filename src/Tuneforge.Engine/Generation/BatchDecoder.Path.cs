@@ -5,14 +5,19 @@ namespace Tuneforge.Engine.Generation;
 
 /// <summary>
 /// Choosing the decoding path at load: forced (argument or TUNEFORGE_DECODE_PATH), the only one the CPU can run, or
-/// the faster of both measured on the loaded model — a short prompt, then batch-1 steps of each path in turn (a few
-/// steps: tens of milliseconds for a small model), the best step of each compared.
+/// the faster of both measured on the loaded model — a short prompt, then batch-1 steps of each path in turn, the
+/// best step of each compared. On the row path, a few steps of a larger batch then decide from how many rows its
+/// matrices go through libtorch's GEMM (compute-bound there) rather than the row kernel (bound by reading weights).
+/// Each variant runs one warm-up step (first calls compile the row kernels) and <see cref="MeasuredSteps"/> timed
+/// ones, alternating with its rival so a burst of load from other processes hits both: tens of milliseconds in all
+/// for a small model.
 /// </summary>
 public sealed partial class BatchDecoder
 {
-    /// <summary>Timed steps per path, after one warm-up step each (first calls compile the row kernels).</summary>
-    private const int MeasuredSteps = 3;
+    private const int MeasuredSteps = 2;
     private const int MeasuredPrompt = 32;
+    /// <summary>The largest batch measured: 8 concurrent streams, halved once.</summary>
+    private const int MeasuredBatch = 8;
 
     private DecodePathChoice ChoosePath(DecodePath? requested, bool fromEnvironment, bool rowsPossible)
     {
@@ -20,43 +25,76 @@ public sealed partial class BatchDecoder
             return new(DecodePath.Torch, requested == DecodePath.Rows
                 ? "rows was requested, but this CPU lacks the AVX2 and FMA the row kernels need"
                 : "this CPU lacks the AVX2 and FMA the row kernels need");
+        var steps = 2 * (MeasuredSteps + 1);
+        var prompt = Math.Min(MeasuredPrompt, ContextLength - 2 * steps);
+        if (prompt < 1 || SlotCount == 0) return new(requested ?? DecodePath.Rows, "context too short to measure");
+        string reason;
         if (requested is { } forced)
-            return new(forced, fromEnvironment ? $"{DecodePathChoice.Variable}={forced.ToString().ToLowerInvariant()}" : "requested by the caller");
-        var prompt = Math.Min(MeasuredPrompt, ContextLength - 2 * (MeasuredSteps + 1));
-        if (prompt < 1 || SlotCount == 0) return new(DecodePath.Rows, "context too short to measure; rows by default");
-        var (rows, torch) = MeasureSteps(prompt);
-        var path = rows <= torch ? DecodePath.Rows : DecodePath.Torch;
-        return new(path, $"measured at load: a batch-1 step takes {rows:F2} ms over rows, {torch:F2} ms through libtorch");
+            reason = fromEnvironment ? $"{DecodePathChoice.Variable}={forced.ToString().ToLowerInvariant()}" : "requested by the caller";
+        else
+        {
+            var (rows, torch) = Measure(prompt, 1, DecodePath.Rows, int.MaxValue, DecodePath.Torch, int.MaxValue);
+            requested = rows <= torch ? DecodePath.Rows : DecodePath.Torch;
+            reason = $"measured at load: a batch-1 step takes {rows:F2} ms over rows, {torch:F2} ms through libtorch";
+        }
+        if (requested == DecodePath.Rows) reason += "; " + ChooseGemmFrom(prompt);
+        return new(requested.Value, reason);
     }
 
-    /// <summary>The best batch-1 step time (ms) of each path, alternating so a burst of load hits both.</summary>
-    private (double Rows, double Torch) MeasureSteps(int promptLength)
+    /// <summary>Sets <see cref="GemmFromRows"/>: the smaller measured batch at which libtorch's GEMM beats the row kernel.</summary>
+    private string ChooseGemmFrom(int prompt)
     {
-        var slot = AcquireSlot();
+        GemmFromRows = int.MaxValue;
+        var largest = Math.Min(MeasuredBatch, SlotCount);
+        if (WeightDtype != Dtype) return "matrices through the row kernel (libtorch would widen them first)";
+        if (largest < 2) return "matrices through the row kernel (one slot)";
+        var report = new List<string>();
+        foreach (var batch in new[] { largest / 2, largest }.Where(n => n >= 2).Distinct())
+        {
+            var (kernel, gemm) = Measure(prompt, batch, DecodePath.Rows, int.MaxValue, DecodePath.Rows, 1);
+            report.Add($"{batch} rows: {kernel:F2} ms by the row kernel, {gemm:F2} ms by libtorch's GEMM");
+            if (gemm >= kernel) continue;
+            GemmFromRows = batch;
+            return $"matrices of steps of {batch}+ rows through libtorch's GEMM ({string.Join("; ", report)})";
+        }
+        return $"matrices through the row kernel ({string.Join("; ", report)})";
+    }
+
+    /// <summary>The best step time (ms) of two variants on <paramref name="batch"/> slots holding one prompt.</summary>
+    private (double First, double Second) Measure(int promptLength, int batch, DecodePath firstPath, int firstGemmFrom,
+        DecodePath secondPath, int secondGemmFrom)
+    {
+        var slots = Enumerable.Range(0, batch).Select(_ => AcquireSlot()).ToArray();
         try
         {
             var prompt = Enumerable.Range(0, promptLength).Select(i => (i * 7 + 1) % VocabSize).ToArray();
-            Prefill(slot, prompt, null).Dispose();
-            double rows = double.MaxValue, torch = double.MaxValue;
+            Prefill(slots[0], prompt, null).Dispose();
+            foreach (var s in slots.Skip(1)) CopySlot(slots[0], s);
+            var tokens = new int[batch];
+            var adapters = new LoraWeights?[batch];
+            double Step(DecodePath path, int gemmFrom)
+            {
+                (_path, GemmFromRows) = (path, gemmFrom);
+                var clock = Stopwatch.StartNew();
+                Decode(slots, tokens, adapters).Dispose();
+                return clock.Elapsed.TotalMilliseconds;
+            }
+            double first = double.MaxValue, second = double.MaxValue;
             for (var step = 0; step <= MeasuredSteps; step++)
             {
-                var r = Step(DecodePath.Rows, slot, step);
-                var t = Step(DecodePath.Torch, slot, step);
+                var a = Step(firstPath, firstGemmFrom);
+                var b = Step(secondPath, secondGemmFrom);
                 if (step == 0) continue; // warm-up
-                rows = Math.Min(rows, r);
-                torch = Math.Min(torch, t);
+                first = Math.Min(first, a);
+                second = Math.Min(second, b);
             }
-            return (rows, torch);
+            return (first, second);
         }
-        finally { ReleaseSlot(slot); }
-    }
-
-    private double Step(DecodePath path, int slot, int token)
-    {
-        _path = path;
-        var clock = Stopwatch.StartNew();
-        Decode([slot], [token % VocabSize], [null]).Dispose();
-        return clock.Elapsed.TotalMilliseconds;
+        finally
+        {
+            foreach (var s in slots) ReleaseSlot(s);
+            GemmFromRows = int.MaxValue;
+        }
     }
 
     /// <summary>The torch path won: its cache holds <see cref="Dtype"/>, zeroed (its attention reads masked positions too).</summary>
