@@ -9,15 +9,15 @@ namespace Tuneforge.Engine.Generation;
 /// best step of each compared. On the row path, a few steps of a larger batch then decide from how many rows its
 /// matrices go through libtorch's GEMM (compute-bound there) rather than the row kernel (bound by reading weights).
 /// Each variant runs one warm-up step (first calls compile the row kernels) and <see cref="MeasuredSteps"/> timed
-/// ones, alternating with its rival so a burst of load from other processes hits both: tens of milliseconds in all
-/// for a small model.
+/// ones, alternating with its rival so a burst of load from other processes hits both: a few hundred milliseconds in
+/// all for a 135M model on two busy cores.
 /// </summary>
 public sealed partial class BatchDecoder
 {
-    private const int MeasuredSteps = 2;
+    private const int MeasuredSteps = 4;
     private const int MeasuredPrompt = 32;
-    /// <summary>The largest batch measured: 8 concurrent streams, halved once.</summary>
-    private const int MeasuredBatch = 8;
+    /// <summary>The batches measured for the GEMM, smallest first (up to the slot count).</summary>
+    private static readonly int[] MeasuredBatches = [2, 4, 8];
 
     private DecodePathChoice ChoosePath(DecodePath? requested, bool fromEnvironment, bool rowsPossible)
     {
@@ -41,15 +41,14 @@ public sealed partial class BatchDecoder
         return new(requested.Value, reason);
     }
 
-    /// <summary>Sets <see cref="GemmFromRows"/>: the smaller measured batch at which libtorch's GEMM beats the row kernel.</summary>
+    /// <summary>Sets <see cref="GemmFromRows"/>: the smallest measured batch at which libtorch's GEMM beats the row kernel.</summary>
     private string ChooseGemmFrom(int prompt)
     {
         GemmFromRows = int.MaxValue;
-        var largest = Math.Min(MeasuredBatch, SlotCount);
         if (WeightDtype != Dtype) return "matrices through the row kernel (libtorch would widen them first)";
-        if (largest < 2) return "matrices through the row kernel (one slot)";
+        if (SlotCount < 2) return "matrices through the row kernel (one slot)";
         var report = new List<string>();
-        foreach (var batch in new[] { largest / 2, largest }.Where(n => n >= 2).Distinct())
+        foreach (var batch in MeasuredBatches.Select(n => Math.Min(n, SlotCount)).Distinct())
         {
             var (kernel, gemm) = Measure(prompt, batch, DecodePath.Rows, int.MaxValue, DecodePath.Rows, 1);
             report.Add($"{batch} rows: {kernel:F2} ms by the row kernel, {gemm:F2} ms by libtorch's GEMM");
