@@ -12,9 +12,11 @@ internal static class LlamaCppPeer
     /// <param name="Backend">the CPU features of the native build LLamaSharp loaded (llama_print_system_info)</param>
     public sealed record Result(double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, string Backend);
 
-    public static Result Measure(string ggufPath, int[] prompt, int decodeTokens, int streams, int threads)
+    /// <param name="avx2Only">load llama.cpp's AVX2 build, as on a CPU without AVX-512</param>
+    public static Result Measure(string ggufPath, int[] prompt, int decodeTokens, int streams, int threads, bool avx2Only = false)
     {
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+        if (avx2Only) NativeLibraryConfig.All.WithAvx(AvxLevel.Avx2);
         var parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)(streams * (prompt.Length + decodeTokens + 8)),

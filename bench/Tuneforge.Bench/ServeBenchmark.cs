@@ -15,7 +15,9 @@ namespace Tuneforge.Bench;
 /// reference (bench/reference/serve_reference.py) and llama.cpp (LLamaSharp) on the same weights as a bf16 GGUF.
 /// Options: --decode N (tokens per stream, default 64), --streams N (default 8), --threads N (default 2),
 /// --dtype f32|bf16 (Tuneforge's compute dtype), --decode-path rows|torch (Tuneforge's decoding step; default: as the
-/// service chooses, TUNEFORGE_DECODE_PATH or measured at load), --no-reference, --no-llamacpp.
+/// service chooses, TUNEFORGE_DECODE_PATH or measured at load), --no-reference, --no-llamacpp, --avx2-only (both sides
+/// as on a CPU with AVX2 but neither AVX-512 nor native bf16: reruns the bench with libtorch, MKL, oneDNN and the .NET
+/// JIT held to AVX2 and serving in f32, and loads llama.cpp's AVX2 build).
 /// Prints the CPU's flags and which path each side ran.
 /// </summary>
 public sealed class ServeBenchmark : IBenchmark
@@ -25,8 +27,13 @@ public sealed class ServeBenchmark : IBenchmark
     private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
         string Path = "");
 
+    /// <summary>Set in the rerun of <c>--avx2-only</c>, whose process starts with the instruction sets held to AVX2.</summary>
+    private const string Avx2OnlyVariable = "TUNEFORGE_BENCH_AVX2_ONLY";
+
     public int Run(string[] args)
     {
+        var avx2Only = args.Contains("--avx2-only");
+        if (avx2Only && Environment.GetEnvironmentVariable(Avx2OnlyVariable) != "1") return RerunAvx2Only(args);
         int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var threads = Option("--threads", 2);
         var decode = Option("--decode", 64);
@@ -45,7 +52,7 @@ public sealed class ServeBenchmark : IBenchmark
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-serve-").FullName;
         try
         {
-            Console.WriteLine($"cpu flags: {CpuFlags()}; load average {LoadAverage()}");
+            Console.WriteLine($"cpu flags: {CpuFlags()}{(avx2Only ? " (held to avx2: --avx2-only)" : "")}; load average {LoadAverage()}");
             Console.WriteLine($"serve: SmolLM2-135M shape, random bf16 weights, {threads} threads, prompt {promptLength}, decode {decode}, {streams} streams; tuneforge computes in {dtype}{(ComputeDtype.HasNativeBf16 ? "" : " (this CPU has no native bf16: libtorch would emulate it)")}");
             var weights = ServeModel.Weights();
             SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
@@ -61,7 +68,7 @@ public sealed class ServeBenchmark : IBenchmark
                 var gguf = Path.Combine(work, "model-bf16.gguf");
                 var vocab = LlamaCppPeer.SyntheticVocabulary(ServeModel.Config.VocabSize, bos: 1, eos: 2);
                 GgufWriter.WriteLlama(gguf, ServeModel.Config, name => weights[name], vocab, "smollm2-135m-random");
-                var r = LlamaCppPeer.Measure(gguf, prompt, decode, streams, threads);
+                var r = LlamaCppPeer.Measure(gguf, prompt, decode, streams, threads, avx2Only);
                 llama = new Numbers(promptLength / r.PromptTps * 1000, r.PromptTps, r.DecodeTps, r.StreamsTps, r.Greedy, Path: r.Backend);
                 Report("llama.cpp", llama);
             }
@@ -180,6 +187,24 @@ public sealed class ServeBenchmark : IBenchmark
         var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
         var found = new[] { "avx2", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
         return found.Length == 0 ? "neither avx2 nor avx512_bf16" : string.Join(" ", found);
+    }
+
+    /// <summary>Runs this benchmark again in a child process whose native libraries and JIT may use AVX2 at most.</summary>
+    private static int RerunAvx2Only(string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        foreach (var a in new[] { typeof(ServeBenchmark).Assembly.Location, "serve" }.Concat(args)) start.ArgumentList.Add(a);
+        start.Environment[Avx2OnlyVariable] = "1";
+        start.Environment["DOTNET_EnableAVX512F"] = "0";      // .NET JIT
+        start.Environment["DOTNET_EnableAVX512"] = "0";
+        start.Environment["ATEN_CPU_CAPABILITY"] = "avx2";    // libtorch's vectorised kernels
+        start.Environment["MKL_ENABLE_INSTRUCTIONS"] = "AVX2"; // MKL's GEMM
+        start.Environment["ONEDNN_MAX_CPU_ISA"] = "AVX2";      // oneDNN (bf16 dot products need AVX-512)
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TUNEFORGE_SERVE_DTYPE")))
+            start.Environment["TUNEFORGE_SERVE_DTYPE"] = "f32"; // what the engine chooses without native bf16
+        using var child = Process.Start(start)!;
+        child.WaitForExit();
+        return child.ExitCode;
     }
 
     private static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
