@@ -32,6 +32,22 @@ public sealed class ServeBenchmark : IBenchmark
 
     public int Run(string[] args)
     {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.WriteLine("""
+                usage: bench/serve [--decode N] [--streams N] [--threads N] [--dtype f32|bf16] [--decode-path rows|torch]
+                                   [--avx2-only] [--no-reference] [--no-llamacpp]
+                  --decode N        tokens decoded per stream (default 64)
+                  --streams N       concurrent streams of the throughput run (default 8)
+                  --threads N       threads of each side (default 2)
+                  --dtype           Tuneforge's compute dtype (default: as the service, TUNEFORGE_SERVE_DTYPE or the CPU)
+                  --decode-path     Tuneforge's decoding step (default: TUNEFORGE_DECODE_PATH, else measured at load)
+                  --avx2-only       both sides as on a CPU with AVX2 but no AVX-512/native bf16 (reruns itself)
+                  --no-reference    skip the PyTorch reference
+                  --no-llamacpp     skip llama.cpp (LLamaSharp)
+                """);
+            return 0;
+        }
         var avx2Only = args.Contains("--avx2-only");
         if (avx2Only && Environment.GetEnvironmentVariable(Avx2OnlyVariable) != "1") return RerunAvx2Only(args);
         int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
