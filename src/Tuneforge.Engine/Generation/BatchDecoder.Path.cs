@@ -6,7 +6,7 @@ namespace Tuneforge.Engine.Generation;
 /// <summary>
 /// Choosing the decoding path at load: forced (argument or TUNEFORGE_DECODE_PATH), the only one the CPU can run, or
 /// the faster of both measured on the loaded model — a short prompt, then batch-1 steps of each path in turn, the
-/// best step of each compared. On the row path, a few steps of a larger batch then decide from how many rows its
+/// best step of each compared (libtorch must win by <see cref="Decisive"/>). On the row path, a few steps of a larger batch then decide from how many rows its
 /// matrices go through libtorch's GEMM (compute-bound there) rather than the row kernel (bound by reading weights).
 /// Each variant runs one warm-up step (first calls compile the row kernels) and <see cref="MeasuredSteps"/> timed
 /// ones, alternating with its rival so a burst of load from other processes hits both: a few hundred milliseconds in
@@ -16,6 +16,13 @@ public sealed partial class BatchDecoder
 {
     private const int MeasuredSteps = 4;
     private const int MeasuredPrompt = 32;
+    /// <summary>
+    /// How much faster libtorch must measure to be chosen over the row kernels. On a busy machine single steps vary by
+    /// more than the paths differ when they are close (seen: 65 against 53 ms at a load average of 37, where unloaded
+    /// the row path is three times faster); when they are that close, the row path's fewer calls win on latency.
+    /// </summary>
+    private const double Decisive = 1.25;
+
     /// <summary>The batches measured for the GEMM, smallest first (up to the slot count).</summary>
     private static readonly int[] MeasuredBatches = [2, 4, 8];
 
@@ -34,14 +41,14 @@ public sealed partial class BatchDecoder
         else
         {
             var (rows, torch) = Measure(prompt, 1, DecodePath.Rows, int.MaxValue, DecodePath.Torch, int.MaxValue);
-            requested = rows <= torch ? DecodePath.Rows : DecodePath.Torch;
+            requested = torch * Decisive < rows ? DecodePath.Torch : DecodePath.Rows;
             reason = $"measured at load: a batch-1 step takes {rows:F2} ms over rows, {torch:F2} ms through libtorch";
         }
         if (requested == DecodePath.Rows) reason += "; " + ChooseGemmFrom(prompt);
         return new(requested.Value, reason);
     }
 
-    /// <summary>Sets <see cref="GemmFromRows"/>: the smallest measured batch at which libtorch's GEMM beats the row kernel.</summary>
+    /// <summary>Sets <see cref="GemmFromRows"/>: the smallest measured batch at which libtorch's GEMM clearly beats the row kernel.</summary>
     private string ChooseGemmFrom(int prompt)
     {
         GemmFromRows = int.MaxValue;
@@ -52,7 +59,7 @@ public sealed partial class BatchDecoder
         {
             var (kernel, gemm) = Measure(prompt, batch, DecodePath.Rows, int.MaxValue, DecodePath.Rows, 1);
             report.Add($"{batch} rows: {kernel:F2} ms by the row kernel, {gemm:F2} ms by libtorch's GEMM");
-            if (gemm >= kernel) continue;
+            if (gemm * Decisive >= kernel) continue;
             GemmFromRows = batch;
             return $"matrices of steps of {batch}+ rows through libtorch's GEMM ({string.Join("; ", report)})";
         }
