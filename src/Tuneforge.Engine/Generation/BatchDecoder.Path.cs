@@ -48,7 +48,7 @@ public sealed partial class BatchDecoder
         return new(requested.Value, reason);
     }
 
-    /// <summary>Sets <see cref="GemmFromRows"/>: the smallest measured batch at which libtorch's GEMM clearly beats the row kernel.</summary>
+    /// <summary>Sets <see cref="GemmFromRows"/>: the smallest measured batch at which libtorch's GEMM beats the row kernel.</summary>
     private string ChooseGemmFrom(int prompt)
     {
         GemmFromRows = int.MaxValue;
@@ -59,7 +59,7 @@ public sealed partial class BatchDecoder
         {
             var (kernel, gemm) = Measure(prompt, batch, DecodePath.Rows, int.MaxValue, DecodePath.Rows, 1);
             report.Add($"{batch} rows: {kernel:F2} ms by the row kernel, {gemm:F2} ms by libtorch's GEMM");
-            if (gemm * Decisive >= kernel) continue;
+            if (gemm >= kernel) continue; // both run the row step: no latency to favour either
             GemmFromRows = batch;
             return $"matrices of steps of {batch}+ rows through libtorch's GEMM ({string.Join("; ", report)})";
         }
