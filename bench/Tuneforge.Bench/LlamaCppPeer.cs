@@ -9,11 +9,14 @@ namespace Tuneforge.Bench;
 /// <summary>llama.cpp (through LLamaSharp) on the same weights, written as a bf16 GGUF: the CPU serving peer.</summary>
 internal static class LlamaCppPeer
 {
-    public sealed record Result(double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy);
+    /// <param name="Backend">the CPU features of the native build LLamaSharp loaded (llama_print_system_info)</param>
+    public sealed record Result(double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, string Backend);
 
-    public static Result Measure(string ggufPath, int[] prompt, int decodeTokens, int streams, int threads)
+    /// <param name="avx2Only">load llama.cpp's AVX2 build, as on a CPU without AVX-512</param>
+    public static Result Measure(string ggufPath, int[] prompt, int decodeTokens, int streams, int threads, bool avx2Only = false)
     {
         NativeLibraryConfig.All.WithLogCallback((_, _) => { });
+        if (avx2Only) NativeLibraryConfig.All.WithAvx(AvxLevel.Avx2);
         var parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)(streams * (prompt.Length + decodeTokens + 8)),
@@ -66,8 +69,10 @@ internal static class LlamaCppPeer
             for (var s = 0; s < streams; s++) last[s] = ArgMax(h.GetLogitsIth(s));
         }
         var streamsTps = streams * (decodeTokens - 1) / sw.Elapsed.TotalSeconds;
-        return new Result(promptTps, decodeTps, streamsTps, greedy.ToArray());
+        return new Result(promptTps, decodeTps, streamsTps, greedy.ToArray(), SystemInfo());
     }
+
+    private static string SystemInfo() => $"bf16 GGUF, {System.Runtime.InteropServices.Marshal.PtrToStringAnsi(NativeApi.llama_print_system_info())}".Trim();
 
     private static void Check(DecodeResult r)
     {

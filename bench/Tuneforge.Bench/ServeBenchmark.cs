@@ -14,16 +14,42 @@ namespace Tuneforge.Bench;
 /// tokens/s and the aggregate decoding tokens/s of 8 concurrent streams (after their prefills) — Tuneforge's generation loop next to a plain PyTorch
 /// reference (bench/reference/serve_reference.py) and llama.cpp (LLamaSharp) on the same weights as a bf16 GGUF.
 /// Options: --decode N (tokens per stream, default 64), --streams N (default 8), --threads N (default 2),
-/// --no-reference, --no-llamacpp.
+/// --dtype f32|bf16 (Tuneforge's compute dtype), --decode-path rows|torch (Tuneforge's decoding step; default: as the
+/// service chooses, TUNEFORGE_DECODE_PATH or measured at load), --no-reference, --no-llamacpp, --avx2-only (both sides
+/// as on a CPU with AVX2 but neither AVX-512 nor native bf16: reruns the bench with libtorch, MKL, oneDNN and the .NET
+/// JIT held to AVX2 and serving in f32, and loads llama.cpp's AVX2 build).
+/// Prints the CPU's flags and which path each side ran.
 /// </summary>
 public sealed class ServeBenchmark : IBenchmark
 {
     public string Name => "serve";
 
-    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN);
+    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
+        string Path = "");
+
+    /// <summary>Set in the rerun of <c>--avx2-only</c>, whose process starts with the instruction sets held to AVX2.</summary>
+    private const string Avx2OnlyVariable = "TUNEFORGE_BENCH_AVX2_ONLY";
 
     public int Run(string[] args)
     {
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            Console.WriteLine("""
+                usage: bench/serve [--decode N] [--streams N] [--threads N] [--dtype f32|bf16] [--decode-path rows|torch]
+                                   [--avx2-only] [--no-reference] [--no-llamacpp]
+                  --decode N        tokens decoded per stream (default 64)
+                  --streams N       concurrent streams of the throughput run (default 8)
+                  --threads N       threads of each side (default 2)
+                  --dtype           Tuneforge's compute dtype (default: as the service, TUNEFORGE_SERVE_DTYPE or the CPU)
+                  --decode-path     Tuneforge's decoding step (default: TUNEFORGE_DECODE_PATH, else measured at load)
+                  --avx2-only       both sides as on a CPU with AVX2 but no AVX-512/native bf16 (reruns itself)
+                  --no-reference    skip the PyTorch reference
+                  --no-llamacpp     skip llama.cpp (LLamaSharp)
+                """);
+            return 0;
+        }
+        var avx2Only = args.Contains("--avx2-only");
+        if (avx2Only && Environment.GetEnvironmentVariable(Avx2OnlyVariable) != "1") return RerunAvx2Only(args);
         int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var threads = Option("--threads", 2);
         var decode = Option("--decode", 64);
@@ -33,18 +59,22 @@ public sealed class ServeBenchmark : IBenchmark
         var dtype = Array.IndexOf(args, "--dtype") is var d and >= 0 && d + 1 < args.Length
             ? (args[d + 1] is "f32" or "float32" ? ScalarType.Float32 : ScalarType.BFloat16)
             : ComputeDtype.Choose(ScalarType.BFloat16, "TUNEFORGE_SERVE_DTYPE").DType;
+        DecodePath? path = Array.IndexOf(args, "--decode-path") is var p and >= 0 && p + 1 < args.Length
+            ? Enum.Parse<DecodePath>(args[p + 1], ignoreCase: true)
+            : DecodePathChoice.FromEnvironment();
         const int promptLength = 128;
         TorchRuntime.Initialize(threads);
         var prompt = Enumerable.Range(0, promptLength).Select(i => 1000 + i * 37 % 40000).ToArray();
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-serve-").FullName;
         try
         {
+            Console.WriteLine($"cpu flags: {CpuFlags()}{(avx2Only ? " (held to avx2: --avx2-only)" : "")}; load average {LoadAverage()}");
             Console.WriteLine($"serve: SmolLM2-135M shape, random bf16 weights, {threads} threads, prompt {promptLength}, decode {decode}, {streams} streams; tuneforge computes in {dtype}{(ComputeDtype.HasNativeBf16 ? "" : " (this CPU has no native bf16: libtorch would emulate it)")}");
             var weights = ServeModel.Weights();
             SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
             File.WriteAllText(Path.Combine(work, "config.json"), ServeModel.Config.ToJson());
 
-            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype, Path.Combine(work, "adapter"));
+            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype, path, Path.Combine(work, "adapter"));
             Report("tuneforge", ours);
             var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
             if (torch is not null) Report("pytorch", torch);
@@ -54,8 +84,8 @@ public sealed class ServeBenchmark : IBenchmark
                 var gguf = Path.Combine(work, "model-bf16.gguf");
                 var vocab = LlamaCppPeer.SyntheticVocabulary(ServeModel.Config.VocabSize, bos: 1, eos: 2);
                 GgufWriter.WriteLlama(gguf, ServeModel.Config, name => weights[name], vocab, "smollm2-135m-random");
-                var r = LlamaCppPeer.Measure(gguf, prompt, decode, streams, threads);
-                llama = new Numbers(promptLength / r.PromptTps * 1000, r.PromptTps, r.DecodeTps, r.StreamsTps, r.Greedy);
+                var r = LlamaCppPeer.Measure(gguf, prompt, decode, streams, threads, avx2Only);
+                llama = new Numbers(promptLength / r.PromptTps * 1000, r.PromptTps, r.DecodeTps, r.StreamsTps, r.Greedy, Path: r.Backend);
                 Report("llama.cpp", llama);
             }
             foreach (var w in weights.Values) w.Dispose();
@@ -69,6 +99,7 @@ public sealed class ServeBenchmark : IBenchmark
             Console.WriteLine($"ratio {streams} streams vs batch 1: {ours.StreamsTps / ours.DecodeTps:F2}   (target >= 4)");
             if (torch is not null) Console.WriteLine($"greedy agreement with pytorch: {Agreement(ours.Greedy, torch.Greedy)} of {ours.Greedy.Length} leading tokens");
             if (llama is not null) Console.WriteLine($"greedy agreement with llama.cpp: {Agreement(ours.Greedy, llama.Greedy)} of {ours.Greedy.Length} leading tokens");
+            Console.WriteLine($"load average at the end: {LoadAverage()}");
             return 0;
         }
         finally
@@ -77,9 +108,11 @@ public sealed class ServeBenchmark : IBenchmark
         }
     }
 
-    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams, ScalarType dtype, string adapterDir)
+    private static Numbers MeasureTuneforge(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int decode, int streams, ScalarType dtype,
+        DecodePath? path, string adapterDir)
     {
-        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8);
+        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + decode + 8, decodePath: path);
+        var used = $"prefill {dtype} through libtorch, decoding step {decoder.DecodingPath}, KV cache {decoder.CacheDtype}";
         using var loop = new GenerationLoop(decoder);
         using var adapter = ServeModel.Adapter(adapterDir, decoder.Dtype); // held in the serving dtype, as the service holds it
         GenerationRequest Request(int max, int[]? tokens = null, ServedAdapter? lora = null) =>
@@ -114,7 +147,7 @@ public sealed class ServeBenchmark : IBenchmark
         sw.Restart();
         var decoded = readers.Sum(r => r.ReadAllAsync().ToBlockingEnumerable().Count(e => e is TokenGenerated));
         var streamsTps = decoded / sw.Elapsed.TotalSeconds;
-        return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps);
+        return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps, used);
     }
 
     private static Numbers? MeasurePyTorch(string checkpoint, int promptLength, int decode, int streams, int threads)
@@ -157,9 +190,40 @@ public sealed class ServeBenchmark : IBenchmark
         catch (System.ComponentModel.Win32Exception) { return -1; }
     }
 
-    private static void Report(string who, Numbers n) =>
+    private static void Report(string who, Numbers n)
+    {
+        if (n.Path != "") Console.WriteLine($"{who,-10} path: {n.Path}");
         Console.WriteLine($"{who,-10} ttft {n.TtftMs,8:F1} ms | prompt {n.PromptTps,7:F0} tok/s | decode b1 {n.DecodeTps,6:F1} tok/s | streams {n.StreamsTps,6:F1} tok/s" +
                           (double.IsNaN(n.AdapterDecodeTps) ? "" : $" | decode b1 with a rank-16 LoRA adapter {n.AdapterDecodeTps,6:F1} tok/s"));
+    }
+
+    /// <summary>The flags that decide the fast paths, as <c>grep -o 'avx512_bf16\|avx2' /proc/cpuinfo | sort -u</c> lists them.</summary>
+    private static string CpuFlags()
+    {
+        var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
+        var found = new[] { "avx2", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
+        return found.Length == 0 ? "neither avx2 nor avx512_bf16" : string.Join(" ", found);
+    }
+
+    /// <summary>Runs this benchmark again in a child process whose native libraries and JIT may use AVX2 at most.</summary>
+    private static int RerunAvx2Only(string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        foreach (var a in new[] { typeof(ServeBenchmark).Assembly.Location, "serve" }.Concat(args)) start.ArgumentList.Add(a);
+        start.Environment[Avx2OnlyVariable] = "1";
+        start.Environment["DOTNET_EnableAVX512F"] = "0";      // .NET JIT
+        start.Environment["DOTNET_EnableAVX512"] = "0";
+        start.Environment["ATEN_CPU_CAPABILITY"] = "avx2";    // libtorch's vectorised kernels
+        start.Environment["MKL_ENABLE_INSTRUCTIONS"] = "AVX2"; // MKL's GEMM
+        start.Environment["ONEDNN_MAX_CPU_ISA"] = "AVX2";      // oneDNN (bf16 dot products need AVX-512)
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TUNEFORGE_SERVE_DTYPE")))
+            start.Environment["TUNEFORGE_SERVE_DTYPE"] = "f32"; // what the engine chooses without native bf16
+        using var child = Process.Start(start)!;
+        child.WaitForExit();
+        return child.ExitCode;
+    }
+
+    private static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     private static int Agreement(int[] a, int[] b)
     {

@@ -14,6 +14,7 @@ internal sealed class LoadedBase : IDisposable
         Directory = directory;
         var dtype = options.Dtype ?? ComputeDtype.For(ModelConfig.Load(Path.Combine(directory, "config.json")).CheckpointDtype);
         Decoder = BatchDecoder.Load(directory, dtype, options.Slots, options.ContextLength);
+        Console.Error.WriteLine($"serve: {Path.GetFileName(directory)}: prefill in {dtype}, decoding step {Decoder.DecodingPath}");
         Loop = new GenerationLoop(Decoder, FaultInjection.FromEnvironment()); // the test hook; unset in service
         Text = ModelText.Load(directory, Decoder.Config.EosTokenIds);
     }

@@ -1,10 +1,11 @@
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// The decoding step in f32 over raw rows: the matrices through <see cref="RowMatmul"/> (bf16 or f32 weights, read
-/// once per step for every row), LoRA updates through the same kernel per adapter group, everything else through
+/// The decoding step in f32 over raw rows, whatever dtype the prefill computes in: the matrices through
+/// <see cref="RowMatmul"/> (bf16 or f32 weights, read once per step for every row), LoRA updates through the same kernel per adapter group, everything else through
 /// <see cref="RowOps"/>, so a step issues no libtorch operator. Same arithmetic as the tensor path and as
 /// <see cref="Modeling.CausalLM"/>; only the summation order differs.
 /// </summary>
@@ -14,7 +15,14 @@ public sealed unsafe partial class BatchDecoder
     private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, WeightMatrix Down,
         nint InputNorm, nint PostNorm, nint Keys, nint Values);
 
-    private RowLayer[]? _rowLayers; // set when the step runs over rows (_stepsOverRows)
+    private RowLayer[]? _rowLayers; // set while the row path can run (its cache is f32)
+
+    /// <summary>
+    /// Steps of at least this many rows multiply through libtorch's GEMM instead of <see cref="RowMatmul"/>: measured
+    /// at load (BatchDecoder.Path.cs), <see cref="int.MaxValue"/> when the kernel is never slower. Tests set it.
+    /// </summary>
+    internal int GemmFromRows { get; set; } = int.MaxValue;
+    private readonly List<Tensor> _rowBiases = []; // f32 copies of biases held in bf16
     private WeightMatrix _rowEmbed, _rowHead;
     private nint _rowFinalNorm;
     private double[] _inverseFrequencies = [];
@@ -27,14 +35,27 @@ public sealed unsafe partial class BatchDecoder
 
     private void PrepareRows()
     {
-        if (!_stepsOverRows) return;
-        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), Address(l.QkvBias), WeightMatrix.Of(l.O), Address(l.OBias),
+        nint F32(Tensor? bias)
+        {
+            if (bias is null || bias.dtype == ScalarType.Float32) return Address(bias);
+            var wide = bias.to(ScalarType.Float32).DetachFromDisposeScope();
+            _rowBiases.Add(wide);
+            return Address(wide);
+        }
+        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), WeightMatrix.Of(l.O), F32(l.OBias),
             WeightMatrix.Of(l.GateUp), WeightMatrix.Of(l.Down), Address(l.InputNorm), Address(l.PostNorm),
             Address(l.KeyCache), Address(l.ValueCache))).ToArray();
         _rowEmbed = WeightMatrix.Of(_embed);
         _rowHead = WeightMatrix.Of(_lmHead);
         _rowFinalNorm = Address(_finalNorm);
         _inverseFrequencies = Modeling.RotaryEmbedding.InverseFrequencies(Config);
+    }
+
+    private void DisposeRows()
+    {
+        _rowLayers = null;
+        foreach (var b in _rowBiases) b.Dispose();
+        _rowBiases.Clear();
     }
 
     private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters, long[] positions)
@@ -65,12 +86,14 @@ public sealed unsafe partial class BatchDecoder
             }
         }
         var slotArray = slots.ToArray();
+        var gemm = b >= GemmFromRows && WeightDtype == Dtype; // libtorch would widen bf16 weights to f32 first
         long slotStride = (long)ContextLength * _kvHeads * d, positionStride = (long)_kvHeads * d;
         for (var i = 0; i < _rowLayers!.Length; i++)
         {
             var l = _rowLayers[i];
             NormRows(ph, (float*)l.InputNorm, px, b, hidden);
-            RowMatmul.Multiply(px, b, hidden, l.Qkv, pq, (float*)l.QkvBias);
+            var weights = _layers[i];
+            Project(x, px, l.Qkv, weights.Qkv, qkv, pq, (float*)l.QkvBias, gemm);
             Adapt(lora, groups, pq, qkvWidth, px, hidden, b, i, static f => f.Qkv);
             for (var r = 0; r < b; r++)
             {
@@ -81,20 +104,34 @@ public sealed unsafe partial class BatchDecoder
                 new ReadOnlySpan<float>(row + attnWidth + positionStride, (int)positionStride).CopyTo(new Span<float>((float*)l.Values + at, (int)positionStride));
             }
             Attend(l, pq, pa, slotArray, positions, slotStride, positionStride);
-            RowMatmul.Multiply(pa, b, attnWidth, l.O, pd, (float*)l.OBias);
+            Project(attn, pa, l.O, weights.O, delta, pd, (float*)l.OBias, gemm);
             Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O);
             RowOps.Add(ph, pd, b * hidden);
             NormRows(ph, (float*)l.PostNorm, px, b, hidden);
-            RowMatmul.Multiply(px, b, hidden, l.GateUp, pg, null);
+            Project(x, px, l.GateUp, weights.GateUp, gu, pg, null, gemm);
             Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp);
             for (var r = 0; r < b; r++) RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
-            RowMatmul.Multiply(pc, b, _intermediate, l.Down, pd, null);
+            Project(act, pc, l.Down, weights.Down, delta, pd, null, gemm);
             Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down);
             RowOps.Add(ph, pd, b * hidden);
         }
         NormRows(ph, (float*)_rowFinalNorm, px, b, hidden);
-        RowMatmul.Multiply(px, b, hidden, _rowHead, (float*)Address(logits), null);
+        Project(x, px, _rowHead, _lmHead, logits, (float*)Address(logits), null, gemm);
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// y [b, n] = x [b, k] · wᵀ (+ bias), in f32 rows. Through <see cref="RowMatmul"/> (weights read once for all rows,
+    /// widened in registers), or with <paramref name="gemm"/> through libtorch's GEMM in the compute dtype: with enough
+    /// rows a step turns compute-bound, where native bf16 dot products (avx512_bf16) beat widening to f32.
+    /// </summary>
+    private void Project(Tensor x, float* px, WeightMatrix w, Tensor weight, Tensor y, float* py, float* bias, bool gemm)
+    {
+        var b = (int)x.shape[0];
+        if (!gemm) { RowMatmul.Multiply(px, b, (int)x.shape[1], w, py, bias); return; }
+        using (var product = F.linear(x.to(Dtype), weight)) y.copy_(product);
+        if (bias is null) return;
+        for (var r = 0; r < b; r++) RowOps.Add(py + (long)r * w.Rows, bias, w.Rows);
     }
 
     /// <summary>Per-step buffers for the LoRA products: gathered input rows, the low-rank product, the update.</summary>

@@ -12,10 +12,12 @@ namespace Tuneforge.Engine.Generation;
 /// slot of the KV cache; <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
 /// advances several slots by one token each, every sequence at its own position, each row with its own LoRA adapter
 /// (or none) over the shared base weights. Weights are laid out for inference: q|k|v and gate|up fused.
-/// On a CPU without native bf16, a bf16 checkpoint's matrices stay bf16 (half the memory and half the bytes read per
-/// decoding step) while everything is computed in f32: the few rows of a decoding step go through
-/// <see cref="RowMatmul"/>, and a prompt's many rows through an f32 copy of one matrix at a time (libtorch's f32 GEMM
-/// is compute-efficient where the step is compute-bound).
+/// A prompt runs through libtorch in the compute dtype (<see cref="Dtype"/>: bf16 where the CPU has native bf16 dot
+/// products, else f32); a decoding step runs over raw rows in f32 (<see cref="DecodePath.Rows"/>, bf16 weights widened
+/// in registers) or through libtorch (<see cref="DecodePath.Torch"/>), whichever measured faster at load. Computing in
+/// f32, a bf16 checkpoint's matrices stay bf16 (half the memory and half the bytes read per decoding step): the few
+/// rows of a step go through <see cref="RowMatmul"/>, a prompt's many rows through an f32 copy of one matrix at a time
+/// (libtorch's f32 GEMM is compute-efficient where the step is compute-bound).
 /// Not thread-safe: one generation loop drives it.
 /// </summary>
 public sealed partial class BatchDecoder : IDisposable
@@ -24,7 +26,7 @@ public sealed partial class BatchDecoder : IDisposable
         Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
 
     private readonly FusedBaseWeights _weights;
-    private readonly Layer[] _layers; // the shared fused weights of each layer plus its KV cache
+    private readonly Layer[] _layers; // the shared fused weights of each layer plus its KV cache (replaced once, when the torch path is chosen)
     private readonly Tensor _embed;   // [V, hidden]
     private readonly Tensor _lmHead;  // [V, hidden] (the embedding itself when tied)
     private readonly Tensor _finalNorm;
@@ -34,7 +36,7 @@ public sealed partial class BatchDecoder : IDisposable
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
     private readonly double _eps;
     private readonly Tensor? _widened; // f32 scratch for one bf16 matrix at a time (prompt rows)
-    private readonly bool _stepsOverRows; // decoding steps run in f32 over raw rows (BatchDecoder.Rows.cs)
+    private DecodePath _path; // how Decode runs a step; set once at load (BatchDecoder.Path.cs)
 
     /// <summary>Up to this many rows, bf16 matrices are multiplied by <see cref="RowMatmul"/>; above, through an f32 copy.</summary>
     private const int KernelRows = 16;
@@ -46,6 +48,10 @@ public sealed partial class BatchDecoder : IDisposable
     public ScalarType Dtype { get; }
     /// <summary>The dtype the embedding, head and projection matrices are held in.</summary>
     public ScalarType WeightDtype { get; }
+    /// <summary>How a decoding step runs (prefill always runs through libtorch in <see cref="Dtype"/>), and why.</summary>
+    public DecodePathChoice DecodingPath { get; }
+    /// <summary>The KV cache's dtype: f32 for the row path, <see cref="Dtype"/> for the torch path.</summary>
+    public ScalarType CacheDtype => _layers[0].KeyCache.dtype;
     public int SlotCount { get; }
     /// <summary>Positions each slot holds: the prompt plus everything generated must fit.</summary>
     public int ContextLength { get; }
@@ -53,11 +59,14 @@ public sealed partial class BatchDecoder : IDisposable
     /// <summary>Bytes held by the base weights (not the cache): what one loaded base costs, shared by every adapter.</summary>
     public long WeightBytes { get; }
 
-    private BatchDecoder(ModelConfig config, Func<string, ScalarType, Tensor?> load, ScalarType dtype, ScalarType checkpointDtype, int slots, int context)
+    private BatchDecoder(ModelConfig config, Func<string, ScalarType, Tensor?> load, ScalarType dtype, ScalarType checkpointDtype, int slots, int context,
+        DecodePath? decodePath)
     {
         Config = config; Dtype = dtype; SlotCount = slots;
-        _stepsOverRows = dtype == float32 && RowMatmul.IsSupported;
-        WeightDtype = _stepsOverRows && checkpointDtype == bfloat16 ? bfloat16 : dtype;
+        var requested = decodePath ?? DecodePathChoice.FromEnvironment();
+        var rowsPossible = RowMatmul.IsSupported;
+        // Computing in f32, a bf16 checkpoint's matrices stay bf16 wherever RowMatmul can widen them for few rows.
+        WeightDtype = rowsPossible && checkpointDtype == bfloat16 ? bfloat16 : dtype;
         ContextLength = Math.Min(context, config.MaxPositionEmbeddings);
         _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
@@ -72,10 +81,11 @@ public sealed partial class BatchDecoder : IDisposable
         var cacheShape = new long[] { slots, ContextLength, _kvHeads, _headDim };
         // Biases join f32 outputs: held in the compute dtype.
         Tensor? Bias(Tensor? b) => b is null || b.dtype == dtype ? b : b.to(dtype).DetachFromDisposeScope();
-        // The decoding step over rows reads only the positions a slot holds, so its cache needs no zeroing: pages are
-        // committed as slots fill, not all at load. libtorch's attention masks unused positions with weights of zero,
-        // and 0 · NaN from uninitialised memory would still be NaN, so the tensor path keeps a zeroed cache.
-        Tensor Cache() => (_stepsOverRows ? empty(cacheShape, dtype: dtype) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
+        // The decoding step over rows reads only the positions a slot holds, so its f32 cache needs no zeroing: pages
+        // are committed as slots fill, not all at load. libtorch's attention masks unused positions with weights of
+        // zero, and 0 · NaN from uninitialised memory would still be NaN, so the torch path keeps a zeroed cache.
+        var rowsCache = rowsPossible && requested != DecodePath.Torch;
+        Tensor Cache() => (rowsCache ? empty(cacheShape, dtype: float32) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
         _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.O, Bias(w.OBias), w.GateUp, w.Down, w.InputNorm, w.PostNorm,
             Cache(), Cache())).ToArray();
         WeightBytes = _weights.ByteSize;
@@ -84,8 +94,11 @@ public sealed partial class BatchDecoder : IDisposable
             var largest = _weights.Layers.SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down }).Max(t => t.NumberOfElements);
             _widened = empty(Math.Min(largest, WidenedCapacity), dtype: dtype).DetachFromDisposeScope();
         }
-        PrepareRows();
         _rope = new RotaryEmbedding(config);
+        if (rowsCache) PrepareRows();
+        DecodingPath = ChoosePath(requested, decodePath is null, rowsPossible);
+        _path = DecodingPath.Path;
+        if (_path == DecodePath.Torch && rowsCache) UseTorchCache(cacheShape);
     }
 
     /// <summary>
@@ -98,17 +111,21 @@ public sealed partial class BatchDecoder : IDisposable
     }
 
     /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
-    public static BatchDecoder Load(string modelDir, ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048)
+    /// <param name="decodePath">forces a decoding path; null: TUNEFORGE_DECODE_PATH, else the faster one measured at load</param>
+    public static BatchDecoder Load(string modelDir, ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048,
+        DecodePath? decodePath = null)
     {
         var config = ModelConfig.Load(Path.Combine(modelDir, "config.json"));
         using var weights = CheckpointWeights.Open(modelDir);
-        return new BatchDecoder(config, (name, t) => weights.Contains(name) ? weights.Load(name, t) : null, dtype, config.CheckpointDtype, slots, contextLength);
+        return new BatchDecoder(config, (name, t) => weights.Contains(name) ? weights.Load(name, t) : null, dtype, config.CheckpointDtype, slots, contextLength,
+            decodePath);
     }
 
     /// <summary>Builds a decoder over weights held in memory (HF names), e.g. a randomly initialised model.</summary>
     public static BatchDecoder FromTensors(ModelConfig config, IReadOnlyDictionary<string, Tensor> weights,
-        ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048) =>
-        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, weights["model.embed_tokens.weight"].dtype, slots, contextLength);
+        ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048, DecodePath? decodePath = null) =>
+        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, weights["model.embed_tokens.weight"].dtype, slots, contextLength,
+            decodePath);
 
     public int FreeSlots => _used.Count(u => !u);
 
@@ -194,7 +211,7 @@ public sealed partial class BatchDecoder : IDisposable
             maxLen = Math.Max(maxLen, _lengths[slots[i]] + 1);
             if (i > 0 && slots[i] != slots[i - 1] + 1) contiguous = false;
         }
-        if (_stepsOverRows)
+        if (_path == DecodePath.Rows)
         {
             var rows = DecodeRows(slots, tokens, adapters, pos);
             for (var i = 0; i < b; i++) _lengths[slots[i]]++;
@@ -216,13 +233,14 @@ public sealed partial class BatchDecoder : IDisposable
         {
             var l = _layers[i];
             var (q, k, v) = Projections(h, l, i, routing, cos, sin);
-            l.KeyCache.index_put_(k, slotIndex, positions);
-            l.ValueCache.index_put_(v, slotIndex, positions);
+            // The cache is f32 only while the load-time measurement runs this path next to the row path.
+            l.KeyCache.index_put_(k.to(l.KeyCache.dtype), slotIndex, positions);
+            l.ValueCache.index_put_(v.to(l.ValueCache.dtype), slotIndex, positions);
             // Cached keys [B, KVH, maxLen, D]: a view when the slots are adjacent, else gathered.
             var keys = contiguous ? l.KeyCache.narrow(0, slots[0], b) : l.KeyCache.index_select(0, slotIndex);
             var values = contiguous ? l.ValueCache.narrow(0, slots[0], b) : l.ValueCache.index_select(0, slotIndex);
-            keys = keys.narrow(1, 0, maxLen).permute(0, 2, 1, 3);
-            values = values.narrow(1, 0, maxLen).permute(0, 2, 1, 3);
+            keys = keys.narrow(1, 0, maxLen).permute(0, 2, 1, 3).to(Dtype);
+            values = values.narrow(1, 0, maxLen).permute(0, 2, 1, 3).to(Dtype);
             // Queries grouped by their K/V head: [B, KVH, G, D]; one query position per row, so no causal mask.
             var qg = q.view(b, _kvHeads, _groups, _headDim);
             var attn = F.scaled_dot_product_attention(qg, keys, values, mask);
@@ -308,5 +326,6 @@ public sealed partial class BatchDecoder : IDisposable
         }
         _weights.Dispose();
         _widened?.Dispose();
+        DisposeRows();
     }
 }

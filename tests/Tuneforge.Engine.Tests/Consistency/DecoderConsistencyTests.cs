@@ -11,25 +11,35 @@ namespace Tuneforge.Engine.Tests.Consistency;
 /// The server's <see cref="BatchDecoder"/> gives the logits of the engine's <see cref="CausalLM"/>: for a prompt
 /// (every position of the prefill) and for decode steps of two sequences at different lengths in non-adjacent cache
 /// slots, one with the trainer-written PEFT adapter (each path reading the folder with its own reader) and one
-/// with none. The reference is f32; the decoder runs each compute path: f32 (decoding steps over raw rows) to f32
-/// precision, and bf16 (libtorch, the adapter held in bf16 as the service holds it) to bf16 precision — close enough
-/// that leaving the adapter out, or applying it to the wrong row, fails.
+/// with none. The reference is f32; the decoder runs each compute dtype and decoding path: f32 to f32 precision, and
+/// bf16 (the adapter held in bf16 as the service holds it; the steps through libtorch in bf16, or over raw rows in f32
+/// from the bf16 prefill's cache, their matrices through the row kernel or libtorch's bf16 GEMM) to bf16 precision — close enough that leaving the adapter out, or applying it to the
+/// wrong row, fails.
 /// </summary>
 public class DecoderConsistencyTests
 {
     [Theory]
-    [InlineData("llama", ScalarType.Float32)]
-    [InlineData("llama3", ScalarType.Float32)]
-    [InlineData("qwen2", ScalarType.Float32)]
-    [InlineData("mistral", ScalarType.Float32)]
-    [InlineData("llama", ScalarType.BFloat16)]
-    [InlineData("qwen2", ScalarType.BFloat16)]
-    public void Decoder_prefill_and_decode_equal_the_engine_model_with_and_without_the_adapter(string name, ScalarType dtype)
+    [InlineData("llama", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("llama3", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("qwen2", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("mistral", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("llama", ScalarType.Float32, DecodePath.Torch)]
+    [InlineData("qwen2", ScalarType.Float32, DecodePath.Torch)]
+    [InlineData("llama", ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData("qwen2", ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData("llama", ScalarType.BFloat16, DecodePath.Torch)]
+    [InlineData("qwen2", ScalarType.BFloat16, DecodePath.Torch)]
+    [InlineData("llama", ScalarType.Float32, DecodePath.Rows, true)]
+    [InlineData("qwen2", ScalarType.BFloat16, DecodePath.Rows, true)]
+    public void Decoder_prefill_and_decode_equal_the_engine_model_with_and_without_the_adapter(string name, ScalarType dtype, DecodePath path,
+        bool gemm = false)
     {
         using var c = new AdaptedCheckpoint(name);
         using var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, ScalarType.Float32);
         using var adapter = PeftAdapterFolder.Read(c.AdapterDir);
-        using var decoder = BatchDecoder.Load(c.BaseDir, dtype, slots: 3, contextLength: 128);
+        using var decoder = BatchDecoder.Load(c.BaseDir, dtype, slots: 3, contextLength: 128, decodePath: path);
+        if (RowMatmul.IsSupported) Assert.Equal(path, decoder.DecodingPath.Path);
+        decoder.GemmFromRows = gemm ? 1 : int.MaxValue; // the row step's matrices through libtorch's GEMM, or the row kernel
         using var served = ServedLora.Load(c.AdapterDir, c.Config, dtype);
         var tolerance = dtype == ScalarType.Float32 ? 1e-4 : Bf16Tolerance;
 

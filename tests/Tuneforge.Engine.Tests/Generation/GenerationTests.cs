@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Tests.Generation;
 
 /// <summary>
-/// The generation loop over both compute paths of <see cref="BatchDecoder"/> where it matters: f32 (decoding steps over
-/// raw rows with <see cref="RowMatmul"/> on AVX2 CPUs) and bf16 (libtorch throughout; native on avx512_bf16 CPUs,
-/// emulated and slow elsewhere, so the bf16 cases stay tiny).
+/// The generation loop over both compute dtypes and both decoding paths of <see cref="BatchDecoder"/> where it matters:
+/// the prefill through libtorch in f32 or bf16 (native on avx512_bf16 CPUs, emulated and slow elsewhere, so the bf16
+/// cases stay tiny), each decoding step over raw rows (f32, on AVX2 CPUs; matrices through <see cref="RowMatmul"/> or,
+/// as for large batches, libtorch's GEMM) or through libtorch.
 /// </summary>
 public class GenerationTests
 {
@@ -15,11 +16,14 @@ public class GenerationTests
     private static readonly int[] PromptC = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
     [Theory]
-    [InlineData(ScalarType.Float32)]
-    [InlineData(ScalarType.BFloat16)]
-    public async Task Greedy_decoding_with_the_kv_cache_equals_argmax_of_repeated_full_forwards(ScalarType dtype)
+    [InlineData(ScalarType.Float32, DecodePath.Rows)]
+    [InlineData(ScalarType.Float32, DecodePath.Torch)]
+    [InlineData(ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData(ScalarType.BFloat16, DecodePath.Torch)]
+    [InlineData(ScalarType.BFloat16, DecodePath.Rows, true)]
+    public async Task Greedy_decoding_with_the_kv_cache_equals_argmax_of_repeated_full_forwards(ScalarType dtype, DecodePath path, bool gemm = false)
     {
-        using var decoder = RandomCheckpoint.Decoder(dtype: dtype);
+        using var decoder = RandomCheckpoint.Decoder(dtype: dtype, path: path, gemm: gemm);
         using var generator = new GenerationLoop(decoder);
         var events = await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(12)));
         var cached = RandomCheckpoint.Tokens(events);
@@ -44,11 +48,14 @@ public class GenerationTests
     }
 
     [Theory]
-    [InlineData(ScalarType.Float32)]
-    [InlineData(ScalarType.BFloat16)]
-    public async Task Requests_decoded_together_give_the_same_tokens_as_each_alone(ScalarType dtype)
+    [InlineData(ScalarType.Float32, DecodePath.Rows)]
+    [InlineData(ScalarType.Float32, DecodePath.Torch)]
+    [InlineData(ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData(ScalarType.BFloat16, DecodePath.Torch)]
+    [InlineData(ScalarType.Float32, DecodePath.Rows, true)]
+    public async Task Requests_decoded_together_give_the_same_tokens_as_each_alone(ScalarType dtype, DecodePath path, bool gemm = false)
     {
-        using var decoder = RandomCheckpoint.Decoder(dtype: dtype);
+        using var decoder = RandomCheckpoint.Decoder(dtype: dtype, path: path, gemm: gemm);
         using var generator = new GenerationLoop(decoder);
         var sampled = new SamplingOptions { Temperature = 0.9, TopP = 0.9, Seed = 42, MaxTokens = 10 };
         var requests = new[]
@@ -94,18 +101,22 @@ public class GenerationTests
     }
 
     /// <summary>
-    /// Each compute dtype with adapter factors held in f32 and in bf16: the service holds them in the decoder's dtype,
-    /// other callers (bench/serve) in f32; every combination must serve the same model.
+    /// Each compute dtype with adapter factors held in f32 and in bf16 (the service holds them in the decoder's dtype,
+    /// other callers in f32), over each decoding path: every combination must serve the same model.
     /// </summary>
     [Theory]
-    [InlineData(ScalarType.Float32, ScalarType.Float32)]
-    [InlineData(ScalarType.Float32, ScalarType.BFloat16)]
-    [InlineData(ScalarType.BFloat16, ScalarType.BFloat16)]
-    [InlineData(ScalarType.BFloat16, ScalarType.Float32)]
-    public async Task Two_adapters_in_one_batch_each_match_their_own_single_runs(ScalarType dtype, ScalarType factors)
+    [InlineData(ScalarType.Float32, ScalarType.Float32, DecodePath.Rows)]
+    [InlineData(ScalarType.Float32, ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData(ScalarType.Float32, ScalarType.Float32, DecodePath.Torch)]
+    [InlineData(ScalarType.BFloat16, ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData(ScalarType.BFloat16, ScalarType.BFloat16, DecodePath.Torch)]
+    [InlineData(ScalarType.BFloat16, ScalarType.Float32, DecodePath.Rows)]
+    [InlineData(ScalarType.BFloat16, ScalarType.Float32, DecodePath.Torch)]
+    [InlineData(ScalarType.BFloat16, ScalarType.BFloat16, DecodePath.Rows, true)]
+    public async Task Two_adapters_in_one_batch_each_match_their_own_single_runs(ScalarType dtype, ScalarType factors, DecodePath path, bool gemm = false)
     {
         using var dir = new TempDir();
-        using var decoder = RandomCheckpoint.Decoder(dtype: dtype);
+        using var decoder = RandomCheckpoint.Decoder(dtype: dtype, path: path, gemm: gemm);
         using var first = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "a"), seed: 11), RandomCheckpoint.Config, factors);
         using var second = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "b"), seed: 12), RandomCheckpoint.Config, factors);
         using var generator = new GenerationLoop(decoder);
@@ -125,6 +136,30 @@ public class GenerationTests
         Assert.NotEqual(alone[0], alone[1]);
         Assert.NotEqual(alone[0], alone[2]);
         Assert.NotEqual(alone[1], alone[2]);
+    }
+
+    /// <summary>
+    /// Left to choose, the decoder times both paths on its own slots at load: afterwards every slot is free again and
+    /// it generates what a decoder forced onto the chosen path generates.
+    /// </summary>
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public async Task The_path_measured_at_load_leaves_the_slots_free_and_decodes_as_that_path_forced(ScalarType dtype)
+    {
+        using var measured = RandomCheckpoint.Decoder(slots: 2, dtype: dtype);
+        if (RowMatmul.IsSupported) Assert.StartsWith("measured at load", measured.DecodingPath.Reason);
+        Assert.Equal(2, measured.FreeSlots);
+        Assert.Equal(measured.DecodingPath.Path == DecodePath.Rows ? ScalarType.Float32 : dtype, measured.CacheDtype);
+        using var forced = RandomCheckpoint.Decoder(slots: 2, dtype: dtype, path: measured.DecodingPath.Path);
+        forced.GemmFromRows = measured.GemmFromRows;
+        async Task<int[][]> Generate(BatchDecoder decoder)
+        {
+            using var loop = new GenerationLoop(decoder);
+            var results = await Task.WhenAll(new[] { PromptA, PromptC }.Select(p => loop.RunAsync(RandomCheckpoint.Request(p, SamplingOptions.Greedy(8)))));
+            return results.Select(RandomCheckpoint.Tokens).ToArray();
+        }
+        Assert.Equal(await Generate(forced), await Generate(measured));
     }
 
     [Fact]

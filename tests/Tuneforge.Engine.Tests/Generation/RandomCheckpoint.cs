@@ -30,8 +30,16 @@ internal static class RandomCheckpoint
         return w;
     }
 
-    public static BatchDecoder Decoder(int slots = 8, ScalarType dtype = ScalarType.Float32) =>
-        BatchDecoder.FromTensors(Config, Weights(), dtype, slots, contextLength: 128);
+    /// <param name="path">the decoding path to force; null: as the service chooses (measured at load)</param>
+    /// <param name="gemm">on the row path, whether every step's matrices go through libtorch's GEMM (else the row kernel)</param>
+    public static BatchDecoder Decoder(int slots = 8, ScalarType dtype = ScalarType.Float32, DecodePath? path = null, bool gemm = false)
+    {
+        var decoder = BatchDecoder.FromTensors(Config, Weights(), dtype, slots, contextLength: 128, decodePath: path);
+        // A CPU without AVX2 runs the torch path whatever is asked; everywhere else the forced path is the one used.
+        if (path is { } forced && RowMatmul.IsSupported) Xunit.Assert.Equal(forced, decoder.DecodingPath.Path);
+        if (path is not null) decoder.GemmFromRows = gemm ? 1 : int.MaxValue;
+        return decoder;
+    }
 
     /// <summary>Writes a PEFT adapter folder (q, v, down projections; random A and B, rank 4).</summary>
     public static string WriteAdapter(string dir, int seed)
