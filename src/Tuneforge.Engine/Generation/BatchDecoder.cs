@@ -274,14 +274,14 @@ public sealed partial class BatchDecoder : IDisposable
     {
         var o = Linear(attn, l.O, l.OBias);
         routing.Apply(o, attn, layer, static f => f.O);
-        h.add_(o);
+        h.add_(o, Scalars.One);
         var x = Norm(h, l.PostNorm);
         var gu = Linear(x, l.GateUp);
         routing.Apply(gu, x, layer, static f => f.GateUp);
         var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
         var down = Linear(act, l.Down);
         routing.Apply(down, act, layer, static f => f.Down);
-        h.add_(down);
+        h.add_(down, Scalars.One);
     }
 
     /// <summary>The shared RMSNorm on the f32 residual stream (f32 norm weights), cast to the serving dtype for the next matmul.</summary>

@@ -13,7 +13,6 @@ namespace Tuneforge.Engine.Generation;
 /// </summary>
 internal sealed class FusedLoraPlan
 {
-    private static readonly TorchSharp.Scalar One = 1;
     private readonly (LoraWeights Adapter, Tensor? Rows)[] _groups;
 
     private FusedLoraPlan((LoraWeights, Tensor?)[] groups) => _groups = groups;
@@ -38,8 +37,8 @@ internal sealed class FusedLoraPlan
             if (pick(adapter.Layers[layer]) is not { } f) continue;
             var input = Wide(rows is null ? x : x.index_select(0, rows));
             var delta = input.mm(Wide(f.At)).mm(Wide(f.Bt));                          // [rows, out] f32
-            if (rows is null) y.add_(delta);
-            else y.index_add_(0, rows, delta.to(y.dtype), One);
+            if (rows is null) y.add_(delta, Scalars.One);
+            else y.index_add_(0, rows, delta.to(y.dtype), Scalars.One);
         }
     }
 
