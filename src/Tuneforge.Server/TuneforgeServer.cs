@@ -52,6 +52,7 @@ public static class TuneforgeServer
         app.MapEmbeddingsEndpoints();
         app.MapEvalsEndpoints();
         app.MapReviewSetsEndpoints();
+        app.MapStatusEndpoints();
         return app;
     }
 
