@@ -32,11 +32,10 @@ public static class HealthEndpoints
     {
         var probe = Task.Run(() =>
         {
-            using var connection = db.Connect();
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            command.CommandTimeout = (int)ProbeTimeout.TotalSeconds;
-            command.ExecuteScalar();
+            // A pooled connection the server closed (restart, failover) fails once and leaves the pool; the second
+            // try opens a fresh one, so a database that is back is reported healthy at once.
+            try { SelectOne(db); }
+            catch { SelectOne(db); }
         });
         try
         {
@@ -51,6 +50,15 @@ public static class HealthEndpoints
         {
             return e.Message;
         }
+    }
+
+    private static void SelectOne(Database db)
+    {
+        using var connection = db.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        command.CommandTimeout = (int)ProbeTimeout.TotalSeconds;
+        command.ExecuteScalar();
     }
 }
 
