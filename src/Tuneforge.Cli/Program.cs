@@ -19,6 +19,7 @@ foreach (var command in new[]
     ConnectionsCommand.Create(),
     MigrateCommand.Create(),
     CompareCommand.Create(),
+    StatusCommand.Create(),
 })
 {
     root.Subcommands.Add(command);

@@ -37,6 +37,7 @@ public static class TuneforgeServer
         var app = builder.Build();
         app.UseMiddleware<RequestId>();
         app.UseMiddleware<ErrorEnvelope>();
+        app.UseHealthRoute(); // for load balancers: no key, it checks the store authentication needs
         app.UseMiddleware<DashboardSite>(); // pages and assets need no key (they hold no data); /v1 is untouched
         app.UseMiddleware<ApiKeyAuthentication>();
         app.UseRouting();
@@ -51,6 +52,7 @@ public static class TuneforgeServer
         app.MapEmbeddingsEndpoints();
         app.MapEvalsEndpoints();
         app.MapReviewSetsEndpoints();
+        app.MapStatusEndpoints();
         return app;
     }
 

@@ -30,11 +30,22 @@ public sealed class FileStore
 
     public string Root { get; }
 
-    /// <summary>Removes temporary files left by an interrupted upload; call once at start-up.</summary>
+    /// <summary>
+    /// How long a temporary file must have gone unwritten before a starting node takes it for a leftover. Several
+    /// nodes may share this directory, so start-up must not empty it: another node's upload may be streaming into it.
+    /// A live upload writes its file at every buffer and is committed right after its last byte, and Kestrel drops a
+    /// request body that stalls (under 240 bytes/s after a 5 s grace), so a file idle this long belongs to no live
+    /// request. Age, unlike a per-node folder, also clears what a node that never comes back left behind.
+    /// </summary>
+    public static readonly TimeSpan LeftoverAge = TimeSpan.FromHours(1);
+
+    /// <summary>Removes temporary files left by interrupted uploads (on any node); call once at start-up.</summary>
     public void DiscardIncoming()
     {
+        var before = DateTime.UtcNow - LeftoverAge;
         foreach (var path in Directory.EnumerateFiles(_incoming))
-            TryDelete(path);
+            if (File.GetLastWriteTimeUtc(path) < before)
+                TryDelete(path);
     }
 
     public async Task<IncomingFile> ReceiveAsync(Stream source, long maxBytes, CancellationToken cancellationToken)
