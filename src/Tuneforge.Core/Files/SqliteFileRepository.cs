@@ -12,7 +12,7 @@ public sealed class SqliteFileRepository(Database db) : IFileRepository
         using var connection = db.Connect();
         connection.Run($"INSERT INTO files ({Columns}) VALUES (@id, @org, @name, @purpose, @bytes, @created, @expires, @path)",
             ("@id", file.Id), ("@org", file.OrganizationId), ("@name", file.Filename), ("@purpose", file.Purpose),
-            ("@bytes", file.Bytes), ("@created", file.CreatedAt), ("@expires", file.ExpiresAt), ("@path", file.Path));
+            ("@bytes", file.Bytes), ("@created", file.CreatedAt), ("@expires", file.ExpiresAt), ("@path", DataPaths.ToStored(db.DataDir, file.Path)));
     }
 
     public StoredFile? Get(string organizationId, string fileId)
@@ -45,7 +45,7 @@ public sealed class SqliteFileRepository(Database db) : IFileRepository
             ("@id", fileId), ("@org", organizationId)) > 0;
     }
 
-    private static StoredFile Read(DbDataReader r) => new(
+    private StoredFile Read(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("filename"), r.String("purpose"), r.Long("bytes"),
-        r.Long("created_at"), r.NullableLong("expires_at"), r.String("path"));
+        r.Long("created_at"), r.NullableLong("expires_at"), DataPaths.Resolve(db.DataDir, r.String("path")));
 }

@@ -57,7 +57,7 @@ public sealed class SqliteUploadRepository(Database db) : IUploadRepository
     {
         using var connection = db.Connect();
         connection.Run("INSERT INTO upload_parts (id, upload_id, created_at, bytes, path) VALUES (@id, @upload, @created, @bytes, @path)",
-            ("@id", p.Id), ("@upload", p.UploadId), ("@created", p.CreatedAt), ("@bytes", p.Bytes), ("@path", p.Path));
+            ("@id", p.Id), ("@upload", p.UploadId), ("@created", p.CreatedAt), ("@bytes", p.Bytes), ("@path", DataPaths.ToStored(db.DataDir, p.Path)));
     }
 
     public IReadOnlyList<UploadPart> Parts(string uploadId)
@@ -67,5 +67,6 @@ public sealed class SqliteUploadRepository(Database db) : IUploadRepository
             Read, ("@id", uploadId));
     }
 
-    private static UploadPart Read(DbDataReader r) => new(r.String("id"), r.String("upload_id"), r.Long("created_at"), r.Long("bytes"), r.String("path"));
+    private UploadPart Read(DbDataReader r) =>
+        new(r.String("id"), r.String("upload_id"), r.Long("created_at"), r.Long("bytes"), DataPaths.Resolve(db.DataDir, r.String("path")));
 }

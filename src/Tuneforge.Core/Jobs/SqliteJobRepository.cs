@@ -20,7 +20,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         connection.Run(
             $"INSERT INTO jobs ({JobColumns}) VALUES (@id, @org, @model, @dir, @train, @valid, @suffix, @seed, @method, " +
             "@re, @rb, @rl, @e, @b, @l, @metadata, @integrations, @status, @created, NULL, @planned, NULL, NULL, NULL, NULL, NULL, NULL, '[]', 0)",
-            ("@id", job.Id), ("@org", job.OrganizationId), ("@model", job.Model), ("@dir", job.BaseModelDir),
+            ("@id", job.Id), ("@org", job.OrganizationId), ("@model", job.Model), ("@dir", DataPaths.ToStored(db.DataDir, job.BaseModelDir)),
             ("@train", job.TrainingFile), ("@valid", job.ValidationFile), ("@suffix", job.Suffix), ("@seed", job.Seed),
             ("@method", job.MethodType), ("@re", job.Requested.Epochs), ("@rb", job.Requested.BatchSize),
             ("@rl", job.Requested.LearningRateMultiplier), ("@e", job.Resolved.Epochs), ("@b", job.Resolved.BatchSize),
@@ -139,7 +139,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         connection.Run(
             "INSERT INTO checkpoints (id, job_id, step, epoch, created_at, model_id, directory, metrics) VALUES (@id, @job, @step, @epoch, @t, @model, @dir, @metrics)",
             ("@id", c.Id), ("@job", c.JobId), ("@step", c.Step), ("@epoch", c.Epoch), ("@t", c.CreatedAt),
-            ("@model", c.ModelId), ("@dir", c.Directory), ("@metrics", c.MetricsJson));
+            ("@model", c.ModelId), ("@dir", DataPaths.ToStored(db.DataDir, c.Directory)), ("@metrics", c.MetricsJson));
     }
 
     public Page<JobCheckpoint> ListCheckpoints(string jobId, string? after, int limit)
@@ -170,12 +170,12 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
         return old;
     }
 
-    private static FineTuningJob ReadJob(DbDataReader r)
+    private FineTuningJob ReadJob(DbDataReader r)
     {
         var metadata = r.NullableString("metadata");
         var errorCode = r.NullableString("error_code");
         return new FineTuningJob(
-            r.String("id"), r.String("organization_id"), r.String("model"), r.String("base_model_dir"), r.String("training_file"),
+            r.String("id"), r.String("organization_id"), r.String("model"), DataPaths.Resolve(db.DataDir, r.String("base_model_dir")), r.String("training_file"),
             r.NullableString("validation_file"), r.NullableString("suffix"), r.Int("seed"), r.String("method_type"),
             new RequestedHyperparameters((int?)r.NullableLong("requested_n_epochs"), (int?)r.NullableLong("requested_batch_size"),
                 r.NullableDouble("requested_learning_rate_multiplier")),
@@ -191,7 +191,7 @@ public sealed class SqliteJobRepository(Database db) : IJobRepository
     private static JobEvent ReadEvent(DbDataReader r) => new(
         r.String("id"), r.String("job_id"), r.Long("created_at"), r.String("level"), r.String("message"), r.String("type"), r.NullableString("data"));
 
-    private static JobCheckpoint ReadCheckpoint(DbDataReader r) => new(
+    private JobCheckpoint ReadCheckpoint(DbDataReader r) => new(
         r.String("id"), r.String("job_id"), r.Int("step"), r.Int("epoch"), r.Long("created_at"), r.String("model_id"),
-        r.String("directory"), r.String("metrics"));
+        DataPaths.Resolve(db.DataDir, r.String("directory")), r.String("metrics"));
 }

@@ -13,8 +13,8 @@ public sealed class SqliteModelRepository(Database db) : IModelRepository
         connection.Run($"INSERT INTO models ({Columns}) VALUES (@id, @org, @job, @base, @baseDir, @adapter, @parent, @created) " +
             "ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, job_id = excluded.job_id, base_model = excluded.base_model, " +
             "base_model_dir = excluded.base_model_dir, adapter_dir = excluded.adapter_dir, parent_id = excluded.parent_id, created_at = excluded.created_at",
-            ("@id", m.Id), ("@org", m.OrganizationId), ("@job", m.JobId), ("@base", m.BaseModel), ("@baseDir", m.BaseModelDir),
-            ("@adapter", m.AdapterDir), ("@parent", m.ParentId), ("@created", m.CreatedAt));
+            ("@id", m.Id), ("@org", m.OrganizationId), ("@job", m.JobId), ("@base", m.BaseModel), ("@baseDir", DataPaths.ToStored(db.DataDir, m.BaseModelDir)),
+            ("@adapter", DataPaths.ToStored(db.DataDir, m.AdapterDir)), ("@parent", m.ParentId), ("@created", m.CreatedAt));
     }
 
     public FineTunedModel? Get(string organizationId, string modelId)
@@ -47,7 +47,7 @@ public sealed class SqliteModelRepository(Database db) : IModelRepository
         return doomed;
     }
 
-    private static FineTunedModel Read(DbDataReader r) => new(
-        r.String("id"), r.String("organization_id"), r.String("job_id"), r.String("base_model"), r.String("base_model_dir"),
-        r.String("adapter_dir"), r.NullableString("parent_id"), r.Long("created_at"));
+    private FineTunedModel Read(DbDataReader r) => new(
+        r.String("id"), r.String("organization_id"), r.String("job_id"), r.String("base_model"), DataPaths.Resolve(db.DataDir, r.String("base_model_dir")),
+        DataPaths.Resolve(db.DataDir, r.String("adapter_dir")), r.NullableString("parent_id"), r.Long("created_at"));
 }

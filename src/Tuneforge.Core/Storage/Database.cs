@@ -9,14 +9,18 @@ namespace Tuneforge.Core.Storage;
 /// </summary>
 public sealed class Database : IDisposable
 {
-    private Database(SqlDialect dialect, string path)
+    private Database(SqlDialect dialect, string path, string dataDir)
     {
         Dialect = dialect;
         Path = path;
+        DataDir = System.IO.Path.GetFullPath(dataDir);
     }
 
     /// <summary>The SQLite file, or the PostgreSQL URL without its password.</summary>
     public string Path { get; }
+
+    /// <summary>This node's data directory: stored artifact paths are relative to it (<see cref="DataPaths"/>).</summary>
+    public string DataDir { get; }
 
     internal SqlDialect Dialect { get; }
 
@@ -32,8 +36,8 @@ public sealed class Database : IDisposable
         Directory.CreateDirectory(dataDir);
         var postgres = DatabaseUrl.ToPostgresConnectionString(databaseUrl);
         var db = postgres is null
-            ? new Database(new SqliteDialect(System.IO.Path.Combine(dataDir, FileName)), System.IO.Path.Combine(dataDir, FileName))
-            : new Database(new PostgresDialect(postgres), DatabaseUrl.Redact(databaseUrl!));
+            ? new Database(new SqliteDialect(System.IO.Path.Combine(dataDir, FileName)), System.IO.Path.Combine(dataDir, FileName), dataDir)
+            : new Database(new PostgresDialect(postgres), DatabaseUrl.Redact(databaseUrl!), dataDir);
         try
         {
             db.Dialect.Migrate(SchemaMigrations.Steps);
