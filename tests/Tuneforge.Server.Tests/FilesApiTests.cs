@@ -54,6 +54,23 @@ public class FilesApiTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
     }
 
     [Fact]
+    public async Task A_file_whose_bytes_are_gone_from_disk_answers_an_error_that_says_so_and_the_service_goes_on()
+    {
+        var file = await UploadRawAsync(fixture.Http(), Encoding.UTF8.GetBytes(Jsonl), "gone.jsonl", "user_data", nodeFlavour: true);
+        var id = file.GetProperty("id").GetString()!;
+        File.Delete(Path.Combine(fixture.DataDir, "files", id));
+
+        using var http = fixture.Http();
+        using (var response = await http.GetAsync($"files/{id}/content"))
+        {
+            var error = await ErrorAssert.EnvelopeAsync(response, HttpStatusCode.InternalServerError, "id", "file_content_missing");
+            Assert.Contains($"The content of {id} is missing from this node's data directory", error.GetProperty("message").GetString());
+        }
+        using var listed = await http.GetAsync($"files/{id}");
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+    }
+
+    [Fact]
     public async Task Node_style_multipart_with_quoted_names_and_a_typed_file_part_is_accepted()
     {
         var file = await UploadRawAsync(fixture.Http(), Encoding.UTF8.GetBytes(Jsonl), "node.jsonl", "fine-tune", nodeFlavour: true,

@@ -40,7 +40,14 @@ public static class FilesEndpoints
         files.MapGet("/{id}/content", (HttpContext context, FileService service, string id) =>
         {
             var file = service.Get(ApiKeyAuthentication.OrganizationOf(context).Id, RouteId.Decode(id));
-            return TypedResults.PhysicalFile(Path.GetFullPath(file.Path), "application/octet-stream");
+            var path = Path.GetFullPath(file.Path);
+            // The record is in the database but the bytes are not on this node's disk: a data directory that is not
+            // the shared one (or was restored without its files/ folder). Say so instead of an anonymous 500.
+            if (!File.Exists(path))
+                throw new ApiProblem(500, $"The content of {file.Id} is missing from this node's data directory (expected at {path}). " +
+                    "Its record exists, so the bytes were removed or --data-dir is not the directory the file was uploaded into.",
+                    "id", "file_content_missing", "server_error");
+            return TypedResults.PhysicalFile(path, "application/octet-stream");
         });
 
         files.MapDelete("/{id}", (HttpContext context, FileService service, string id) =>
