@@ -272,15 +272,7 @@ public static class TrainingTime
     {
         var id = job.GetProperty("id").GetString()!;
         var events = new List<JsonElement>();
-        string? after = null;
-        while (true)
-        {
-            var page = await api.GetAsync($"/fine_tuning/jobs/{id}/events?limit=100" + (after is null ? "" : $"&after={after}"), ct);
-            var data = Show.Data(page).ToList();
-            events.AddRange(data);
-            if (data.Count == 0 || !page.TryGetProperty("has_more", out var more) || !more.GetBoolean()) break;
-            after = data[^1].GetProperty("id").GetString();
-        }
+        await foreach (var e in api.ListAllAsync($"/fine_tuning/jobs/{id}/events?limit=100", ct)) events.Add(e);
         double seconds = 0;
         long? start = null;
         foreach (var e in events.OrderBy(e => e.GetProperty("created_at").GetInt64()))

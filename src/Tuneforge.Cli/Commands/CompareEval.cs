@@ -40,16 +40,9 @@ public sealed class CompareEval(ApiClient api)
     /// <summary>The newest comparison eval of <paramref name="job"/> made with the same settings, or null.</summary>
     public async Task<JsonElement?> FindAsync(string job, string fingerprint, CancellationToken ct)
     {
-        string? after = null;
-        while (true)
-        {
-            var page = await api.GetAsync("/evals?order=desc&limit=100" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after)), ct);
-            var data = Show.Data(page).ToList();
-            foreach (var eval in data)
-                if (Meta(eval, "kind") == Kind && Meta(eval, "job") == job && Meta(eval, "settings") == fingerprint) return eval;
-            if (data.Count == 0 || !page.TryGetProperty("has_more", out var more) || !more.GetBoolean()) return null;
-            after = Show.Text(data[^1], "id");
-        }
+        await foreach (var eval in api.ListAllAsync("/evals?order=desc&limit=100", ct))
+            if (Meta(eval, "kind") == Kind && Meta(eval, "job") == job && Meta(eval, "settings") == fingerprint) return eval;
+        return null;
     }
 
     public async Task<JsonElement> CreateAsync(CompareSettings settings, CancellationToken ct)
@@ -156,15 +149,8 @@ public sealed class CompareEval(ApiClient api)
     private async Task<List<JsonElement>> ListAsync(string path, CancellationToken ct)
     {
         var all = new List<JsonElement>();
-        string? after = null;
-        while (true)
-        {
-            var page = await api.GetAsync($"{path}?order=asc&limit=100" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after)), ct);
-            var data = Show.Data(page).ToList();
-            all.AddRange(data);
-            if (data.Count == 0 || !page.TryGetProperty("has_more", out var more) || !more.GetBoolean()) return all;
-            after = Show.Text(data[^1], "id");
-        }
+        await foreach (var item in api.ListAllAsync($"{path}?order=asc&limit=100", ct)) all.Add(item);
+        return all;
     }
 
     /// <summary>The criterion named after its metric: its per-row score is what compare reads back.</summary>

@@ -21,18 +21,11 @@ public sealed class MigrateParityEval(ApiClient target)
     public async Task<Dictionary<string, string>> KeptAsync(CancellationToken ct)
     {
         var kept = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? after = null;
-        while (true)
-        {
-            var page = await target.GetAsync("/evals?limit=100" + (after is null ? "" : "&after=" + Uri.EscapeDataString(after)), ct);
-            var evals = Show.Data(page).ToList();
-            foreach (var eval in evals)
-                if (eval.TryGetProperty("metadata", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Object
-                    && Show.Text(m, "kind") == "migration_parity" && Show.Text(m, "migrated_from_job") is { } job)
-                    kept.TryAdd(job, Show.Text(eval, "id")!);
-            if (evals.Count == 0 || !(page.TryGetProperty("has_more", out var more) && more.ValueKind == System.Text.Json.JsonValueKind.True)) return kept;
-            after = Show.Text(evals[^1], "id");
-        }
+        await foreach (var eval in target.ListAllAsync("/evals?limit=100", ct))
+            if (eval.TryGetProperty("metadata", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.Object
+                && Show.Text(m, "kind") == "migration_parity" && Show.Text(m, "migrated_from_job") is { } job)
+                kept.TryAdd(job, Show.Text(eval, "id")!);
+        return kept;
     }
 
     /// <summary>Creates the eval and both runs; returns <c>{"eval_id", "source_run_id", "new_run_id"}</c>.</summary>

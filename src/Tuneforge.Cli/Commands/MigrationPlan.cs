@@ -128,17 +128,10 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
     private async Task<Dictionary<string, JsonElement>> MigratedJobsAsync(CancellationToken ct)
     {
         var found = new Dictionary<string, JsonElement>();
-        string? after = null;
-        while (true)
-        {
-            var page = await target.GetAsync($"/fine_tuning/jobs?limit=100{(after is null ? "" : "&after=" + Uri.EscapeDataString(after))}", ct);
-            var jobs = Show.Data(page).ToList();
-            foreach (var job in jobs)
-                if (job.TryGetProperty("metadata", out var metadata) && SourceInventory.Text(metadata, FromJobKey) is { } from && job.GetProperty("status").GetString() != "cancelled")
-                    found.TryAdd(from, job);
-            if (jobs.Count == 0 || !(page.TryGetProperty("has_more", out var more) && more.ValueKind == JsonValueKind.True)) return found;
-            after = Show.Text(jobs[^1], "id");
-        }
+        await foreach (var job in target.ListAllAsync("/fine_tuning/jobs?limit=100", ct))
+            if (job.TryGetProperty("metadata", out var metadata) && SourceInventory.Text(metadata, FromJobKey) is { } from && job.GetProperty("status").GetString() != "cancelled")
+                found.TryAdd(from, job);
+        return found;
     }
 
     /// <summary>Every file the new jobs need, read before anything is created; a refused file marks its job and is named.</summary>
