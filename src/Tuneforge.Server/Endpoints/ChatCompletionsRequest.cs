@@ -1,16 +1,15 @@
 using System.Text;
 using System.Text.Json;
 using Tuneforge.Core;
-using Tuneforge.Engine.Chat;
-using Tuneforge.Engine.Generation;
+using Tuneforge.Core.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 
 /// <summary>A validated chat completions request.</summary>
 internal sealed record ChatCompletionsRequest(
     string Model,
-    IReadOnlyList<ChatMessage> Messages,
-    SamplingOptions Sampling,
+    IReadOnlyList<ChatTurn> Messages,
+    SamplingSettings Sampling,
     int N,
     bool Stream,
     bool IncludeUsage)
@@ -18,7 +17,7 @@ internal sealed record ChatCompletionsRequest(
     private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
     /// <summary>Reads everything but the model-dependent fields; <see cref="Complete"/> adds those once the model is known.</summary>
-    public static (string Model, IReadOnlyList<ChatMessage> Messages, CompletionsRequestFields Fields) ReadModelAndMessages(JsonElement body)
+    public static (string Model, IReadOnlyList<ChatTurn> Messages, CompletionsRequestFields Fields) ReadModelAndMessages(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object) throw ApiProblem.BadRequest("The request body must be a JSON object.");
         var fields = new CompletionsRequestFields(body);
@@ -26,7 +25,7 @@ internal sealed record ChatCompletionsRequest(
         return (model, ReadMessages(fields), fields);
     }
 
-    public static ChatCompletionsRequest Complete(string model, IReadOnlyList<ChatMessage> messages, CompletionsRequestFields f, int vocabSize)
+    public static ChatCompletionsRequest Complete(string model, IReadOnlyList<ChatTurn> messages, CompletionsRequestFields f, int vocabSize)
     {
         var maxTokens = f.Integer("max_completion_tokens", 1, int.MaxValue) ?? f.Integer("max_tokens", 1, int.MaxValue);
         var logprobs = f.Bool("logprobs") ?? false;
@@ -53,12 +52,12 @@ internal sealed record ChatCompletionsRequest(
         return new ChatCompletionsRequest(model, messages, sampling, n, stream, includeUsage);
     }
 
-    private static List<ChatMessage> ReadMessages(CompletionsRequestFields f)
+    private static List<ChatTurn> ReadMessages(CompletionsRequestFields f)
     {
         if (f.Get("messages") is not { } v) throw ApiProblem.BadRequest("Missing required parameter: 'messages'.", "messages");
         if (v.ValueKind != JsonValueKind.Array) throw ApiProblem.BadRequest("Invalid type for 'messages': expected an array.", "messages");
         if (v.GetArrayLength() == 0) throw ApiProblem.BadRequest("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array");
-        var list = new List<ChatMessage>();
+        var list = new List<ChatTurn>();
         var i = 0;
         foreach (var m in v.EnumerateArray())
         {
@@ -75,7 +74,7 @@ internal sealed record ChatCompletionsRequest(
             var content = Content(m, at, role);
             var name = m.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
             // Chat templates know "system"; OpenAI's newer "developer" role means the same thing.
-            list.Add(new ChatMessage(role == "developer" ? "system" : role, content, Name: name));
+            list.Add(new ChatTurn(role == "developer" ? "system" : role, content, name));
             i++;
         }
         return list;
