@@ -12,10 +12,10 @@ public sealed record GeneratedText(string Text, string FinishReason, int PromptT
 public static class ChatGeneration
 {
     /// <summary>The prompt's token ids; a template that cannot render the messages, or a prompt filling the context, is a 400.</summary>
-    public static int[] EncodeChatPrompt(this IServedModel model, IReadOnlyList<ChatTurn> messages, string param = "messages")
+    public static int[] EncodeChatPrompt(this IServedModel model, IReadOnlyList<ChatTurn> messages, bool enableThinking = false, string param = "messages")
     {
         int[] prompt;
-        try { prompt = model.EncodeChat(messages); }
+        try { prompt = model.EncodeChat(messages, enableThinking); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
         {
             throw ApiProblem.BadRequest($"The messages cannot be rendered with this model's chat template: {e.Message}", param);

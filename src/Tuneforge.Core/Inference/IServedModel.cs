@@ -16,8 +16,12 @@ public interface IServedModel : IDisposable
     /// <summary>Rows of the embedding: every token id a request may name is below it.</summary>
     int VocabSize { get; }
 
-    /// <summary>The prompt of a chat: the model's chat template rendered with the generation prompt, then tokenized.</summary>
-    int[] EncodeChat(IReadOnlyList<ChatTurn> messages);
+    /// <summary>
+    /// The prompt of a chat: the model's chat template rendered with the generation prompt, then tokenized.
+    /// <paramref name="enableThinking"/>: the template variable of that name (Qwen3 opens a reasoning block when on;
+    /// templates without it ignore it).
+    /// </summary>
+    int[] EncodeChat(IReadOnlyList<ChatTurn> messages, bool enableThinking = false);
 
     /// <summary>A legacy completions prompt: BOS when the tokenizer adds one, then the text's tokens.</summary>
     int[] EncodePrompt(string prompt);

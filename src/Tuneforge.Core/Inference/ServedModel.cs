@@ -26,8 +26,9 @@ public sealed class ServedModel : IServedModel
     public int ContextLength => _base.Decoder.ContextLength;
     public int VocabSize => _base.Decoder.VocabSize;
 
-    public int[] EncodeChat(IReadOnlyList<ChatTurn> messages) =>
-        Text.Chat.Encode(messages.Select(m => new ChatMessage(m.Role, m.Content, Name: m.Name)).ToList(), addGenerationPrompt: true).Ids;
+    public int[] EncodeChat(IReadOnlyList<ChatTurn> messages, bool enableThinking = false) =>
+        Text.Chat.Encode(messages.Select(m => new ChatMessage(m.Role, m.Content, Name: m.Name)).ToList(), addGenerationPrompt: true,
+            new ChatTemplateVariables(enableThinking)).Ids;
 
     public int[] EncodePrompt(string prompt)
     {

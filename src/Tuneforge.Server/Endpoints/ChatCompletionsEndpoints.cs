@@ -19,7 +19,7 @@ public static class ChatCompletionsEndpoints
             var (modelId, messages, fields) = ChatCompletionsRequest.ReadModelAndMessages(body);
             using var model = inference.Open(ApiKeyAuthentication.OrganizationOf(context).Id, modelId);
             var request = ChatCompletionsRequest.Complete(modelId, messages, fields, model.VocabSize);
-            var prompt = model.EncodeChatPrompt(request.Messages);
+            var prompt = model.EncodeChatPrompt(request.Messages, request.EnableThinking);
             var room = model.ContextLength - prompt.Length;
             var sampling = request.Sampling with { MaxTokens = Math.Min(request.Sampling.MaxTokens, room) };
             var choices = Enumerable.Range(0, request.N).Select(i => new CompletionsChoice(i, prompt, CompletionsGeneration.ForChoice(sampling, i))).ToList();

@@ -5,14 +5,18 @@ using Tuneforge.Core.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 
-/// <summary>A validated chat completions request.</summary>
+/// <summary>
+/// A validated chat completions request. <see cref="EnableThinking"/> comes from <c>chat_template_kwargs</c> (vLLM's
+/// and SGLang's field for template variables); Qwen3 reasons before answering only when it is on.
+/// </summary>
 internal sealed record ChatCompletionsRequest(
     string Model,
     IReadOnlyList<ChatTurn> Messages,
     SamplingSettings Sampling,
     int N,
     bool Stream,
-    bool IncludeUsage)
+    bool IncludeUsage,
+    bool EnableThinking = false)
 {
     private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
@@ -48,8 +52,30 @@ internal sealed record ChatCompletionsRequest(
         f.Unsupported("web_search_options", "web search is not available.");
         f.Ignore("user", "metadata", "store", "service_tier", "parallel_tool_calls", "safety_identifier", "prompt_cache_key",
             "reasoning_effort", "verbosity");
+        var enableThinking = TemplateVariables(f);
         f.RejectUnknown();
-        return new ChatCompletionsRequest(model, messages, sampling, n, stream, includeUsage);
+        return new ChatCompletionsRequest(model, messages, sampling, n, stream, includeUsage, enableThinking);
+    }
+
+    /// <summary>chat_template_kwargs: only the variables the renderers know (enable_thinking); any other would be silently ignored, so it is a 400.</summary>
+    private static bool TemplateVariables(CompletionsRequestFields f)
+    {
+        if (f.Get("chat_template_kwargs") is not { } v) return false;
+        if (v.ValueKind != JsonValueKind.Object) throw ApiProblem.BadRequest("Invalid type for 'chat_template_kwargs': expected an object.", "chat_template_kwargs");
+        var enableThinking = false;
+        foreach (var p in v.EnumerateObject())
+        {
+            var param = $"chat_template_kwargs.{p.Name}";
+            if (p.Name != "enable_thinking")
+                throw ApiProblem.BadRequest($"Unrecognized chat template variable: {p.Name}. Supported: enable_thinking.", param, "unknown_parameter");
+            enableThinking = p.Value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False or JsonValueKind.Null => false,
+                _ => throw ApiProblem.BadRequest($"Invalid type for '{param}': expected a boolean.", param),
+            };
+        }
+        return enableThinking;
     }
 
     private static List<ChatTurn> ReadMessages(CompletionsRequestFields f)
