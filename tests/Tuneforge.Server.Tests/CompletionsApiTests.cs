@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Tuneforge.Core.Inference;
+using ModelText = Tuneforge.Core.Inference.ModelText;
 using Tuneforge.Engine;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Tests.Harness;

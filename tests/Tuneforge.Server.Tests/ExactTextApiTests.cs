@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tuneforge.Engine.Chat;
 using Tuneforge.Engine.Tests.Tokenization;
 using Tuneforge.Engine.Tokenization;
@@ -150,6 +151,58 @@ public class ExactTextApiTests(ScriptedModelsFixture service) : IClassFixture<Sc
         var deltas = await StreamAsync("chat/completions", new { model, messages, max_tokens = 64, temperature = 0, stream = true }, "content");
         AssertWholeCharacters(deltas);
         Assert.Equal(reply, string.Concat(deltas));
+    }
+
+    [Fact]
+    public async Task A_qwen3_chat_prompt_is_the_huggingface_render_with_thinking_off_unless_chat_template_kwargs_turn_it_on()
+    {
+        const string package = "tokenizer-qwen3";
+        var config = TokenizerFile(package, "tokenizer_config.json");
+        var model = EnsureModel(package);
+        var withTemplate = model + "-chat";
+        var dir = Path.Combine(service.ModelsDir, withTemplate);
+        lock (Scripts)
+        {
+            if (!File.Exists(Path.Combine(dir, "config.json")))
+            {
+                Directory.CreateDirectory(dir);
+                foreach (var file in Directory.GetFiles(Path.Combine(service.ModelsDir, model))) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+                File.Copy(config, Path.Combine(dir, "tokenizer_config.json"), overwrite: true); // Qwen3's own chat template
+            }
+        }
+        var messages = new[] { new { role = "system", content = "Be brief." }, new { role = "user", content = ChatContent } };
+        var template = JsonNode.Parse(File.ReadAllText(config))!["chat_template"]!.GetValue<string>();
+        var rendered = ReferenceNode.Run(new JsonObject
+        {
+            ["render"] = new JsonArray(new[] { false, true }.Select(thinking => (JsonNode?)new JsonObject
+            {
+                ["template"] = template,
+                ["variables"] = new JsonObject
+                {
+                    ["messages"] = JsonNode.Parse(JsonSerializer.Serialize(messages)),
+                    ["add_generation_prompt"] = true, ["enable_thinking"] = thinking,
+                },
+            }).ToArray()),
+        })["render"]!.AsArray().Select(r => r!["text"]!.GetValue<string>()).ToList();
+        Assert.EndsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n", rendered[0]);
+        var expected = ReferenceNode.Tokenize(TokenizerFile(package, "tokenizer.json"), config, rendered).Select(t => t.Ids.Length).ToList();
+
+        int PromptTokens(JsonElement body) => body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
+        Assert.Equal(expected[0], PromptTokens(await PostAsync("chat/completions", new { model = withTemplate, messages, max_tokens = 1 })));
+        Assert.Equal(expected[0], PromptTokens(await PostAsync("chat/completions",
+            new { model = withTemplate, messages, max_tokens = 1, chat_template_kwargs = new { enable_thinking = false } })));
+        Assert.Equal(expected[1], PromptTokens(await PostAsync("chat/completions",
+            new { model = withTemplate, messages, max_tokens = 1, chat_template_kwargs = new { enable_thinking = true } })));
+
+        using var http = service.Http();
+        foreach (var (kwargs, param) in new (object, string)[] { (new { enable_thinking = "yes" }, "chat_template_kwargs.enable_thinking"),
+                     (new { tools_in_system = true }, "chat_template_kwargs.tools_in_system"), ("on", "chat_template_kwargs") })
+        {
+            using var response = await http.PostAsJsonAsync("chat/completions", new { model = withTemplate, messages, max_tokens = 1, chat_template_kwargs = kwargs });
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, text);
+            Assert.Equal(param, JsonDocument.Parse(text).RootElement.GetProperty("error").GetProperty("param").GetString());
+        }
     }
 
     /// <summary>

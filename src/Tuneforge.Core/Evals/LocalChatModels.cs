@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using Tuneforge.Core.Inference;
-using Tuneforge.Engine.Chat;
-using Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Core.Evals;
 
@@ -21,8 +19,8 @@ public sealed class LocalChatModels(InferenceService inference) : IEvalChatModel
         // Answer latency: from the prompt to the answer, not counting loading the weights or an adapter on first use.
         var started = Stopwatch.GetTimestamp();
         // Chat templates know "system"; OpenAI's newer "developer" role means the same thing.
-        var prompt = served.EncodeChatPrompt(messages.Select(m => new ChatMessage(m.Role == "developer" ? "system" : m.Role, m.Content)).ToList());
-        var options = new SamplingOptions
+        var prompt = served.EncodeChatPrompt(messages.Select(m => new ChatTurn(m.Role == "developer" ? "system" : m.Role, m.Content)).ToList());
+        var options = new SamplingSettings
         {
             Temperature = sampling.Temperature ?? RunDataSource.DefaultTemperature,
             TopP = sampling.TopP ?? RunDataSource.DefaultTopP,

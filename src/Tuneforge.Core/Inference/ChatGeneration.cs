@@ -1,6 +1,4 @@
 using System.Text;
-using Tuneforge.Engine.Chat;
-using Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Core.Inference;
 
@@ -14,10 +12,10 @@ public sealed record GeneratedText(string Text, string FinishReason, int PromptT
 public static class ChatGeneration
 {
     /// <summary>The prompt's token ids; a template that cannot render the messages, or a prompt filling the context, is a 400.</summary>
-    public static int[] EncodeChatPrompt(this ServedModel model, IReadOnlyList<ChatMessage> messages, string param = "messages")
+    public static int[] EncodeChatPrompt(this IServedModel model, IReadOnlyList<ChatTurn> messages, bool enableThinking = false, string param = "messages")
     {
         int[] prompt;
-        try { prompt = model.EncodeChat(messages); }
+        try { prompt = model.EncodeChat(messages, enableThinking); }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or NotSupportedException)
         {
             throw ApiProblem.BadRequest($"The messages cannot be rendered with this model's chat template: {e.Message}", param);
@@ -29,10 +27,10 @@ public static class ChatGeneration
     }
 
     /// <summary>Generates one sequence (its completion capped by the room left in the context) and waits for the whole of it.</summary>
-    public static async Task<GeneratedText> GenerateAsync(this ServedModel model, int[] prompt, SamplingOptions sampling, CancellationToken cancellationToken)
+    public static async Task<GeneratedText> GenerateAsync(this IServedModel model, int[] prompt, SamplingSettings sampling, CancellationToken cancellationToken)
     {
         sampling = sampling with { MaxTokens = Math.Min(sampling.MaxTokens, model.ContextLength - prompt.Length) };
-        var reader = model.Generate([(prompt, sampling, -1)], cancellationToken)[0];
+        var reader = model.Generate([new SequenceRequest(prompt, sampling)], cancellationToken)[0];
         var text = new StringBuilder();
         await foreach (var e in reader.ReadAllAsync(cancellationToken))
         {

@@ -34,7 +34,7 @@ public sealed class InferenceService(IModelResolver resolver, InferenceOptions o
     /// Resolves <paramref name="modelId"/> for the organisation and readies it; 404 model_not_found if unknown, 400
     /// model_not_available with the engine's reason if its base checkpoint is one the engine cannot load.
     /// </summary>
-    public ServedModel Open(string organizationId, string modelId, string param = "model")
+    public IServedModel Open(string organizationId, string modelId, string param = "model")
     {
         var resolved = resolver.Resolve(organizationId, modelId) ?? throw ModelRegistry.ModelNotFound(modelId, param);
         TorchRuntime.Initialize(options.Threads);

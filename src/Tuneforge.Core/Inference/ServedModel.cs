@@ -1,15 +1,16 @@
 using System.Threading.Channels;
 using Tuneforge.Core.Models;
 using Tuneforge.Engine.Chat;
-using Tuneforge.Engine.Generation;
+using Generation = Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Core.Inference;
 
 /// <summary>
-/// A model readied for one request: the shared base, the adapter (leased until disposed) and the text side —
-/// the checkpoint's own tokenizer and chat template for a fine-tuned model.
+/// The engine's side of <see cref="IServedModel"/>: the shared base, the adapter (leased until disposed) and the text
+/// side — the checkpoint's own tokenizer and chat template for a fine-tuned model. Core's records become the engine's
+/// requests here, and the engine's events Core's, so nothing above this class sees an engine type.
 /// </summary>
-public sealed class ServedModel : IDisposable
+public sealed class ServedModel : IServedModel
 {
     private readonly LoadedBase _base;
     private readonly AdapterCache.Entry? _adapter;
@@ -25,28 +26,36 @@ public sealed class ServedModel : IDisposable
     public int ContextLength => _base.Decoder.ContextLength;
     public int VocabSize => _base.Decoder.VocabSize;
 
-    /// <summary>The prompt of a chat: the template rendered with the generation prompt, then tokenized.</summary>
-    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages) => Text.Chat.Encode(messages, addGenerationPrompt: true).Ids;
+    public int[] EncodeChat(IReadOnlyList<ChatTurn> messages, bool enableThinking = false) =>
+        Text.Chat.Encode(messages.Select(m => new ChatMessage(m.Role, m.Content, Name: m.Name)).ToList(), addGenerationPrompt: true,
+            new ChatTemplateVariables(enableThinking)).Ids;
 
-    /// <summary>A legacy completions prompt: BOS when the tokenizer adds one, then the text's tokens.</summary>
     public int[] EncodePrompt(string prompt)
     {
         var ids = Text.Tokenizer.Encode(prompt);
         return Text.Tokenizer is { AddBosToken: true, BosTokenId: { } bos } ? [bos, .. ids] : ids;
     }
 
-    /// <summary>A token's bytes; ids past the tokenizer's vocabulary (padding rows of the embedding) have none.</summary>
+    public IReadOnlyList<int> TokenStarts(string text) => Text.Tokenizer.EncodeWithOffsets(text).Select(t => t.Start).ToList();
+
+    public (string Text, IReadOnlyList<int> Offsets) DecodeWithOffsets(IReadOnlyList<int> ids)
+    {
+        var decoded = Text.Tokenizer.DecodeWithOffsets(ids);
+        return (decoded.Text, decoded.Offsets);
+    }
+
     public byte[] TokenBytes(int id) => id < Text.Tokenizer.VocabSize ? Text.Tokenizer.TokenBytes(id) : [];
 
-    /// <summary>
-    /// Generates the sequences of one request together (one reader each, in order; equal prompts share a prefill).
-    /// <paramref name="continuePrompts"/>: the text continues each prompt's (legacy completions) rather than starting
-    /// afresh (a chat reply, whose leading space a SentencePiece decoder strips).
-    /// </summary>
-    public IReadOnlyList<ChannelReader<GenerationEvent>> Generate(IReadOnlyList<(IReadOnlyList<int> Prompt, SamplingOptions Sampling, int PromptLogprobs)> sequences,
-        CancellationToken cancellationToken, bool continuePrompts = false) =>
-        _base.Loop.Submit(sequences.Select(q => new GenerationRequest(q.Prompt, q.Sampling, Text.EosTokenIds,
-            () => Text.Detokenizer(continuePrompts ? q.Prompt : null), _adapter?.Weights, q.PromptLogprobs, Text.Tokenizer.VocabSize)).ToList(), cancellationToken);
+    public string? SpecialToken(int id) => Text.Tokenizer.IsSpecial(id) ? Text.Tokenizer.IdToToken(id) : null;
+
+    public Func<int, string> ContinuationText(IReadOnlyList<int> prompt) => Text.Detokenizer(prompt).Push;
+
+    public IReadOnlyList<ChannelReader<GenerationEvent>> Generate(IReadOnlyList<SequenceRequest> sequences, CancellationToken cancellationToken,
+        bool continuePrompts = false) =>
+        _base.Loop.Submit(sequences.Select(q => new Generation.GenerationRequest(q.Prompt, EngineRecords.Sampling(q.Sampling), Text.EosTokenIds,
+                () => Text.Detokenizer(continuePrompts ? q.Prompt : null), _adapter?.Weights, q.PromptLogprobs, Text.Tokenizer.VocabSize)).ToList(),
+                cancellationToken)
+            .Select(r => (ChannelReader<GenerationEvent>)new EngineRecords.EventReader(r)).ToList();
 
     public void Dispose()
     {

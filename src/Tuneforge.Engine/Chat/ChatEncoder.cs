@@ -30,9 +30,9 @@ public sealed class ChatEncoder
         Template = template;
     }
 
-    public EncodedChat Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    public EncodedChat Encode(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables? variables = null)
     {
-        var rendered = Template.Render(messages, addGenerationPrompt);
+        var rendered = Template.Render(messages, addGenerationPrompt, variables);
         var tokens = Tokenizer.EncodeWithOffsets(rendered.Text);
         var ids = new int[tokens.Count];
         var mask = new bool[tokens.Count];

@@ -6,7 +6,7 @@ namespace Tuneforge.Engine.Chat;
 /// </summary>
 internal abstract class ChatRenderer
 {
-    public abstract void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text);
+    public abstract void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text);
 
     protected static string ContentOf(ChatMessage message, int index) =>
         message.Content ?? throw new ArgumentException($"messages[{index}] ({message.Role}) has no content; tool calls are not supported by chat templates here", nameof(message));
@@ -32,7 +32,7 @@ internal abstract class ChatRenderer
 /// </summary>
 internal sealed class ChatMlRenderer(string family, string? defaultSystem, bool defaultSystemOutsideLoop) : ChatRenderer
 {
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         bool hasSystem = messages.Count > 0 && messages[0].Role == "system";
         if (defaultSystem is not null && !hasSystem && (messages.Count > 0 || defaultSystemOutsideLoop))
@@ -60,7 +60,7 @@ internal sealed class Llama3Renderer(string family, string bos, string? pinnedDa
 {
     public const string DefaultDate = "26 Jul 2024";
 
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         int first = 0;
         if (pinnedDate is not null)
@@ -93,7 +93,7 @@ internal sealed class Llama3Renderer(string family, string bos, string? pinnedDa
 /// </summary>
 internal sealed class Llama2Renderer(string bos, string eos) : ChatRenderer
 {
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         int offset = messages.Count > 0 && messages[0].Role == "system" ? 1 : 0;
         for (int i = offset; i < messages.Count; i++)
@@ -156,7 +156,7 @@ internal sealed class Llama2Renderer(string bos, string eos) : ChatRenderer
 internal sealed class MistralRenderer(string family, string bos, string eos, bool bosFirst,
     string userPrefix, string userSuffix, string assistantPrefix, string assistantSuffix) : ChatRenderer
 {
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         if (bosFirst) text.Glue(bos);
         for (int i = 0; i < messages.Count; i++)
@@ -187,7 +187,7 @@ internal sealed class MistralRenderer(string family, string bos, string eos, boo
 /// </summary>
 internal sealed class ZephyrRenderer(string eos) : ChatRenderer
 {
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         for (int i = 0; i < messages.Count; i++)
         {
@@ -209,7 +209,7 @@ internal sealed class ZephyrRenderer(string eos) : ChatRenderer
 /// </summary>
 internal sealed class PlainRenderer(string? bos, string? eos) : ChatRenderer
 {
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         if (bos is not null) text.Glue(bos);
         for (int i = 0; i < messages.Count; i++)
@@ -233,7 +233,7 @@ internal sealed class PlainRenderer(string? bos, string? eos) : ChatRenderer
 internal sealed class MistralV3Renderer(string bos, string eos, string userPrefix, string systemSeparator, string userSuffix,
     string assistantPrefix, bool trimAssistant) : ChatRenderer
 {
-    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTextBuilder text)
+    public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
         int offset = messages.Count > 0 && messages[0].Role == "system" ? 1 : 0;
         for (int i = offset; i < messages.Count; i++)

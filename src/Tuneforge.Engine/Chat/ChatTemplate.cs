@@ -23,11 +23,13 @@ public sealed class ChatTemplate
         "mistral ([INST] ... [/INST], v0.1/v0.2/Mixtral variants)",
         "mistral-v3 (Mistral v0.3 and Nemo: system text joined to the last user turn)",
         "zephyr (<|user|> ... </s>, TinyLlama-Chat)",
+        "qwen3 (ChatML with <think> blocks: enable_thinking off by default, reasoning of past turns dropped)",
+        "gemma3 (<start_of_turn>user/model, system text folded into the first user turn)",
     ];
 
     private readonly ChatRenderer _renderer;
 
-    /// <summary>The family name: chatml, qwen2, qwen2.5, smollm2, llama3, llama3.1, llama3.2, llama2, mistral, mistral-v3, zephyr, plain.</summary>
+    /// <summary>The family name: chatml, qwen2, qwen2.5, smollm2, llama3, llama3.1, llama3.2, llama2, mistral, mistral-v3, zephyr, qwen3, gemma3, plain.</summary>
     public string Family { get; }
     /// <summary>The template source exactly as found (null for the plain default).</summary>
     public string? Source { get; }
@@ -69,11 +71,12 @@ public sealed class ChatTemplate
         };
     }
 
-    public RenderedChat Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    /// <param name="variables">Template variables beyond the messages (Qwen3's enable_thinking); null: their defaults.</param>
+    public RenderedChat Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables? variables = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var text = new ChatTextBuilder();
-        _renderer.Render(messages, addGenerationPrompt, text);
+        _renderer.Render(messages, addGenerationPrompt, variables ?? ChatTemplateVariables.Default, text);
         return text.Build();
     }
 }

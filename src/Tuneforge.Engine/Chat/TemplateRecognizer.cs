@@ -16,8 +16,8 @@ internal static partial class TemplateRecognizer
     public static (string Family, ChatRenderer Renderer, string? DefaultSystem) Recognize(string source, string? bos, string? eos)
     {
         string c = Compact(source);
-        if (c.Contains("<think>") || c.Contains("reasoning_content") || c.Contains("enable_thinking"))
-            throw Unrecognised(source, "it renders reasoning (<think>) blocks, which no supported family does");
+        if (c.Contains("<think>") || c.Contains("reasoning_content") || c.Contains("enable_thinking")) return Qwen3(source, c);
+        if (c.Contains("<start_of_turn>") && c.Contains("<end_of_turn>")) return Gemma3(source, c, bos);
 
         var outside = TemplateText.OutsideTags(source);
         if (c.Contains("<|user|>") && c.Contains("<|assistant|>") && !c.Contains("<|im_start|>")) return Zephyr(source, c, eos, outside);
@@ -48,6 +48,40 @@ internal static partial class TemplateRecognizer
             _ => "chatml",
         };
         return (family, new ChatMlRenderer(family, defaultSystem, outsideLoop), defaultSystem);
+    }
+
+    /// <summary>Qwen3's hybrid-thinking template: its turn layout, the reasoning split and the enable_thinking switch.</summary>
+    private static (string, ChatRenderer, string?) Qwen3(string source, string c)
+    {
+        string[] pieces =
+        [
+            @"'<|im_start|>'+message.role+'\n'+message.content+'<|im_end|>'+'\n'",
+            @"message.content.split('</think>')[-1].lstrip('\n')",
+            @"message.content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n')",
+            @"'<|im_start|>'+message.role+'\n<think>\n'+reasoning_content.strip('\n')+'\n</think>\n\n'+content.lstrip('\n')",
+            @"{%ifenable_thinkingisdefinedandenable_thinkingisfalse%}{{'<think>\n\n</think>\n\n'}}",
+        ];
+        if (!pieces.All(c.Contains) || !c.Contains("{%ifloop.index0>ns.last_query_index%}"))
+            throw Unrecognised(source, "it renders reasoning (<think>) blocks, but not as Qwen3's template with enable_thinking does");
+        return ("qwen3", new Qwen3Renderer(), null);
+    }
+
+    /// <summary>Gemma 3's template: bos, system text folded into the first user turn, the "model" role, trimmed content.</summary>
+    private static (string, ChatRenderer, string?) Gemma3(string source, string c, string? bos)
+    {
+        string[] pieces =
+        [
+            "{%setfirst_user_prefix=messages[0].content+'\\n\\n'%}",
+            "{%setloop_messages=messages[1:]%}",
+            "{%if(message.role=='assistant')%}{%setrole='model'%}",
+            "{{'<start_of_turn>'+role+'\\n'+(first_user_prefixifloop.firstelse'')}}",
+            "{{message.content|trim}}",
+            "{{'<end_of_turn>\\n'}}",
+            "{%ifadd_generation_prompt%}{{'<start_of_turn>model\\n'}}{%endif%}",
+        ];
+        if (!c.StartsWith("{{bos_token}}", StringComparison.Ordinal) || !pieces.All(c.Contains))
+            throw Unrecognised(source, "it uses <start_of_turn> markers but not Gemma 3's layout");
+        return ("gemma3", new Gemma3Renderer(Require(bos, "bos_token", "gemma3")), null);
     }
 
     private static (string, ChatRenderer, string?) Llama3(string source, string c, string? bos)

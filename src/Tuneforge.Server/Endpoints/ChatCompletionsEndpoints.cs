@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Tuneforge.Core.Inference;
-using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Contracts;
 using Tuneforge.Server.Http;
 
@@ -20,7 +19,7 @@ public static class ChatCompletionsEndpoints
             var (modelId, messages, fields) = ChatCompletionsRequest.ReadModelAndMessages(body);
             using var model = inference.Open(ApiKeyAuthentication.OrganizationOf(context).Id, modelId);
             var request = ChatCompletionsRequest.Complete(modelId, messages, fields, model.VocabSize);
-            var prompt = model.EncodeChatPrompt(request.Messages);
+            var prompt = model.EncodeChatPrompt(request.Messages, request.EnableThinking);
             var room = model.ContextLength - prompt.Length;
             var sampling = request.Sampling with { MaxTokens = Math.Min(request.Sampling.MaxTokens, room) };
             var choices = Enumerable.Range(0, request.N).Select(i => new CompletionsChoice(i, prompt, CompletionsGeneration.ForChoice(sampling, i))).ToList();
@@ -36,7 +35,7 @@ public static class ChatCompletionsEndpoints
         });
     }
 
-    private static async Task<ChatCompletion> CollectAsync(ServedModel model, ChatCompletionsRequest request,
+    private static async Task<ChatCompletion> CollectAsync(IServedModel model, ChatCompletionsRequest request,
         System.Threading.Channels.ChannelReader<(int Choice, GenerationEvent Event)> events, string id, long created, int promptTokens)
     {
         var text = Enumerable.Range(0, request.N).Select(_ => new StringBuilder()).ToArray();
@@ -65,7 +64,7 @@ public static class ChatCompletionsEndpoints
         return new ChatCompletion(id, "chat.completion", created, request.Model, Fingerprint, choices, CompletionUsage.Of(promptTokens, completionTokens));
     }
 
-    private static async Task StreamAsync(HttpContext context, ServedModel model, ChatCompletionsRequest request,
+    private static async Task StreamAsync(HttpContext context, IServedModel model, ChatCompletionsRequest request,
         System.Threading.Channels.ChannelReader<(int Choice, GenerationEvent Event)> events, string id, long created, int promptTokens)
     {
         var stream = new CompletionsStream(context.Response);
@@ -106,7 +105,7 @@ public static class ChatCompletionsEndpoints
 
     internal const string Fingerprint = "fp_tuneforge";
 
-    private static ChatTokenLogprob ChatLogprob(ServedModel model, TokenChoiceLogprobs lp)
+    private static ChatTokenLogprob ChatLogprob(IServedModel model, TokenChoiceLogprobs lp)
     {
         ChatTopLogprob Top(TokenLogprob t)
         {

@@ -1,24 +1,27 @@
 using System.Text;
 using System.Text.Json;
 using Tuneforge.Core;
-using Tuneforge.Engine.Chat;
-using Tuneforge.Engine.Generation;
+using Tuneforge.Core.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 
-/// <summary>A validated chat completions request.</summary>
+/// <summary>
+/// A validated chat completions request. <see cref="EnableThinking"/> comes from <c>chat_template_kwargs</c> (vLLM's
+/// and SGLang's field for template variables); Qwen3 reasons before answering only when it is on.
+/// </summary>
 internal sealed record ChatCompletionsRequest(
     string Model,
-    IReadOnlyList<ChatMessage> Messages,
-    SamplingOptions Sampling,
+    IReadOnlyList<ChatTurn> Messages,
+    SamplingSettings Sampling,
     int N,
     bool Stream,
-    bool IncludeUsage)
+    bool IncludeUsage,
+    bool EnableThinking = false)
 {
     private static readonly string[] Roles = ["system", "developer", "user", "assistant", "tool"];
 
     /// <summary>Reads everything but the model-dependent fields; <see cref="Complete"/> adds those once the model is known.</summary>
-    public static (string Model, IReadOnlyList<ChatMessage> Messages, CompletionsRequestFields Fields) ReadModelAndMessages(JsonElement body)
+    public static (string Model, IReadOnlyList<ChatTurn> Messages, CompletionsRequestFields Fields) ReadModelAndMessages(JsonElement body)
     {
         if (body.ValueKind != JsonValueKind.Object) throw ApiProblem.BadRequest("The request body must be a JSON object.");
         var fields = new CompletionsRequestFields(body);
@@ -26,7 +29,7 @@ internal sealed record ChatCompletionsRequest(
         return (model, ReadMessages(fields), fields);
     }
 
-    public static ChatCompletionsRequest Complete(string model, IReadOnlyList<ChatMessage> messages, CompletionsRequestFields f, int vocabSize)
+    public static ChatCompletionsRequest Complete(string model, IReadOnlyList<ChatTurn> messages, CompletionsRequestFields f, int vocabSize)
     {
         var maxTokens = f.Integer("max_completion_tokens", 1, int.MaxValue) ?? f.Integer("max_tokens", 1, int.MaxValue);
         var logprobs = f.Bool("logprobs") ?? false;
@@ -49,16 +52,38 @@ internal sealed record ChatCompletionsRequest(
         f.Unsupported("web_search_options", "web search is not available.");
         f.Ignore("user", "metadata", "store", "service_tier", "parallel_tool_calls", "safety_identifier", "prompt_cache_key",
             "reasoning_effort", "verbosity");
+        var enableThinking = TemplateVariables(f);
         f.RejectUnknown();
-        return new ChatCompletionsRequest(model, messages, sampling, n, stream, includeUsage);
+        return new ChatCompletionsRequest(model, messages, sampling, n, stream, includeUsage, enableThinking);
     }
 
-    private static List<ChatMessage> ReadMessages(CompletionsRequestFields f)
+    /// <summary>chat_template_kwargs: only the variables the renderers know (enable_thinking); any other would be silently ignored, so it is a 400.</summary>
+    private static bool TemplateVariables(CompletionsRequestFields f)
+    {
+        if (f.Get("chat_template_kwargs") is not { } v) return false;
+        if (v.ValueKind != JsonValueKind.Object) throw ApiProblem.BadRequest("Invalid type for 'chat_template_kwargs': expected an object.", "chat_template_kwargs");
+        var enableThinking = false;
+        foreach (var p in v.EnumerateObject())
+        {
+            var param = $"chat_template_kwargs.{p.Name}";
+            if (p.Name != "enable_thinking")
+                throw ApiProblem.BadRequest($"Unrecognized chat template variable: {p.Name}. Supported: enable_thinking.", param, "unknown_parameter");
+            enableThinking = p.Value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False or JsonValueKind.Null => false,
+                _ => throw ApiProblem.BadRequest($"Invalid type for '{param}': expected a boolean.", param),
+            };
+        }
+        return enableThinking;
+    }
+
+    private static List<ChatTurn> ReadMessages(CompletionsRequestFields f)
     {
         if (f.Get("messages") is not { } v) throw ApiProblem.BadRequest("Missing required parameter: 'messages'.", "messages");
         if (v.ValueKind != JsonValueKind.Array) throw ApiProblem.BadRequest("Invalid type for 'messages': expected an array.", "messages");
         if (v.GetArrayLength() == 0) throw ApiProblem.BadRequest("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", "messages", "empty_array");
-        var list = new List<ChatMessage>();
+        var list = new List<ChatTurn>();
         var i = 0;
         foreach (var m in v.EnumerateArray())
         {
@@ -75,7 +100,7 @@ internal sealed record ChatCompletionsRequest(
             var content = Content(m, at, role);
             var name = m.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
             // Chat templates know "system"; OpenAI's newer "developer" role means the same thing.
-            list.Add(new ChatMessage(role == "developer" ? "system" : role, content, Name: name));
+            list.Add(new ChatTurn(role == "developer" ? "system" : role, content, name));
             i++;
         }
         return list;

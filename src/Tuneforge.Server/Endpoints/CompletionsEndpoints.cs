@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Tuneforge.Core;
 using Tuneforge.Core.Inference;
-using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Contracts;
 using Tuneforge.Server.Http;
 

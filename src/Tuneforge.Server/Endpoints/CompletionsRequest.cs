@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Tuneforge.Core;
 using Tuneforge.Core.Inference;
-using Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Server.Endpoints;
 
@@ -13,14 +12,14 @@ internal sealed record CompletionsRequest(
     string Model,
     IReadOnlyList<int[]> Prompts,
     IReadOnlyList<string?> PromptTexts,
-    SamplingOptions Sampling,
+    SamplingSettings Sampling,
     int N,
     bool Echo,
     int? Logprobs,
     bool Stream,
     bool IncludeUsage)
 {
-    public static CompletionsRequest Read(CompletionsRequestFields f, string model, ServedModel served)
+    public static CompletionsRequest Read(CompletionsRequestFields f, string model, IServedModel served)
     {
         var (prompts, promptTexts) = ReadPrompts(f.Get("prompt"), served);
         var maxTokens = (int)(f.Integer("max_tokens", 0, int.MaxValue) ?? 16);
@@ -41,7 +40,7 @@ internal sealed record CompletionsRequest(
     }
 
     /// <summary>prompt: a string, an array of strings, an array of token ids, or an array of token-id arrays.</summary>
-    private static (List<int[]> Ids, List<string?> Texts) ReadPrompts(JsonElement? value, ServedModel served)
+    private static (List<int[]> Ids, List<string?> Texts) ReadPrompts(JsonElement? value, IServedModel served)
     {
         if (value is not { } v) throw ApiProblem.BadRequest("Missing required parameter: 'prompt'.", "prompt");
         if (v.ValueKind == JsonValueKind.String) return Texts([v.GetString()!], served);
@@ -58,10 +57,10 @@ internal sealed record CompletionsRequest(
         throw ApiProblem.BadRequest("Invalid 'prompt': mixed kinds in the array; use only strings, only token ids or only token-id arrays.", "prompt");
     }
 
-    private static (List<int[]>, List<string?>) Texts(List<string> texts, ServedModel served) =>
+    private static (List<int[]>, List<string?>) Texts(List<string> texts, IServedModel served) =>
         (texts.Select(served.EncodePrompt).ToList(), texts.Cast<string?>().ToList());
 
-    private static int[] TokenIds(List<JsonElement> items, ServedModel served, string param)
+    private static int[] TokenIds(List<JsonElement> items, IServedModel served, string param)
     {
         if (items.Count == 0) throw ApiProblem.BadRequest($"Invalid '{param}': a prompt needs at least one token.", param);
         var ids = new int[items.Count];

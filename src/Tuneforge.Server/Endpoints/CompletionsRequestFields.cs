@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Tuneforge.Core;
-using Tuneforge.Engine.Generation;
+using Tuneforge.Core.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 
@@ -77,9 +77,9 @@ internal sealed class CompletionsRequestFields(JsonElement root)
     }
 
     /// <summary>The sampling fields both endpoints share; <paramref name="maxTokens"/> is already resolved.</summary>
-    public SamplingOptions Sampling(int maxTokens, int vocabSize)
+    public SamplingSettings Sampling(int maxTokens, int vocabSize)
     {
-        return new SamplingOptions
+        return new SamplingSettings
         {
             Temperature = Number("temperature", 0, 2) ?? 1.0,
             TopP = Number("top_p", 0, 1) ?? 1.0,

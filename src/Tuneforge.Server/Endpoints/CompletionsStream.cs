@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tuneforge.Core.Inference;
-using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Contracts;
 
 namespace Tuneforge.Server.Endpoints;
@@ -50,17 +49,17 @@ internal sealed class CompletionsStream(HttpResponse response)
 }
 
 /// <summary>One sequence of a request: which choice it is, its prompt and how it samples.</summary>
-internal sealed record CompletionsChoice(int Index, int[] Prompt, SamplingOptions Sampling, int PromptLogprobs = -1);
+internal sealed record CompletionsChoice(int Index, int[] Prompt, SamplingSettings Sampling, int PromptLogprobs = -1);
 
 /// <summary>Runs all choices of a request at once (they decode in the same batches) and merges their events in arrival order.</summary>
 internal static class CompletionsGeneration
 {
-    /// <param name="continuePrompts">Legacy completions: the text continues the prompt's (see <see cref="ServedModel.Generate"/>).</param>
-    public static ChannelReader<(int Choice, GenerationEvent Event)> Run(ServedModel model, IReadOnlyList<CompletionsChoice> choices, CancellationToken cancel,
+    /// <param name="continuePrompts">Legacy completions: the text continues the prompt's (see <see cref="IServedModel.Generate"/>).</param>
+    public static ChannelReader<(int Choice, GenerationEvent Event)> Run(IServedModel model, IReadOnlyList<CompletionsChoice> choices, CancellationToken cancel,
         bool continuePrompts = false)
     {
         var merged = Channel.CreateUnbounded<(int, GenerationEvent)>();
-        var generated = model.Generate(choices.Select(c => ((IReadOnlyList<int>)c.Prompt, c.Sampling, c.PromptLogprobs)).ToList(), cancel, continuePrompts);
+        var generated = model.Generate(choices.Select(c => new SequenceRequest(c.Prompt, c.Sampling, c.PromptLogprobs)).ToList(), cancel, continuePrompts);
         var readers = choices.Select((c, i) => (c.Index, Reader: generated[i])).ToList();
         _ = Task.Run(async () =>
         {
@@ -78,6 +77,6 @@ internal static class CompletionsGeneration
     }
 
     /// <summary>Choice i samples with seed + i, so n choices differ from each other yet repeat with the same seed.</summary>
-    public static SamplingOptions ForChoice(SamplingOptions sampling, int i) =>
+    public static SamplingSettings ForChoice(SamplingSettings sampling, int i) =>
         sampling.Seed is { } seed ? sampling with { Seed = unchecked(seed + i) } : sampling;
 }

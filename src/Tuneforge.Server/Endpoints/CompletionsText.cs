@@ -1,8 +1,6 @@
 using System.Text;
 using System.Text.Unicode;
 using Tuneforge.Core.Inference;
-using Tuneforge.Engine.Generation;
-using Tuneforge.Engine.Tokenization;
 using Tuneforge.Server.Contracts;
 
 namespace Tuneforge.Server.Endpoints;
@@ -14,7 +12,7 @@ namespace Tuneforge.Server.Endpoints;
 /// </summary>
 internal sealed class CompletionText
 {
-    private readonly ServedModel _model;
+    private readonly IServedModel _model;
     private readonly CompletionsRequest _request;
     private readonly int[] _prompt;
     private readonly string? _promptText;
@@ -24,21 +22,19 @@ internal sealed class CompletionText
     private readonly List<IReadOnlyDictionary<string, double>?> _top = [];
     private readonly List<int> _offsets = [];
     // Generated tokens' offsets: what a decoder like the generation's has released before each token, after the echo.
-    private readonly StreamingDecoder? _released;
+    private readonly Func<int, string>? _released;
     private int _generatedStart, _generatedLength;
     private bool _echoed;
 
     /// <param name="promptText">The prompt as the request gave it, or null for a token-id prompt.</param>
-    public CompletionText(ServedModel model, CompletionsRequest request, int[] prompt, string? promptText)
+    public CompletionText(IServedModel model, CompletionsRequest request, int[] prompt, string? promptText)
     {
         _model = model;
         _request = request;
         _prompt = prompt;
         _promptText = promptText;
-        if (request.Logprobs is not null) _released = Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true, continuing: prompt);
+        if (request.Logprobs is not null) _released = model.ContinuationText(prompt);
     }
-
-    private HfTokenizer Tokenizer => _model.Text.Tokenizer;
 
     public string? FinishReason { get; private set; }
 
@@ -78,7 +74,7 @@ internal sealed class CompletionText
     {
         if (_echoed || !_request.Echo) return;
         _echoed = true;
-        var (text, offsets) = _promptText is null ? Tokenizer.DecodeWithOffsets(_prompt) : new DecodedText(_promptText, StringPromptOffsets(_promptText));
+        var (text, offsets) = _promptText is null ? _model.DecodeWithOffsets(_prompt) : (_promptText, StringPromptOffsets(_promptText));
         _text.Append(text);
         _generatedStart = _text.Length;
         if (_request.Logprobs is null) return;
@@ -95,16 +91,16 @@ internal sealed class CompletionText
     /// </summary>
     private IReadOnlyList<int> StringPromptOffsets(string text)
     {
-        var encoded = Tokenizer.EncodeWithOffsets(text);
-        var leading = _prompt.Length - encoded.Count;
-        if (leading < 0) return Tokenizer.DecodeWithOffsets(_prompt).Offsets; // not this string's encoding: never expected
-        return [.. Enumerable.Repeat(0, leading), .. encoded.Select(t => t.Start)];
+        var starts = _model.TokenStarts(text);
+        var leading = _prompt.Length - starts.Count;
+        if (leading < 0) return _model.DecodeWithOffsets(_prompt).Offsets; // not this string's encoding: never expected
+        return [.. Enumerable.Repeat(0, leading), .. starts];
     }
 
     private void AddGenerated(TokenChoiceLogprobs lp)
     {
         AddEntry(TokenText(lp.Chosen.TokenId), _generatedStart + _generatedLength, Floor(lp.Chosen.Logprob), Alternatives(lp.Top));
-        _generatedLength += _released!.Push(lp.Chosen.TokenId).Length;
+        _generatedLength += _released!(lp.Chosen.TokenId).Length;
     }
 
     private Dictionary<string, double> Alternatives(IReadOnlyList<TokenLogprob> top)
@@ -124,7 +120,7 @@ internal sealed class CompletionText
 
     private TextLogprobs Slice(int start) => new(_tokens[start..], _tokenLogprobs[start..], _top[start..], _offsets[start..]);
 
-    private string TokenText(int id) => Tokenizer.IsSpecial(id) ? Tokenizer.IdToToken(id) : LogprobToken.Text(_model.TokenBytes(id));
+    private string TokenText(int id) => _model.SpecialToken(id) ?? LogprobToken.Text(_model.TokenBytes(id));
 
     private static double Floor(float logprob) => ChatCompletionsEndpoints.Floor(logprob);
 }

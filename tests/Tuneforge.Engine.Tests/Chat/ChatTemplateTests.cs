@@ -187,6 +187,8 @@ public class ChatTemplateTests
     [InlineData("llama3")]
     [InlineData("llama3.1")]
     [InlineData("zephyr")]
+    [InlineData("qwen3")]
+    [InlineData("gemma3")]
     public void Rendering_a_prefix_with_the_generation_prompt_is_a_prefix_of_the_full_render(string name)
     {
         var template = Load(name, "<|begin_of_text|>", "</s>");

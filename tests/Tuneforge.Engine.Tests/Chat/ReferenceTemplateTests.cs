@@ -54,54 +54,117 @@ public class ReferenceTemplateTests
         AssertMatchesJinja(config["chat_template"]!.GetValue<string>(), "<|begin_of_text|>", "<|eot_id|>", "llama3");
     }
 
+    /// <summary>Qwen3 conversations where its reasoning handling shows: think blocks in history and in the last turn, a tool result as the last user message.</summary>
+    private static readonly ChatMessage[][] ReasoningCases =
+    [
+        [ChatMessage.User("What is 2+2?"), ChatMessage.Assistant("<think>\nAdd them.\n</think>\n\n4"), ChatMessage.User("And 3+3?")],
+        [ChatMessage.User("What is 2+2?"), ChatMessage.Assistant("<think>\nAdd them.\n</think>\n\n4")],
+        [ChatMessage.User("q1"), ChatMessage.Assistant("a1"), ChatMessage.User("q2"), ChatMessage.Assistant("<think>r2</think>a2")],
+        [ChatMessage.User("q1"), ChatMessage.Assistant("<think>\n\nr1\n</think>\n\n\na1"), ChatMessage.User("q2"), ChatMessage.Assistant("a2")],
+        [ChatMessage.User("q"), ChatMessage.Assistant("<think>\nr\n</think>\n\na"), ChatMessage.User("<tool_response>\n42\n</tool_response>"), ChatMessage.Assistant("done")],
+        [ChatMessage.User("q"), ChatMessage.Assistant("pre<think>x</think>mid</think>\n\nend")],
+        [ChatMessage.System("a"), ChatMessage.User("b"), ChatMessage.System("mid"), ChatMessage.User("c")],
+    ];
+
     [Fact]
-    public void Qwen3_thinking_template_is_rejected_with_the_reason()
+    public void Qwen3_template_matches_jinja_with_thinking_off_and_on()
     {
         var config = JsonNode.Parse(File.ReadAllText(ReferenceNode.LenmlModelFile("tokenizer-qwen3", "tokenizer_config.json")))!;
-        var error = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromSource(config["chat_template"]!.GetValue<string>(), null, "<|im_end|>"));
+        // The fixture is that package's template (Qwen/Qwen3's tokenizer_config.json); both must be the same text.
+        Assert.Equal(config["chat_template"]!.GetValue<string>(), Template("qwen3"));
+        // @huggingface/jinja 0.5 ignores the argument of lstrip/rstrip/strip (it trims all whitespace), where Python's
+        // Jinja, which transformers renders with, strips only '\n': answers with spaces at their edges are compared below instead.
+        var comparable = Cases.Concat(ReasoningCases).Where(c => c.All(m => m.Role != "assistant" || m.Content!.Trim() == m.Content.Trim('\n'))).ToArray();
+        AssertMatchesJinja(Template("qwen3"), null, "<|im_end|>", "qwen3", comparable,
+            [new ChatTemplateVariables(EnableThinking: false), new ChatTemplateVariables(EnableThinking: true)]);
+    }
+
+    [Fact]
+    public void Qwen3_strips_only_newlines_around_reasoning_and_answer_as_python_does()
+    {
+        var template = ChatTemplate.FromSource(Template("qwen3"), null, "<|im_end|>");
+        var rendered = template.Render([ChatMessage.User("q"), ChatMessage.Assistant("<think>\n  r  \n</think>\n\n 6 ")], addGenerationPrompt: false);
+        Assert.Equal("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\n  r  \n</think>\n\n 6 <|im_end|>\n", rendered.Text);
+    }
+
+    [Fact]
+    public void Qwen3_thinking_is_off_unless_asked_for()
+    {
+        var template = ChatTemplate.FromSource(Template("qwen3"), null, "<|im_end|>");
+        Assert.Equal("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+            template.Render([ChatMessage.User("Hi")], addGenerationPrompt: true).Text);
+        Assert.Equal("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
+            template.Render([ChatMessage.User("Hi")], addGenerationPrompt: true, new ChatTemplateVariables(EnableThinking: true)).Text);
+    }
+
+    [Fact]
+    public void Qwen3_trains_on_written_reasoning_but_not_on_an_empty_think_block()
+    {
+        var template = ChatTemplate.FromSource(Template("qwen3"), null, "<|im_end|>");
+        var plain = template.Render([ChatMessage.User("q"), ChatMessage.Assistant("a")], addGenerationPrompt: false);
+        Assert.Equal("a<|im_end|>", Completion(plain));
+        var reasoned = template.Render([ChatMessage.User("q"), ChatMessage.Assistant("<think>r</think>a")], addGenerationPrompt: false);
+        Assert.Equal("<think>\nr\n</think>\n\na<|im_end|>", Completion(reasoned));
+
+        static string Completion(RenderedChat chat) => chat.Messages[^1].Completion is { } span ? chat.Text[span.Start..span.End] : "";
+    }
+
+    [Fact]
+    public void Gemma3_template_matches_jinja()
+    {
+        AssertMatchesJinja(Template("gemma3"), "<bos>", "<eos>", "gemma3", [.. Cases, [ChatMessage.System("Only a system message.")],
+            [ChatMessage.Assistant("model first")], [ChatMessage.System(" sys "), ChatMessage.User("u"), ChatMessage.Assistant("a"), ChatMessage.User("u2")]], [null]);
+    }
+
+    [Fact]
+    public void A_thinking_template_other_than_qwen3s_is_rejected_with_the_reason()
+    {
+        var error = Assert.Throws<NotSupportedException>(() => ChatTemplate.FromSource(
+            "{% for m in messages %}{{ '<|im_start|>' + m.role + '\\n<think>' + m.content + '<|im_end|>\\n' }}{% endfor %}", null, "<|im_end|>"));
         Assert.Contains("<think>", error.Message);
     }
 
-    private static void AssertMatchesJinja(string source, string bos, string eos, string expectedFamily)
+    private static void AssertMatchesJinja(string source, string? bos, string? eos, string expectedFamily) =>
+        AssertMatchesJinja(source, bos, eos, expectedFamily, Cases, [null]);
+
+    /// <param name="variableSets">Each set is rendered by both; null: no variables beyond the messages.</param>
+    private static void AssertMatchesJinja(string source, string? bos, string? eos, string expectedFamily, ChatMessage[][] conversations,
+        ChatTemplateVariables?[] variableSets)
     {
         var template = ChatTemplate.FromSource(source, bos, eos);
         Assert.Equal(expectedFamily, template.Family);
         var requests = new JsonArray();
-        var cases = new List<(ChatMessage[] Messages, bool Generation)>();
-        foreach (var messages in Cases)
+        var cases = new List<(ChatMessage[] Messages, bool Generation, ChatTemplateVariables? Variables)>();
+        foreach (var messages in conversations)
+        foreach (var variables in variableSets)
+        foreach (bool generation in new[] { false, true })
         {
-            foreach (bool generation in new[] { false, true })
+            cases.Add((messages, generation, variables));
+            var jinjaVariables = new JsonObject
             {
-                cases.Add((messages, generation));
-                requests.Add(new JsonObject
-                {
-                    ["template"] = source,
-                    ["variables"] = new JsonObject
-                    {
-                        ["messages"] = new JsonArray(messages.Select(m => (JsonNode?)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
-                        ["bos_token"] = bos, ["eos_token"] = eos, ["add_generation_prompt"] = generation,
-                        // Llama 3.2 would otherwise take today's date from strftime_now; the renderer pins the template's fallback.
-                        ["date_string"] = expectedFamily == "llama3.2" ? "26 Jul 2024" : null,
-                    },
-                });
-                if (expectedFamily != "llama3.2") ((JsonObject)requests[^1]!["variables"]!).Remove("date_string");
-            }
+                ["messages"] = new JsonArray(messages.Select(m => (JsonNode?)new JsonObject { ["role"] = m.Role, ["content"] = m.Content }).ToArray()),
+                ["bos_token"] = bos, ["eos_token"] = eos, ["add_generation_prompt"] = generation,
+            };
+            // Llama 3.2 would otherwise take today's date from strftime_now; the renderer pins the template's fallback.
+            if (expectedFamily == "llama3.2") jinjaVariables["date_string"] = "26 Jul 2024";
+            if (variables is not null) jinjaVariables["enable_thinking"] = variables.EnableThinking;
+            requests.Add(new JsonObject { ["template"] = source, ["variables"] = jinjaVariables });
         }
         var results = ReferenceNode.Run(new JsonObject { ["render"] = requests })["render"]!.AsArray();
         for (int i = 0; i < cases.Count; i++)
         {
-            var (messages, generation) = cases[i];
-            string label = $"{expectedFamily} case {i / 2} generation={generation}";
-            if (results[i]!["error"] is JsonNode error)
+            var (messages, generation, variables) = cases[i];
+            string label = $"{expectedFamily} case {Show(messages.Select(m => m.Content))} generation={generation} {variables}";
+            if (results[i]!["error"] is JsonNode)
             {
-                Assert.ThrowsAny<ArgumentException>(() => template.Render(messages, generation));
+                Assert.ThrowsAny<ArgumentException>(() => template.Render(messages, generation, variables));
                 continue;
             }
             string expected = results[i]!["text"]!.GetValue<string>();
-            string actual = template.Render(messages, generation).Text;
+            string actual = template.Render(messages, generation, variables).Text;
             Assert.True(expected == actual, $"{label}:\n expected {Show(expected)}\n actual   {Show(actual)}");
         }
     }
 
-    private static string Show(string text) => System.Text.Json.JsonSerializer.Serialize(text);
+    private static string Show(object text) => System.Text.Json.JsonSerializer.Serialize(text);
 }

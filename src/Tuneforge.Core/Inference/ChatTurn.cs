@@ -1,0 +1,5 @@
+namespace Tuneforge.Core.Inference;
+
+/// <summary>One message of a conversation to answer, with the role a chat template knows (system, user, assistant, tool).</summary>
+public sealed record ChatTurn(string Role, string Content, string? Name = null);
+
