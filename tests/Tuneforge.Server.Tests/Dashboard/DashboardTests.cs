@@ -31,7 +31,7 @@ public sealed class TrainedDashboardFixture : DashboardFixture
 
 /// <summary>The dashboard's pages in a real browser against the real service: sign-in, jobs, the live job page,
 /// the playground, files, models and evals (review has its own class).</summary>
-public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
+public partial class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
 {
     [Fact]
     public async Task Pages_and_assets_need_no_key_and_leave_the_v1_api_as_it_was()
