@@ -3,16 +3,18 @@
 // run metadata) shows its arms as one table and, when metadata.report_file_id is set, the HTML report in a sandbox.
 import { api } from "./api.js";
 import { h, show, fill, errorBox, table, when, status } from "./dom.js";
+import { pagedTable } from "./paging.js";
 
 export async function evalList() {
-  const evals = (await api("/evals?limit=100")).data;
-  show(h("h1", {}, "Evals"), evals.length === 0 ? h("p", { class: "muted" }, "No evals yet.") :
-    table(["Eval", "Name", "Kind", "Created"], evals.map(e =>
-      h("tr", { dataset: { eval: e.id } },
-        h("td", {}, h("a", { class: "mono", href: `/evals/${encodeURIComponent(e.id)}` }, e.id)),
-        h("td", {}, e.name),
-        h("td", {}, e.metadata?.kind ?? ""),
-        h("td", {}, when(e.created_at))))));
+  const list = h("div", { id: "eval-list" });
+  show(h("h1", {}, "Evals"), list);
+  await pagedTable(list, "/evals?order=desc", ["Eval", "Name", "Kind", "Created"], e =>
+    h("tr", { dataset: { eval: e.id } },
+      h("td", {}, h("a", { class: "mono", href: `/evals/${encodeURIComponent(e.id)}` }, e.id)),
+      h("td", {}, e.name),
+      h("td", {}, e.metadata?.kind ?? ""),
+      h("td", {}, when(e.created_at))),
+    "No evals yet.");
 }
 
 export async function evalPage(id) {
