@@ -196,6 +196,9 @@ public partial class DashboardTests(TrainedDashboardFixture fixture) : IClassFix
         var cells = await row.Locator("td").AllInnerTextsAsync();
         Assert.Equal("tuneforge-tiny", cells[1]);
         Assert.Equal("org-a", cells[2]);
+        // The base comes from the API's base_model (fine-tunes only; OpenAI's SDKs ignore the extra field).
+        Assert.Equal("tuneforge-tiny", (await JobsApi.GetAsync(fixture.Http(), "models/" + Uri.EscapeDataString(fixture.FineTunedModel))).GetProperty("base_model").GetString());
+        Assert.False((await JobsApi.GetAsync(fixture.Http(), "models/tuneforge-tiny")).TryGetProperty("base_model", out _));
         Assert.Equal("yes", cells[4]);
         fixture.AssertOnlyOwnOrigin();
     }
