@@ -45,7 +45,22 @@ public partial class DashboardTests(TrainedDashboardFixture fixture) : IClassFix
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
             Assert.StartsWith("text/html", page.Content.Headers.ContentType?.ToString());
             Assert.Equal(shell, await page.Content.ReadAsStringAsync()); // one shell, no data: the browser fetches that with the key
+            // Scripts, styles, requests and frames from this service only, nothing inline.
+            var policy = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("default-src 'self'", policy);
+            Assert.Contains("script-src 'self';", policy);
+            Assert.DoesNotContain("unsafe-inline", policy);
         }
+        // The compare report's frame has its own policy: the report's inline scripts run, but it may fetch nothing.
+        using (var frame = await anonymous.GetAsync("/assets/report-frame.html"))
+            Assert.Contains("default-src 'none'", string.Join(";", frame.Headers.GetValues("Content-Security-Policy")));
+        // The browser enforces it: an inline script a page adds does not run.
+        var browser = await fixture.NewPageAsync();
+        await browser.GotoAsync("/");
+        await browser.EvaluateAsync("() => document.body.append(Object.assign(document.createElement('script'), { textContent: 'window.inlineRan = true' }))");
+        Assert.False(await browser.EvaluateAsync<bool>("() => window.inlineRan === true"));
+        Assert.Contains(fixture.CspViolations, v => v.Contains("inline", StringComparison.OrdinalIgnoreCase));
+        fixture.ForgetCspViolations();
         // Chart.js is Core's vendored copy, byte for byte (the repository holds it once).
         Assert.Equal(File.ReadAllBytes(DashboardFixture.RepositoryFile("src/Tuneforge.Core/Compare/Assets/chart.umd.min.js")),
             await anonymous.GetByteArrayAsync("/assets/chart.umd.min.js"));

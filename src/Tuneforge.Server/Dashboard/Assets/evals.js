@@ -69,11 +69,16 @@ function comparisonView(ev, runs) {
   return card;
 }
 
-/** The report is a self-contained HTML file: shown from a blob in a sandbox (scripts, but no access to this page). */
+/**
+ * The report is a self-contained HTML file with inline scripts: shown in a sandboxed frame (scripts, but no access to
+ * this page) whose own page, report-frame.html, allows them and nothing else; the HTML is posted to it once it loaded.
+ */
 async function loadReport(fileId, box) {
   try {
     const response = await api(`/files/${encodeURIComponent(fileId)}/content`, { raw: true });
     const html = await response.text();
-    fill(box, h("h2", {}, "Report"), h("iframe", { class: "report", sandbox: "allow-scripts", srcdoc: html, title: "compare report" }));
+    const frame = h("iframe", { class: "report", sandbox: "allow-scripts", src: "/assets/report-frame.html", title: "compare report" });
+    frame.addEventListener("load", () => frame.contentWindow.postMessage(html, "*"), { once: true });
+    fill(box, h("h2", {}, "Report"), frame);
   } catch (e) { fill(box, errorBox(`The report file ${fileId} could not be read: ${e.message}`)); }
 }
