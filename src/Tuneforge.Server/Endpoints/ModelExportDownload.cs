@@ -28,8 +28,16 @@ public static class ModelExportDownload
 
         // Written to a temporary file first: a zip needs its central directory at the end, and the download then has a length.
         var path = Path.Combine(Path.GetTempPath(), $"tuneforge-export-{Guid.NewGuid():N}.zip");
-        using (var zip = File.Create(path))
+        try
+        {
+            using var zip = File.Create(path);
             AdapterArchive.Write(model.AdapterDir, zip, MetricsOf(registry.FindOwnModel(organization.Id, model.Id), organization.Id, jobs, files));
+        }
+        catch
+        {
+            File.Delete(path);
+            throw;
+        }
         var download = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.DeleteOnClose);
         return TypedResults.Stream(download, AdapterArchive.ContentType, AdapterArchive.FileNameFor(modelId));
     }
