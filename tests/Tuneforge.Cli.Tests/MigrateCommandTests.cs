@@ -10,7 +10,7 @@ using Tuneforge.Server.Tests.Harness;
 namespace Tuneforge.Cli.Tests;
 
 /// <summary><c>tuneforge migrate</c> between two real services that both train.</summary>
-public class MigrateCommandTests(MigrationServices services) : IClassFixture<MigrationServices>
+public partial class MigrateCommandTests(MigrationServices services) : IClassFixture<MigrationServices>
 {
     [Fact]
     public async Task A_fine_tuned_model_moves_with_identical_files_the_same_hyperparameters_and_its_old_name_and_a_rerun_creates_nothing()
@@ -38,6 +38,8 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.Equal(sourceModel, planned.GetProperty("fine_tuned_model").GetString());
         Assert.Equal(sourceJob.GetProperty("training_file").GetString(), planned.GetProperty("training_file").GetString());
         Assert.Equal("create", planned.GetProperty("action").GetString());
+        // A Tuneforge source reports no shutdown date: none is shown and nothing warns.
+        Assert.Equal(JsonValueKind.Null, planned.GetProperty("source_model_shutdown_date").ValueKind);
         Assert.NotEmpty(planned.GetProperty("checkpoints").EnumerateArray());
         // What re-training costs here, from the training file measured with the base model at the source's epochs.
         var estimate = planned.GetProperty("estimate");
@@ -50,6 +52,7 @@ public class MigrateCommandTests(MigrationServices services) : IClassFixture<Mig
         Assert.Contains(sourceJobId, table.Stdout);
         Assert.Contains($"on this machine about {retraining.GetProperty("billed_tokens").GetInt64()} tokens", table.Stdout);
         Assert.Contains("(dry run: nothing changed)", table.Stdout);
+        Assert.DoesNotContain("warning:", table.Stdout);
 
         using var target = services.TargetHttp();
         Assert.Empty((await JobsApi.GetAsync(target, "fine_tuning/jobs")).GetProperty("data").EnumerateArray());

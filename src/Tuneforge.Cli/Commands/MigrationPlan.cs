@@ -43,6 +43,9 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
 
         /// <summary>The parity eval of this job on the target: made by this run or an earlier one.</summary>
         public string? ParityEval { get; set; }
+
+        /// <summary>When the source stops answering this job's model (its own or its base's date), if it says.</summary>
+        public SourceShutdown? Shutdown { get; init; }
     }
 
     public async Task<int> RunAsync(bool dryRun, bool follow, bool yes, CancellationToken ct)
@@ -51,7 +54,7 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         await CheckBaseModelAsync(ct);
         var existing = await MigratedJobsAsync(ct);
 
-        var entries = inventory.Jobs.Select(j => new Entry(j)).ToList();
+        var entries = inventory.Jobs.Select(j => new Entry(j) { Shutdown = SourceShutdown.Earliest(inventory.Models, j.FineTunedModel, j.Model) }).ToList();
         foreach (var e in entries)
         {
             if (existing.TryGetValue(e.Job.Id, out var done)) { e.TargetJob = done; e.Action = "exists"; }
@@ -276,11 +279,14 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
             output.Plain(document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return;
         }
-        var table = Output.Table("source job", "status", "source model", "epochs", "batch", "lr mult", "checkpoints", "action", "target job", "target model", "alias");
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var table = Output.Table("source job", "status", "source model", "shuts down", "epochs", "batch", "lr mult", "checkpoints", "action", "target job", "target model", "alias");
         foreach (var e in entries)
-            Output.AddRow(table, e.Job.Id, e.Job.Status, e.Job.FineTunedModel, Hp(e, "n_epochs"), Hp(e, "batch_size"), Hp(e, "learning_rate_multiplier"),
+            Output.AddRow(table, e.Job.Id, e.Job.Status, e.Job.FineTunedModel, e.Shutdown?.Iso, Hp(e, "n_epochs"), Hp(e, "batch_size"), Hp(e, "learning_rate_multiplier"),
                 e.Job.Checkpoints.Count, e.Action, e.TargetJob is { } t ? Show.Text(t, "id") : null, e.TargetJob is { } m ? Show.Text(m, "fine_tuned_model") : null, e.Alias);
         output.Write(table);
+        foreach (var e in entries.Where(e => e.Shutdown?.Warns(today) == true))
+            output.Plain(e.Shutdown!.Warning(e.Job.Id, today));
         if (entries.Any(e => e.Parity is not null))
         {
             var parity = Output.Table("source model", "new model", "held out", "prompts", "source~ref cosine", "source~ref fuzzy", "new~ref cosine", "new~ref fuzzy", "new~source cosine", "new~source fuzzy");
@@ -333,6 +339,9 @@ public sealed class MigrationPlan(RemoteClient source, ApiClient target, Output 
         ["seed"] = e.Job.Seed,
         ["hyperparameters"] = e.Job.Hyperparameters.DeepClone(),
         ["trained_tokens"] = e.Job.TrainedTokens,
+        ["source_model_shutdown_date"] = e.Shutdown?.Iso,
+        ["source_model_shutdown_of"] = e.Shutdown?.Model,
+        ["source_model_days_left"] = e.Shutdown?.DaysLeft(DateOnly.FromDateTime(DateTime.UtcNow)),
         ["checkpoints"] = new JsonArray(e.Job.Checkpoints.Select(c => JsonNode.Parse(c.GetRawText())).ToArray()),
         ["action"] = e.Action,
         ["estimate"] = e.Estimate?.DeepClone(),

@@ -26,11 +26,25 @@ public static class AdapterExport
     /// <summary>Writes the PEFT adapter alone (adapter_config.json, adapter_model.safetensors) plus the tokenizer it was trained with.</summary>
     public static void ExportAdapter(string checkpointDir, string outDir)
     {
-        RequireAdapter(checkpointDir);
         Directory.CreateDirectory(outDir);
-        foreach (var file in new[] { CheckpointFolder.AdapterConfig, CheckpointFolder.AdapterWeights })
+        foreach (var file in AdapterFiles(checkpointDir))
             File.Copy(Path.Combine(checkpointDir, file), Path.Combine(outDir, file), overwrite: true);
-        CopyTokenizer(checkpointDir, outDir);
+    }
+
+    /// <summary>
+    /// The files of an adapter export, by name inside <paramref name="checkpointDir"/>: adapter_config.json,
+    /// adapter_model.safetensors, then whichever tokenizer files the checkpoint holds. The folder export and the zip
+    /// (<see cref="AdapterArchive"/>) both take exactly these.
+    /// </summary>
+    public static IReadOnlyList<string> AdapterFiles(string checkpointDir)
+    {
+        RequireAdapter(checkpointDir);
+        if (!File.Exists(Path.Combine(checkpointDir, CheckpointFolder.AdapterWeights)))
+            throw new FileNotFoundException($"{checkpointDir} has {CheckpointFolder.AdapterConfig} but no {CheckpointFolder.AdapterWeights}");
+        return new[] { CheckpointFolder.AdapterConfig, CheckpointFolder.AdapterWeights }
+            .Concat(CheckpointFolder.TokenizerFiles.Append("tokenizer_config.json").Where(f => File.Exists(Path.Combine(checkpointDir, f))))
+            .Distinct()
+            .ToList();
     }
 
     private static void CopyTokenizer(string checkpointDir, string outDir)

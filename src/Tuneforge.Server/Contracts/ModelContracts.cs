@@ -5,15 +5,16 @@ namespace Tuneforge.Server.Contracts;
 
 /// <summary>
 /// OpenAI's model object. A base model the engine cannot load also carries <c>"loadable": false</c> and the reason in
-/// <c>unavailable_reason</c> (fields OpenAI does not have, written only then: SDKs ignore unknown fields).
+/// <c>unavailable_reason</c>; a fine-tuned, checkpoint or aliased model carries the base model it was trained on in
+/// <c>base_model</c> (fields OpenAI does not have, written only then: SDKs ignore unknown fields).
 /// </summary>
 public sealed record ModelObject(string Id, string Object, long Created, string OwnedBy,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Loadable = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UnavailableReason = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UnavailableReason = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BaseModel = null)
 {
-    public static ModelObject From(ResolvedModel m) => m.UnavailableReason is { } reason
-        ? new(m.Id, "model", m.Created, m.OwnedBy, false, reason)
-        : new(m.Id, "model", m.Created, m.OwnedBy);
+    public static ModelObject From(ResolvedModel m) => new(m.Id, "model", m.Created, m.OwnedBy,
+        m.UnavailableReason is null ? null : false, m.UnavailableReason, m.AdapterDir is null ? null : m.BaseModelId);
 }
 
 public sealed record ModelList(string Object, IReadOnlyList<ModelObject> Data);

@@ -18,6 +18,20 @@ public sealed class DashboardSite(RequestDelegate next)
     /// <summary>Chart.js lives once in the repository, in Core (the compare report inlines the same file).</summary>
     private const string ChartJsResource = "Tuneforge.Compare.chart.umd.min.js";
 
+    /// <summary>
+    /// The pages' Content-Security-Policy: every script, style, image, request and frame from this service only;
+    /// nothing inline (the dashboard builds its DOM with text nodes and sets styles through classes).
+    /// </summary>
+    internal const string PagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+        "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+    /// <summary>
+    /// The compare report's frame (report-frame.html): the report's own inline scripts and styles run, but it loads
+    /// nothing and talks to nothing, and only a dashboard page may frame it (the page also sandboxes it).
+    /// </summary>
+    internal const string ReportFramePolicy = "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; " +
+        "img-src data:; frame-ancestors 'self'";
+
     private static readonly FrozenDictionary<string, Asset> Assets = LoadAssets();
 
     public Task InvokeAsync(HttpContext context)
@@ -55,10 +69,11 @@ public sealed class DashboardSite(RequestDelegate next)
         // Small files, served from memory: revalidating costs little and a new build is seen at once.
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Content-Type-Options"] = "nosniff";
+        if (asset.Policy is not null) response.Headers.ContentSecurityPolicy = asset.Policy;
         if (HttpMethods.IsGet(context.Request.Method)) await response.Body.WriteAsync(asset.Bytes, context.RequestAborted);
     }
 
-    private sealed record Asset(byte[] Bytes, string ContentType);
+    private sealed record Asset(byte[] Bytes, string ContentType, string? Policy = null);
 
     private static FrozenDictionary<string, Asset> LoadAssets()
     {
@@ -66,10 +81,17 @@ public sealed class DashboardSite(RequestDelegate next)
         var own = typeof(DashboardSite).Assembly;
         var assets = own.GetManifestResourceNames()
             .Where(name => name.StartsWith(prefix, StringComparison.Ordinal))
-            .ToDictionary(name => name[prefix.Length..], name => new Asset(Read(own, name), ContentTypeOf(name)));
+            .ToDictionary(name => name[prefix.Length..], name => new Asset(Read(own, name), ContentTypeOf(name), PolicyOf(name[prefix.Length..])));
         assets["chart.umd.min.js"] = new Asset(Read(typeof(Core.Compare.CompareHtml).Assembly, ChartJsResource), ContentTypeOf(ChartJsResource));
         return assets.ToFrozenDictionary(StringComparer.Ordinal);
     }
+
+    private static string? PolicyOf(string asset) => asset switch
+    {
+        "index.html" => PagePolicy,
+        "report-frame.html" => ReportFramePolicy,
+        _ => null,
+    };
 
     private static byte[] Read(Assembly assembly, string name)
     {

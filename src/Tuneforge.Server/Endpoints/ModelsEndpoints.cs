@@ -26,6 +26,8 @@ public static class ModelsEndpoints
             return TypedResults.Ok(ModelObject.From(registry.Get(organization.Id, organization.Name, RouteId.Decode(id))));
         });
 
+        models.MapGet("/{id}/export", ModelExportDownload.Handle);
+
         models.MapDelete("/{id}", (HttpContext context, ModelRegistry registry, string id) =>
         {
             var deleted = registry.Delete(ApiKeyAuthentication.OrganizationOf(context).Id, RouteId.Decode(id));

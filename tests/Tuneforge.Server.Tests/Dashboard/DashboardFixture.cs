@@ -15,6 +15,7 @@ public class DashboardFixture : IAsyncLifetime
 
     private readonly ServiceFixture _service = new();
     private readonly ConcurrentQueue<string> _requests = new();
+    private ConcurrentQueue<string> _cspViolations = new();
     private IPlaywright _playwright = null!;
 
     public IBrowser Browser { get; private set; } = null!;
@@ -22,6 +23,12 @@ public class DashboardFixture : IAsyncLifetime
     public HttpClient Http(string key = ServiceFixture.KeyA) => _service.Http(key);
     public string Origin => $"http://127.0.0.1:{Service.Port}";
     public IReadOnlyCollection<string> Requests => _requests;
+
+    /// <summary>Console errors of any page or frame about its Content-Security-Policy: each would be a broken feature.</summary>
+    public IReadOnlyCollection<string> CspViolations => _cspViolations;
+
+    /// <summary>For a test that provokes a violation on purpose.</summary>
+    public void ForgetCspViolations() => _cspViolations = new();
 
     public virtual async Task InitializeAsync()
     {
@@ -43,6 +50,10 @@ public class DashboardFixture : IAsyncLifetime
         var context = await Browser.NewContextAsync(new() { BaseURL = Origin, ViewportSize = new() { Width = 1280, Height = 900 } });
         var page = await context.NewPageAsync();
         page.Request += (_, request) => _requests.Enqueue(request.Url);
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error" && message.Text.Contains("Content Security Policy", StringComparison.Ordinal)) _cspViolations.Enqueue(message.Text);
+        };
         return page;
     }
 
@@ -57,9 +68,13 @@ public class DashboardFixture : IAsyncLifetime
         return page;
     }
 
-    /// <summary>Every request recorded so far went to the service's own origin (blob: URLs the page made itself count as its own).</summary>
+    /// <summary>
+    /// Every request recorded so far went to the service's own origin (blob: URLs the page made itself count as its
+    /// own), and no page broke its Content-Security-Policy.
+    /// </summary>
     public void AssertOnlyOwnOrigin()
     {
+        Assert.True(_cspViolations.IsEmpty, "Content-Security-Policy violations: " + string.Join(" | ", _cspViolations));
         Assert.NotEmpty(_requests);
         var foreign = _requests.Where(url => !url.StartsWith(Origin + "/", StringComparison.Ordinal)
             && !url.StartsWith($"blob:{Origin}/", StringComparison.Ordinal)).Distinct().ToList();

@@ -31,7 +31,7 @@ public sealed class TrainedDashboardFixture : DashboardFixture
 
 /// <summary>The dashboard's pages in a real browser against the real service: sign-in, jobs, the live job page,
 /// the playground, files, models and evals (review has its own class).</summary>
-public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
+public partial class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<TrainedDashboardFixture>
 {
     [Fact]
     public async Task Pages_and_assets_need_no_key_and_leave_the_v1_api_as_it_was()
@@ -45,7 +45,22 @@ public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<Tra
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
             Assert.StartsWith("text/html", page.Content.Headers.ContentType?.ToString());
             Assert.Equal(shell, await page.Content.ReadAsStringAsync()); // one shell, no data: the browser fetches that with the key
+            // Scripts, styles, requests and frames from this service only, nothing inline.
+            var policy = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("default-src 'self'", policy);
+            Assert.Contains("script-src 'self';", policy);
+            Assert.DoesNotContain("unsafe-inline", policy);
         }
+        // The compare report's frame has its own policy: the report's inline scripts run, but it may fetch nothing.
+        using (var frame = await anonymous.GetAsync("/assets/report-frame.html"))
+            Assert.Contains("default-src 'none'", string.Join(";", frame.Headers.GetValues("Content-Security-Policy")));
+        // The browser enforces it: an inline script a page adds does not run.
+        var browser = await fixture.NewPageAsync();
+        await browser.GotoAsync("/");
+        await browser.EvaluateAsync("() => document.body.append(Object.assign(document.createElement('script'), { textContent: 'window.inlineRan = true' }))");
+        Assert.False(await browser.EvaluateAsync<bool>("() => window.inlineRan === true"));
+        Assert.Contains(fixture.CspViolations, v => v.Contains("inline", StringComparison.OrdinalIgnoreCase));
+        fixture.ForgetCspViolations();
         // Chart.js is Core's vendored copy, byte for byte (the repository holds it once).
         Assert.Equal(File.ReadAllBytes(DashboardFixture.RepositoryFile("src/Tuneforge.Core/Compare/Assets/chart.umd.min.js")),
             await anonymous.GetByteArrayAsync("/assets/chart.umd.min.js"));
@@ -196,6 +211,9 @@ public class DashboardTests(TrainedDashboardFixture fixture) : IClassFixture<Tra
         var cells = await row.Locator("td").AllInnerTextsAsync();
         Assert.Equal("tuneforge-tiny", cells[1]);
         Assert.Equal("org-a", cells[2]);
+        // The base comes from the API's base_model (fine-tunes only; OpenAI's SDKs ignore the extra field).
+        Assert.Equal("tuneforge-tiny", (await JobsApi.GetAsync(fixture.Http(), "models/" + Uri.EscapeDataString(fixture.FineTunedModel))).GetProperty("base_model").GetString());
+        Assert.False((await JobsApi.GetAsync(fixture.Http(), "models/tuneforge-tiny")).TryGetProperty("base_model", out _));
         Assert.Equal("yes", cells[4]);
         fixture.AssertOnlyOwnOrigin();
     }

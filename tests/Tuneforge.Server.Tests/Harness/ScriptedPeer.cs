@@ -6,21 +6,28 @@ namespace Tuneforge.Server.Tests.Harness;
 
 /// <summary>
 /// A tiny loopback HTTP server that answers requests with a script of responses, in order, and records what it was
-/// sent: a real HTTP peer for behaviour a Tuneforge service never shows (rate limiting).
+/// sent: a real HTTP peer for behaviour a Tuneforge service never shows (rate limiting). Or, given a route function,
+/// answers each request by what it asks (path and query), e.g. an OpenAI-shaped source with paged lists.
 /// </summary>
 public sealed class ScriptedPeer : IDisposable
 {
     public sealed record Reply(int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null);
-    public sealed record Received(string Method, string Path, string? Authorization, string Body);
+    public sealed record Received(string Method, string Path, string? Authorization, string Body, string Query = "");
 
     private readonly HttpListener _listener = new();
-    private readonly Queue<Reply> _script;
+    private readonly Queue<Reply> _script = new();
+    private readonly Func<Received, Reply>? _route;
     private readonly List<Received> _received = [];
     private readonly Task _loop;
 
-    public ScriptedPeer(params Reply[] script)
+    public ScriptedPeer(params Reply[] script) : this(route: null)
     {
-        _script = new Queue<Reply>(script);
+        foreach (var reply in script) _script.Enqueue(reply);
+    }
+
+    public ScriptedPeer(Func<Received, Reply>? route)
+    {
+        _route = route;
         Port = FreePort();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
@@ -40,9 +47,11 @@ public sealed class ScriptedPeer : IDisposable
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
             using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
             var body = await reader.ReadToEndAsync();
-            lock (_received) _received.Add(new Received(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"], body));
+            var received = new Received(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Headers["Authorization"], body, context.Request.Url.Query);
+            lock (_received) _received.Add(received);
             Reply reply;
-            lock (_script) reply = _script.Count > 0 ? _script.Dequeue() : new Reply(500, """{"error":{"message":"script exhausted"}}""");
+            if (_route is not null) reply = _route(received);
+            else lock (_script) reply = _script.Count > 0 ? _script.Dequeue() : new Reply(500, """{"error":{"message":"script exhausted"}}""");
             context.Response.StatusCode = reply.Status;
             context.Response.ContentType = "application/json";
             foreach (var (name, value) in reply.Headers ?? new Dictionary<string, string>()) context.Response.Headers[name] = value;

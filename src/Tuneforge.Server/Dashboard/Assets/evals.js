@@ -3,16 +3,18 @@
 // run metadata) shows its arms as one table and, when metadata.report_file_id is set, the HTML report in a sandbox.
 import { api } from "./api.js";
 import { h, show, fill, errorBox, table, when, status } from "./dom.js";
+import { pagedTable } from "./paging.js";
 
 export async function evalList() {
-  const evals = (await api("/evals?limit=100")).data;
-  show(h("h1", {}, "Evals"), evals.length === 0 ? h("p", { class: "muted" }, "No evals yet.") :
-    table(["Eval", "Name", "Kind", "Created"], evals.map(e =>
-      h("tr", { dataset: { eval: e.id } },
-        h("td", {}, h("a", { class: "mono", href: `/evals/${encodeURIComponent(e.id)}` }, e.id)),
-        h("td", {}, e.name),
-        h("td", {}, e.metadata?.kind ?? ""),
-        h("td", {}, when(e.created_at))))));
+  const list = h("div", { id: "eval-list" });
+  show(h("h1", {}, "Evals"), list);
+  await pagedTable(list, "/evals?order=desc", ["Eval", "Name", "Kind", "Created"], e =>
+    h("tr", { dataset: { eval: e.id } },
+      h("td", {}, h("a", { class: "mono", href: `/evals/${encodeURIComponent(e.id)}` }, e.id)),
+      h("td", {}, e.name),
+      h("td", {}, e.metadata?.kind ?? ""),
+      h("td", {}, when(e.created_at))),
+    "No evals yet.");
 }
 
 export async function evalPage(id) {
@@ -67,11 +69,16 @@ function comparisonView(ev, runs) {
   return card;
 }
 
-/** The report is a self-contained HTML file: shown from a blob in a sandbox (scripts, but no access to this page). */
+/**
+ * The report is a self-contained HTML file with inline scripts: shown in a sandboxed frame (scripts, but no access to
+ * this page) whose own page, report-frame.html, allows them and nothing else; the HTML is posted to it once it loaded.
+ */
 async function loadReport(fileId, box) {
   try {
     const response = await api(`/files/${encodeURIComponent(fileId)}/content`, { raw: true });
     const html = await response.text();
-    fill(box, h("h2", {}, "Report"), h("iframe", { class: "report", sandbox: "allow-scripts", srcdoc: html, title: "compare report" }));
+    const frame = h("iframe", { class: "report", sandbox: "allow-scripts", src: "/assets/report-frame.html", title: "compare report" });
+    frame.addEventListener("load", () => frame.contentWindow.postMessage(html, "*"), { once: true });
+    fill(box, h("h2", {}, "Report"), frame);
   } catch (e) { fill(box, errorBox(`The report file ${fileId} could not be read: ${e.message}`)); }
 }

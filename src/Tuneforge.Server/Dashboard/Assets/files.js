@@ -1,6 +1,7 @@
-// Files: the organisation's files, and an upload (multipart POST /v1/files) with a progress bar.
+// Files: the organisation's files (newest first, a page at a time), and an upload (multipart POST /v1/files) with a progress bar.
 import { api, uploadFile } from "./api.js";
-import { h, show, fill, errorBox, table, when } from "./dom.js";
+import { h, show, fill, errorBox, when } from "./dom.js";
+import { pagedTable } from "./paging.js";
 
 const PURPOSES = ["fine-tune", "evals", "user_data", "batch", "assistants", "vision"];
 
@@ -29,17 +30,16 @@ export async function files() {
   } }, h("label", { for: "upload-file" }, "Upload a file"), input, h("label", { for: "upload-purpose" }, "purpose"), purpose, submit, progress);
 
   async function refresh() {
-    const data = (await api("/files?limit=10000")).data;
-    fill(list, data.length === 0 ? h("p", { class: "muted" }, "No files yet.") :
-      table(["File", "Name", "Purpose", "Bytes#", "Created", "Status", ""], data.map(f =>
-        h("tr", { dataset: { file: f.id } },
-          h("td", { class: "mono" }, f.id), h("td", {}, f.filename), h("td", {}, f.purpose), h("td", { class: "num" }, f.bytes),
-          h("td", {}, when(f.created_at)), h("td", {}, f.status ?? ""),
-          h("td", {}, h("button", { class: "link", onclick: async () => {
-            if (!confirm(`Delete ${f.filename} (${f.id})?`)) return;
-            try { await api(`/files/${encodeURIComponent(f.id)}`, { method: "DELETE" }); await refresh(); }
-            catch (e) { fill(message, errorBox(e)); }
-          } }, "delete"))))));
+    await pagedTable(list, "/files", ["File", "Name", "Purpose", "Bytes#", "Created", "Status", ""], f =>
+      h("tr", { dataset: { file: f.id } },
+        h("td", { class: "mono" }, f.id), h("td", {}, f.filename), h("td", {}, f.purpose), h("td", { class: "num" }, f.bytes),
+        h("td", {}, when(f.created_at)), h("td", {}, f.status ?? ""),
+        h("td", {}, h("button", { class: "link", onclick: async () => {
+          if (!confirm(`Delete ${f.filename} (${f.id})?`)) return;
+          try { await api(`/files/${encodeURIComponent(f.id)}`, { method: "DELETE" }); await refresh(); }
+          catch (e) { fill(message, errorBox(e)); }
+        } }, "delete"))),
+      "No files yet.");
   }
   show(h("h1", {}, "Files"), form, message, list);
   await refresh();

@@ -1,7 +1,7 @@
 // One job, live: loss and token-accuracy curves from its metrics events, checkpoints with their metrics,
-// hyperparameters, the data-validation notes, the event log and the cancel/pause/resume actions.
+// hyperparameters, the data-validation notes, the event log and the cancel/pause/resume/export actions.
 // While the job is unfinished the page polls its events, checkpoints and status every POLL_MS.
-import { api, ApiError } from "./api.js";
+import { api, ApiError, download } from "./api.js";
 import { h, show, fill, errorBox, table, when, status, fmt } from "./dom.js";
 
 const POLL_MS = 1500;
@@ -153,7 +153,10 @@ function renderHeader(header, job, refreshSoon, actionNotice) {
       h("button", { onclick: act("pause"), disabled: !running }, "Pause"),
       h("button", { onclick: act("resume"), disabled: job.status !== "paused" }, "Resume"),
       model ? h("a", { class: "button", href: `/playground?models=${encodeURIComponent(model)}` }, "Chat with the model") : null,
-      model ? h("a", { class: "button", href: `/playground?models=${encodeURIComponent(job.model)},${encodeURIComponent(model)}` }, "Compare with the base") : null));
+      model ? h("a", { class: "button", href: `/playground?models=${encodeURIComponent(job.model)},${encodeURIComponent(model)}` }, "Compare with the base") : null,
+      // The PEFT adapter folder (and step_metrics.csv) as one zip, named like the server names it.
+      model ? h("button", { id: "export-model", onclick: () => download(`/models/${encodeURIComponent(model)}/export`,
+        model.replace(/[^A-Za-z0-9._-]/g, "_") + ".zip").catch(e => fill(actionNotice, errorBox(e))) }, "Export") : null));
 }
 
 function renderHyperparameters(box, job) {

@@ -3,8 +3,8 @@
 import { api } from "./api.js";
 import { h, show, fill, errorBox, table, when } from "./dom.js";
 
-/** ft:BASE:ORG:SUFFIX:ID[:ckpt-step-N] names its base; a base model is its own. */
-const baseOf = id => id.startsWith("ft:") ? id.split(":")[1] : id;
+/** The API names a fine-tune's base (base_model); a base model is its own. */
+const baseOf = m => m.base_model ?? (m.owned_by === "system" ? m.id : "");
 
 export async function models() {
   const list = h("div", { id: "model-list" });
@@ -19,7 +19,7 @@ export async function models() {
     fill(list, table(["Model", "Base", "Owner", "Created", "Loadable", "Aliases", ""], models.map(m =>
       h("tr", { dataset: { model: m.id } },
         h("td", { class: "mono" }, m.id),
-        h("td", {}, baseOf(m.id)),
+        h("td", {}, baseOf(m)),
         h("td", {}, m.owned_by),
         h("td", {}, when(m.created)),
         h("td", {}, m.loadable === false ? h("span", { class: "error", title: m.unavailable_reason ?? "" }, `no: ${m.unavailable_reason ?? "unavailable"}`) : "yes"),

@@ -19,8 +19,8 @@ export async function playground() {
     const text = h("textarea", { rows: 2 });
     turns.append(h("div", { class: "turn" }, role, text, h("button", { type: "button", class: "link", onclick: e => e.target.parentElement.remove() }, "remove")));
   } }, "+ earlier turn");
-  const maxTokens = h("input", { id: "max-tokens", type: "number", min: 1, max: 4096, value: "128", style: "width:90px" });
-  const temperature = h("input", { id: "temperature", type: "number", min: 0, max: 2, step: 0.1, value: "0.7", style: "width:80px" });
+  const maxTokens = h("input", { id: "max-tokens", type: "number", min: 1, max: 4096, value: "128" });
+  const temperature = h("input", { id: "temperature", type: "number", min: 0, max: 2, step: 0.1, value: "0.7" });
   const failure = h("div");
   const panels = [];
 
