@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Tuneforge.Core.Connections;
 
 namespace Tuneforge.Cli.Api;
 
@@ -32,25 +33,8 @@ public sealed class ApiClient : IDisposable
 
     public Task<JsonElement> DeleteAsync(string path, CancellationToken ct) => SendAsync(HttpMethod.Delete, path, null, ct);
 
-    /// <summary>
-    /// Every item of an OpenAI list route, page after page (<c>after</c> = the last item's id, until <c>has_more</c> is
-    /// not true or a page is empty); <paramref name="path"/> carries its own query (limit, order). Lazy: a caller that
-    /// stops early reads no further page.
-    /// </summary>
-    public async IAsyncEnumerable<JsonElement> ListAllAsync(string path, [EnumeratorCancellation] CancellationToken ct)
-    {
-        var separator = path.Contains('?') ? '&' : '?';
-        string? after = null;
-        while (true)
-        {
-            var page = await GetAsync(after is null ? path : $"{path}{separator}after={Uri.EscapeDataString(after)}", ct);
-            var data = page.TryGetProperty("data", out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray().ToList() : [];
-            foreach (var item in data) yield return item;
-            if (data.Count == 0 || !(page.TryGetProperty("has_more", out var more) && more.ValueKind == JsonValueKind.True)) yield break;
-            after = data[^1].TryGetProperty("id", out var id) ? id.GetString() : null;
-            if (after is null) yield break;
-        }
-    }
+    /// <summary>Every item of an OpenAI list route, lazily, page after page (<see cref="ListPages"/>); <paramref name="path"/> carries its own query (limit, order).</summary>
+    public IAsyncEnumerable<JsonElement> ListAllAsync(string path, CancellationToken ct) => ListPages.WalkAsync(path, GetAsync, ct);
 
     public Task<JsonElement> PostAsync(string path, JsonNode? body, CancellationToken ct)
         => SendAsync(HttpMethod.Post, path, new StringContent((body ?? new JsonObject()).ToJsonString(), Encoding.UTF8, "application/json"), ct);

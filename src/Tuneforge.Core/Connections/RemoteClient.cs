@@ -54,18 +54,16 @@ public sealed class RemoteClient(HttpClient http, RemoteEndpoint endpoint, Remot
     public async Task<IReadOnlyList<JsonElement>> ListAllAsync(string path, CancellationToken cancellationToken, int pageSize = 100)
     {
         var items = new List<JsonElement>();
-        string? after = null;
-        while (true)
+        var first = $"{path}{(path.Contains('?') ? '&' : '?')}limit={pageSize}";
+        await foreach (var item in ListPages.WalkAsync(first, FetchPageAsync, cancellationToken)) items.Add(item);
+        return items;
+
+        async Task<JsonElement> FetchPageAsync(string pagePath, CancellationToken ct)
         {
-            var separator = path.Contains('?') ? '&' : '?';
-            var page = (await GetAsync($"{path}{separator}limit={pageSize}{(after is null ? "" : "&after=" + Uri.EscapeDataString(after))}", cancellationToken)).Body;
+            var page = (await GetAsync(pagePath, ct)).Body;
             if (!page.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
                 throw Failed($"GET {path} answered without a 'data' list");
-            var added = data.EnumerateArray().ToList();
-            items.AddRange(added);
-            var more = page.TryGetProperty("has_more", out var hasMore) && hasMore.ValueKind == JsonValueKind.True;
-            if (!more || added.Count == 0 || Field(added[^1], "id") is not { } last || last == after) return items;
-            after = last;
+            return page;
         }
     }
 
