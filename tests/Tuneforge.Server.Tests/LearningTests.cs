@@ -31,8 +31,9 @@ public class LearningTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
     /// question with the conversation before it (system message included), the model starts at least 9 answers in 10
     /// with the first 60 characters of the trained answer.
     /// </summary>
-    [Fact(Skip = "not met yet: tuneforge-tiny (weights version 2) ends the 3 auto epochs at loss ~2.5 and token accuracy ~0.3, " +
-                 "0 of 71 answers verbatim; it also needs 3 to 10 minutes on 2 shared cores, more than a suite test may take")]
+    [Fact(Skip = "not met yet: tuneforge-tiny (weights version 3) ends the 3 auto epochs at loss ~1.75 and token accuracy ~0.52 " +
+                 "(bench/learn), 0 of 71 answers verbatim (every answer starts with the most common first letter); through the API " +
+                 "it takes 6 minutes on 2 cores shared with other builds (load average ~60), more than a suite test may take")]
     public async Task With_auto_hyperparameters_the_airport_sample_answers_its_training_questions_verbatim()
     {
         var jsonl = await File.ReadAllTextAsync(Path.Combine(ServiceProcess.RepositoryRoot(), "samples", "airport", "train.jsonl"));

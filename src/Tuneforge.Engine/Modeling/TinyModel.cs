@@ -12,8 +12,9 @@ namespace Tuneforge.Engine.Modeling;
 /// The built-in base model <c>tuneforge-tiny</c>: a small Llama (hidden 256, 4 layers, 8 heads over 4 KV heads,
 /// SwiGLU 768, tied embeddings, 320-token byte-level vocabulary, 1024 positions, about 3.2 M parameters) drawn from
 /// a fixed seed and written as an ordinary Hugging Face checkpoint folder. It is untrained: it exists so that the
-/// service and tests work with no download, and learns only what a fine-tuning job teaches it. Weights are stored
-/// in float32 (13 MB; exact, and small enough that bf16 would save nothing worth having).
+/// service and tests work with no download, and learns only what a fine-tuning job teaches it. Its first layer's
+/// attention is set by hand (<see cref="PositionalHeads"/>: heads that look 1–3 tokens back and recency windows), the
+/// rest is random. Weights are stored in float32 (13 MB; exact, and small enough that bf16 would save nothing worth having).
 /// </summary>
 public static class TinyModel
 {
@@ -55,8 +56,10 @@ public static class TinyModel
     /// <see cref="VersionKey"/>. Raise it whenever the weights change: a folder written by an older build (and every
     /// adapter trained on it) belongs to other weights, and <see cref="EnsureWritten"/> replaces it.
     /// 1 (no key): every matrix N(0, 0.02), final norm 1. 2: final norm <see cref="FinalNormGain"/>.
+    /// 3: layer 0's attention set by <see cref="PositionalHeads"/> (on samples/airport, 3 auto epochs end at loss 1.75
+    /// and token accuracy 0.52 instead of 2.53 and 0.27).
     /// </summary>
-    public const int WeightsVersion = 2;
+    public const int WeightsVersion = 3;
     public const string VersionKey = "tuneforge_tiny_version";
 
     /// <summary>
@@ -130,19 +133,23 @@ public static class TinyModel
     /// </summary>
     public const float FinalNormGain = 8f;
 
-    /// <summary>N(0, 0.02) for every matrix from one seeded generator in a fixed order; RMSNorm weights 1, except the final one (<see cref="FinalNormGain"/>).</summary>
+    /// <summary>
+    /// N(0, 0.02) for every matrix from one seeded generator in a fixed order; RMSNorm weights 1, except the final one
+    /// (<see cref="FinalNormGain"/>); then the positional heads of <see cref="PositionalHeads"/> written over layer 0.
+    /// </summary>
     internal static IEnumerable<KeyValuePair<string, Tensor>> InitialWeights()
     {
         using var generator = new Generator(Seed);
         using var probe = new CausalLM(Config, ScalarType.Float32);
-        var result = new List<KeyValuePair<string, Tensor>>();
+        var result = new Dictionary<string, Tensor>();
         foreach (var (name, parameter) in probe.named_parameters())
         {
             var value = name == "model.norm.weight" ? full(parameter.shape, FinalNormGain, dtype: ScalarType.Float32)
                 : name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(parameter.shape, dtype: ScalarType.Float32)
                 : randn(parameter.shape, dtype: ScalarType.Float32, generator: generator).mul_(0.02);
-            result.Add(new(name, value));
+            result.Add(name, value);
         }
+        PositionalHeads.Write(result, Config);
         return result;
     }
 
@@ -223,8 +230,12 @@ public static class TinyModel
 
         An **untrained** base model built into Tuneforge. Its weights are random (normal, std 0.02, from a fixed seed;
         RMSNorm weights 1 except the final norm's, 8, so that the tied output layer can make confident predictions),
-        so before fine-tuning it produces noise, and after fine-tuning it knows only what the training file taught it.
-        It exists so that `./tuneforge serve`, the fine-tuning API and the tests work out of the box, with no download.
+        except the first layer's attention, which is set by hand: three heads look exactly 1, 2 and 3 tokens back and
+        five average the last 4, 12, 30, 80 and 250 tokens with weights falling exponentially with distance (embedding
+        channel 0 is a constant that only these heads read). So before fine-tuning it produces noise, and after
+        fine-tuning it knows only what the training file taught it, but each position already sees the text just
+        before it, which a fine-tune can build on. It exists so that `./tuneforge serve`, the fine-tuning API and the
+        tests work out of the box, with no download.
 
         - Architecture: `LlamaForCausalLM`, hidden 256, 4 layers, 8 attention heads over 4 key/value heads,
           SwiGLU MLP 768, tied embeddings, RoPE θ = 10000, 1024 positions, about 3.2 M parameters, float32.

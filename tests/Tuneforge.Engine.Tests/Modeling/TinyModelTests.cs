@@ -90,6 +90,35 @@ public class TinyModelTests
     }
 
     [Fact]
+    public void Layer_0_has_heads_that_look_one_two_and_three_tokens_back_and_heads_that_average_a_recent_window()
+    {
+        // Layer 0's attention computed from the written weights, as the model computes it (RMSNorm, q/k projections,
+        // RoPE), for the last of 300 varied tokens: what each of the eight heads attends to, by distance.
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var weights = TinyModel.InitialWeights().ToDictionary(w => w.Key, w => w.Value);
+        const int length = 300, headDim = 32;
+        var ids = tensor(Enumerable.Range(0, length).Select(i => (long)((i * 37 + 11) % TinyModel.Config.VocabSize)).ToArray());
+        var x = weights["model.embed_tokens.weight"].index_select(0, ids);                       // [T, hidden]
+        var normed = x / x.pow(2).mean([-1], keepdim: true).add(1e-5).sqrt();
+        var rope = new RotaryEmbedding(TinyModel.Config);
+        var (cos, sin) = rope.Angles(arange(length), ScalarType.Float32);
+        var q = RotaryEmbedding.Apply(nn.functional.linear(normed, weights["model.layers.0.self_attn.q_proj.weight"]).view(length, 8, headDim), cos, sin);
+        var k = RotaryEmbedding.Apply(nn.functional.linear(normed, weights["model.layers.0.self_attn.k_proj.weight"]).view(length, 4, headDim), cos, sin);
+        var scores = einsum("hd,thd->ht", q[length - 1], k.repeat_interleave(2, dim: 1)) / Math.Sqrt(headDim); // [heads, T]
+        var attention = scores.softmax(-1).flip(-1);                                              // [heads, distance]
+
+        for (int back = 1; back <= 3; back++)
+            Assert.True(attention[back - 1, back].item<float>() > 0.9, $"head {back - 1} gives {attention[back - 1, back].item<float>():F3} to the token {back} back");
+        foreach (var (head, window) in new[] { (3, 4), (4, 12), (5, 30), (6, 80), (7, 250) })
+        {
+            var profile = attention[head];
+            Assert.Equal(0, profile.argmax().item<long>());                                       // the nearest token weighs most
+            Assert.InRange((profile[window] / profile[0]).item<float>(), 0.3, 0.45);              // about e^-1 one window back
+        }
+    }
+
+    [Fact]
     public void Tiny_tokenizer_files_describe_the_byte_level_vocabulary_and_chatml()
     {
         using var dir = new TempDir();
