@@ -12,9 +12,13 @@ namespace Tuneforge.Engine.Checkpoints;
 public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
 /// <summary>
-/// The parts of a Hugging Face <c>config.json</c> the engine implements: the Llama family
-/// (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>MistralForCausalLM</c>). <see cref="Parse"/> rejects
-/// anything it would otherwise run wrongly with an <see cref="UnsupportedCheckpointException"/> naming the field.
+/// The one description of a network: the parts of a Hugging Face <c>config.json</c> the engine implements, for the
+/// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>MistralForCausalLM</c>). Both runners (the
+/// trainer's <c>LoraNetwork</c> and the server's <c>BatchDecoder</c>) and the exporters read a network from it;
+/// <see cref="ParameterShapes"/> is the list of its tensors, <see cref="WeightNames"/> their names.
+/// <see cref="Parse"/> is the one capability check: it accepts exactly what both runners implement and rejects
+/// anything else with an <see cref="UnsupportedCheckpointException"/> naming the field, so training and serving
+/// accept or refuse the same configs for the same reason.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -41,42 +45,62 @@ public sealed record ModelConfig
     public bool MlpBias { get; init; }
 
     /// <summary>
-    /// Every tensor a Hugging Face checkpoint with this config holds, by name, in checkpoint order: the one table
-    /// writers of random or synthetic checkpoints use (each chooses its own initialisation).
+    /// Every tensor a Hugging Face checkpoint with this config holds, by name (<see cref="WeightNames"/>), in
+    /// checkpoint order: what the loaders read and what writers of random or synthetic checkpoints write (each
+    /// chooses its own initialisation).
     /// </summary>
     public IEnumerable<(string Name, long[] Shape)> ParameterShapes()
     {
-        long q = (long)NumAttentionHeads * HeadDim, kv = (long)NumKeyValueHeads * HeadDim;
-        yield return ("model.embed_tokens.weight", [VocabSize, HiddenSize]);
+        yield return (WeightNames.Embed, [VocabSize, HiddenSize]);
         for (var i = 0; i < NumHiddenLayers; i++)
         {
-            var p = $"model.layers.{i}.";
-            yield return (p + "input_layernorm.weight", [HiddenSize]);
-            yield return (p + "self_attn.q_proj.weight", [q, HiddenSize]);
-            yield return (p + "self_attn.k_proj.weight", [kv, HiddenSize]);
-            yield return (p + "self_attn.v_proj.weight", [kv, HiddenSize]);
-            if (QkvBias)
+            yield return (WeightNames.InputNorm(i), [HiddenSize]);
+            foreach (var p in LayerProjections.All)
             {
-                yield return (p + "self_attn.q_proj.bias", [q]);
-                yield return (p + "self_attn.k_proj.bias", [kv]);
-                yield return (p + "self_attn.v_proj.bias", [kv]);
-            }
-            yield return (p + "self_attn.o_proj.weight", [HiddenSize, q]);
-            if (OutputBias) yield return (p + "self_attn.o_proj.bias", [HiddenSize]);
-            yield return (p + "post_attention_layernorm.weight", [HiddenSize]);
-            yield return (p + "mlp.gate_proj.weight", [IntermediateSize, HiddenSize]);
-            yield return (p + "mlp.up_proj.weight", [IntermediateSize, HiddenSize]);
-            yield return (p + "mlp.down_proj.weight", [HiddenSize, IntermediateSize]);
-            if (MlpBias)
-            {
-                yield return (p + "mlp.gate_proj.bias", [IntermediateSize]);
-                yield return (p + "mlp.up_proj.bias", [IntermediateSize]);
-                yield return (p + "mlp.down_proj.bias", [HiddenSize]);
+                if (p == LayerProjections.Gate) yield return (WeightNames.PostAttentionNorm(i), [HiddenSize]);
+                yield return (WeightNames.Weight(i, p), [OutFeatures(p), InFeatures(p)]);
+                if (HasBias(p)) yield return (WeightNames.Bias(i, p), [OutFeatures(p)]);
             }
         }
-        yield return ("model.norm.weight", [HiddenSize]);
-        if (!TieWordEmbeddings) yield return ("lm_head.weight", [VocabSize, HiddenSize]);
+        yield return (WeightNames.FinalNorm, [HiddenSize]);
+        if (!TieWordEmbeddings) yield return (WeightNames.LmHead, [VocabSize, HiddenSize]);
     }
+
+    /// <summary>Output rows of a projection (<see cref="LayerProjections"/>).</summary>
+    public int OutFeatures(string projection) => projection switch
+    {
+        LayerProjections.Q => NumAttentionHeads * HeadDim,
+        LayerProjections.K or LayerProjections.V => NumKeyValueHeads * HeadDim,
+        LayerProjections.O or LayerProjections.Down => HiddenSize,
+        LayerProjections.Gate or LayerProjections.Up => IntermediateSize,
+        _ => throw UnknownProjection(projection),
+    };
+
+    /// <summary>Input width of a projection.</summary>
+    public int InFeatures(string projection) => projection switch
+    {
+        LayerProjections.Q or LayerProjections.K or LayerProjections.V or LayerProjections.Gate or LayerProjections.Up => HiddenSize,
+        LayerProjections.O => NumAttentionHeads * HeadDim,
+        LayerProjections.Down => IntermediateSize,
+        _ => throw UnknownProjection(projection),
+    };
+
+    /// <summary>Whether a projection has a bias: q/k/v with <see cref="QkvBias"/>, o with <see cref="OutputBias"/>, the MLP with <see cref="MlpBias"/>.</summary>
+    public bool HasBias(string projection) => projection switch
+    {
+        LayerProjections.Q or LayerProjections.K or LayerProjections.V => QkvBias,
+        LayerProjections.O => OutputBias,
+        LayerProjections.Gate or LayerProjections.Up or LayerProjections.Down => MlpBias,
+        _ => throw UnknownProjection(projection),
+    };
+
+    private static ArgumentException UnknownProjection(string projection) =>
+        new($"unknown projection '{projection}' (expected one of {string.Join(", ", LayerProjections.All)})", nameof(projection));
+
+    /// <summary>Matmul parameters per token (every projection plus the LM head), the N of "6N FLOPs per token".</summary>
+    public long MatmulParameters =>
+        LayerProjections.All.Sum(p => (long)OutFeatures(p) * InFeatures(p)) * NumHiddenLayers + (long)VocabSize * HiddenSize;
+
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>) of the checkpoint: "float32", "bfloat16", "float16"; null when absent.</summary>
     public string? TorchDtype { get; init; }
     public int? BosTokenId { get; init; }

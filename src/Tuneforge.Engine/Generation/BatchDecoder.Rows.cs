@@ -12,8 +12,8 @@ namespace Tuneforge.Engine.Generation;
 public sealed unsafe partial class BatchDecoder
 {
     /// <summary>Native addresses of one layer's weights and cache (tensors owned by the decoder, never moved).</summary>
-    private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, WeightMatrix Down,
-        nint InputNorm, nint PostNorm, nint Keys, nint Values);
+    private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, nint GateUpBias,
+        WeightMatrix Down, nint DownBias, nint InputNorm, nint PostNorm, nint Keys, nint Values);
 
     private RowLayer[]? _rowLayers; // set while the row path can run (its cache is f32)
 
@@ -43,7 +43,7 @@ public sealed unsafe partial class BatchDecoder
             return Address(wide);
         }
         _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), WeightMatrix.Of(l.O), F32(l.OBias),
-            WeightMatrix.Of(l.GateUp), WeightMatrix.Of(l.Down), Address(l.InputNorm), Address(l.PostNorm),
+            WeightMatrix.Of(l.GateUp), F32(l.GateUpBias), WeightMatrix.Of(l.Down), F32(l.DownBias), Address(l.InputNorm), Address(l.PostNorm),
             Address(l.KeyCache), Address(l.ValueCache))).ToArray();
         _rowEmbed = WeightMatrix.Of(_embed);
         _rowHead = WeightMatrix.Of(_lmHead);
@@ -108,10 +108,10 @@ public sealed unsafe partial class BatchDecoder
             Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O);
             RowOps.Add(ph, pd, b * hidden);
             NormRows(ph, (float*)l.PostNorm, px, b, hidden);
-            Project(x, px, l.GateUp, weights.GateUp, gu, pg, null, gemm);
+            Project(x, px, l.GateUp, weights.GateUp, gu, pg, (float*)l.GateUpBias, gemm);
             Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp);
             for (var r = 0; r < b; r++) RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
-            Project(act, pc, l.Down, weights.Down, delta, pd, null, gemm);
+            Project(act, pc, l.Down, weights.Down, delta, pd, (float*)l.DownBias, gemm);
             Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down);
             RowOps.Add(ph, pd, b * hidden);
         }

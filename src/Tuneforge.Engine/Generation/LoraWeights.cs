@@ -75,9 +75,6 @@ public sealed class LoraWeights : IDisposable
     /// <summary>Stacks <paramref name="adapter"/>'s A and B per fused group, with its scale folded into Bt, in <paramref name="dtype"/>.</summary>
     public static LoraWeights FromAdapter(LoraAdapter adapter, ModelConfig config, ScalarType dtype, string name)
     {
-        var h = config.HeadDim;
-        var qOut = config.NumAttentionHeads * h;
-        var kvOut = config.NumKeyValueHeads * h;
         var scale = adapter.Scale;
         var used = new HashSet<string>();
         var layers = new LoraLayerFactors[config.NumHiddenLayers];
@@ -86,17 +83,18 @@ public sealed class LoraWeights : IDisposable
         {
             for (var i = 0; i < config.NumHiddenLayers; i++)
             {
-                LoraFactors? Group(string block, params (string Module, int Out)[] modules)
+                // one fused group's members, stacked: At [in, Σ r] and block-diagonal Bt [Σ r, Σ out]
+                LoraFactors? Group(IReadOnlyList<string> members)
                 {
-                    var found = modules.Select(m =>
+                    var found = members.Select(m =>
                     {
-                        var path = $"model.layers.{i}.{block}.{m.Module}";
+                        var path = WeightNames.Module(i, m);
                         var present = adapter.Modules.TryGetValue(path, out var w);
                         if (present) used.Add(path);
-                        return (m.Module, m.Out, A: present ? w!.A : null, B: present ? w!.B : null);
+                        return (Out: config.OutFeatures(m), A: present ? w!.A : null, B: present ? w!.B : null);
                     }).ToArray();
                     if (found.All(f => f.A is null)) return null;
-                    var totalOut = modules.Sum(m => m.Out);
+                    var totalOut = found.Sum(f => f.Out);
                     var ranks = found.Where(f => f.A is not null).Sum(f => f.A!.shape[0]);
                     var inDim = found.First(f => f.A is not null).A!.shape[1];
                     using var scope = NewDisposeScope();
@@ -118,11 +116,8 @@ public sealed class LoraWeights : IDisposable
                     bytes += factors.A.NumberOfElements * factors.A.ElementSize + factors.B.NumberOfElements * factors.B.ElementSize;
                     return factors;
                 }
-                layers[i] = new LoraLayerFactors(
-                    Group("self_attn", ("q_proj", qOut), ("k_proj", kvOut), ("v_proj", kvOut)),
-                    Group("self_attn", ("o_proj", config.HiddenSize)),
-                    Group("mlp", ("gate_proj", config.IntermediateSize), ("up_proj", config.IntermediateSize)),
-                    Group("mlp", ("down_proj", config.HiddenSize)));
+                var groups = LayerProjections.Fused.Select(Group).ToArray();   // qkv, o, gate_up, down
+                layers[i] = new LoraLayerFactors(groups[0], groups[1], groups[2], groups[3]);
             }
         }
         if (adapter.Modules.Keys.FirstOrDefault(k => !used.Contains(k)) is { } foreign)

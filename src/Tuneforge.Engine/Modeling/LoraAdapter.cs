@@ -1,3 +1,4 @@
+using Tuneforge.Engine.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,10 +42,8 @@ public sealed class LoraAdapter : IDisposable
     public static LoraAdapter Create(CausalLM model, int rank, double alpha, double dropout = 0,
         IEnumerable<string>? targetModules = null, long seed = 0, bool trainable = true)
     {
-        var targets = new HashSet<string>(targetModules ?? Projection.LoraTargets);
-        foreach (var t in targets)
-            if (!Projection.LoraTargets.Contains(t))
-                throw new ArgumentException($"unknown LoRA target module {t} (expected some of {string.Join(", ", Projection.LoraTargets)})", nameof(targetModules));
+        var targets = new HashSet<string>(targetModules ?? LayerProjections.All);
+        LayerProjections.CheckTargets(targets, nameof(targetModules));
         using var generator = new Generator((ulong)seed);
         var modules = new Dictionary<string, LoraWeights>();
         foreach (var p in model.Projections().Where(p => targets.Contains(p.ShortName)))

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Training;
@@ -6,7 +7,7 @@ namespace Tuneforge.Engine.Training;
 /// <summary>Where one projection's A [r, in] and B [out, r] live inside the flat parameter buffer.</summary>
 internal sealed record LoraSlot(int Layer, string Projection, long AOffset, long BOffset, int In, int Out)
 {
-    public string Module => NetworkShape.ModulePath(Layer, Projection);
+    public string Module => WeightNames.Module(Layer, Projection);
 }
 
 /// <summary>
@@ -14,7 +15,7 @@ internal sealed record LoraSlot(int Layer, string Projection, long AOffset, long
 /// the targeted ones. The A matrices of a group are adjacent in the buffer, so one view gives the stacked
 /// A [members × r, in] and one matmul serves the whole group.
 /// </summary>
-internal sealed record LoraGroup(int Layer, string[] Projections, int[] OutFeatures, LoraSlot?[] Slots, long AOffset, int In)
+internal sealed record LoraGroup(int Layer, IReadOnlyList<string> Projections, int[] OutFeatures, LoraSlot?[] Slots, long AOffset, int In)
 {
     public int Targeted => Slots.Count(s => s is not null);
 }
@@ -26,53 +27,49 @@ internal sealed record LoraGroup(int Layer, string[] Projections, int[] OutFeatu
 /// </summary>
 internal sealed class LoraParameters : IDisposable
 {
-    public static readonly string[][] FusedProjections = [["q_proj", "k_proj", "v_proj"], ["o_proj"], ["gate_proj", "up_proj"], ["down_proj"]];
-
     public int Rank { get; }
     public double Alpha { get; }
     public double Scale => Alpha / Rank;
     public IReadOnlyList<string> TargetModules { get; }
     public IReadOnlyList<LoraSlot> Slots { get; }
-    /// <summary>groups[layer] in the order of <see cref="FusedProjections"/>.</summary>
+    /// <summary>groups[layer] in the order of <see cref="LayerProjections.Fused"/>.</summary>
     public IReadOnlyList<LoraGroup[]> Groups { get; }
     /// <summary>f32 [total], requires grad (so that the forward records a graph); its gradient goes to <see cref="Grad"/>.</summary>
     public Tensor Flat { get; }
     /// <summary>f32 [total]: d loss / d <see cref="Flat"/>, accumulated by the backward of <see cref="LoraProjection"/>.</summary>
     public Tensor Grad { get; }
 
-    public LoraParameters(NetworkShape shape, int rank, double alpha, IReadOnlyList<string> targetModules)
+    public LoraParameters(ModelConfig config, int rank, double alpha, IReadOnlyList<string> targetModules)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
-        foreach (var t in targetModules)
-            if (!NetworkShape.AllProjections.Contains(t))
-                throw new ArgumentException($"unknown LoRA target module '{t}' (expected one of {string.Join(", ", NetworkShape.AllProjections)})", nameof(targetModules));
+        LayerProjections.CheckTargets(targetModules, nameof(targetModules));
         Rank = rank;
         Alpha = alpha;
-        TargetModules = NetworkShape.AllProjections.Where(targetModules.Contains).ToArray();
+        TargetModules = LayerProjections.All.Where(targetModules.Contains).ToArray();
         var slots = new List<LoraSlot>();
         var groups = new List<LoraGroup[]>();
         long offset = 0;
-        for (int layer = 0; layer < shape.Layers; layer++)
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
-            var layerGroups = new LoraGroup[FusedProjections.Length];
-            for (int g = 0; g < FusedProjections.Length; g++)
+            var layerGroups = new LoraGroup[LayerProjections.Fused.Count];
+            for (int g = 0; g < layerGroups.Length; g++)
             {
-                var members = FusedProjections[g];
-                int inFeatures = shape.InFeatures(members[0]);
+                var members = LayerProjections.Fused[g];
+                int inFeatures = config.InFeatures(members[0]);
                 long aStart = offset;
                 var targeted = members.Where(TargetModules.Contains).ToArray();
                 var aOffsets = new Dictionary<string, long>();
                 foreach (var p in targeted) { aOffsets[p] = offset; offset += (long)rank * inFeatures; }
-                var groupSlots = new LoraSlot?[members.Length];
-                for (int m = 0; m < members.Length; m++)
+                var groupSlots = new LoraSlot?[members.Count];
+                for (int m = 0; m < members.Count; m++)
                 {
                     if (!aOffsets.TryGetValue(members[m], out var aOff)) continue;
-                    int outFeatures = shape.OutFeatures(members[m]);
+                    int outFeatures = config.OutFeatures(members[m]);
                     groupSlots[m] = new LoraSlot(layer, members[m], aOff, offset, inFeatures, outFeatures);
                     offset += (long)outFeatures * rank;
                     slots.Add(groupSlots[m]!);
                 }
-                layerGroups[g] = new LoraGroup(layer, members, members.Select(shape.OutFeatures).ToArray(), groupSlots, aStart, inFeatures);
+                layerGroups[g] = new LoraGroup(layer, members, members.Select(config.OutFeatures).ToArray(), groupSlots, aStart, inFeatures);
             }
             groups.Add(layerGroups);
         }

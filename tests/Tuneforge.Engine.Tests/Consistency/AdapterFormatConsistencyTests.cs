@@ -48,7 +48,6 @@ public class AdapterFormatConsistencyTests
 
         // The server's fused factors: (At·Bt)ᵀ of a group is scale·B·A of each member stacked over the fused output.
         using var served = ServedLora.Load(c.AdapterDir, c.Config, ScalarType.Float64);
-        var shape = AdaptedCheckpoint.LayoutOf(c.Config);
         for (var layer = 0; layer < c.Config.NumHiddenLayers; layer++)
             foreach (var (pick, block, members) in ServedGroups)
             {
@@ -62,7 +61,7 @@ public class AdapterFormatConsistencyTests
                 Assert.NotNull(factors);
                 var expected = cat(members.Zip(paths).Select(m => trained.TryGetValue(m.Second, out var ab)
                     ? ab.B.to(float64).matmul(ab.A.to(float64)).mul(c.Lora.Scale)
-                    : zeros(shape.OutFeatures(m.First), shape.InFeatures(m.First), dtype: float64)).ToArray(), 0);
+                    : zeros(c.Config.OutFeatures(m.First), c.Config.InFeatures(m.First), dtype: float64)).ToArray(), 0);
                 Agreement.Close(expected, factors!.At.matmul(factors.Bt).t(), 1e-6, $"{name}: served factors of layer {layer} {string.Join("|", members)}");
             }
     }

@@ -19,13 +19,13 @@ public class TrainerForwardConsistencyTests
     [InlineData("llama")]
     [InlineData("llama3")]
     [InlineData("qwen2")]
+    [InlineData("llama-biases")]
     [InlineData("mistral")]
     public void Trainer_forward_equals_the_engine_model_with_the_same_adapter(string name)
     {
         using var c = new AdaptedCheckpoint(name);
-        var shape = NetworkShape.From(c.Config);
         using var weights = CheckpointWeights.Open(c.BaseDir);
-        using var frozen = FrozenBase.FromTensors(shape, n => weights.Load(n), float64);
+        using var frozen = FrozenBase.FromTensors(c.Config, n => weights.Load(n), float64);
         var network = new LoraNetwork(frozen, c.Lora, dropout: 0);
         var (first, second) = c.Examples();
         var row = PackedRow.Pack([Example(first), Example(second)]);

@@ -56,6 +56,15 @@ internal static class RandomCheckpoint
         return c;
     }
 
+    /// <summary>Llama with <c>attention_bias</c> (q, k, v and o) and <c>mlp_bias</c> (gate, up, down).</summary>
+    public static JsonObject LlamaBiasesConfig()
+    {
+        var c = LlamaConfig(tied: false);
+        c["attention_bias"] = true;
+        c["mlp_bias"] = true;
+        return c;
+    }
+
     public static JsonObject Llama3ScaledConfig()
     {
         var c = LlamaConfig(kvHeads: 2);

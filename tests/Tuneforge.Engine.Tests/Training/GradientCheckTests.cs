@@ -34,10 +34,9 @@ public class GradientCheckTests
             TorchRuntime.Initialize();
             RandomCheckpoint.Write(Dir.Path, RandomCheckpoint.LlamaConfig(), seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
-            var shape = NetworkShape.From(Config);
             using (var weights = CheckpointWeights.Open(Dir.Path))
-                Base = FrozenBase.FromTensors(shape, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
-            Lora = new LoraParameters(shape, rank: 4, alpha: 8, NetworkShape.AllProjections);
+                Base = FrozenBase.FromTensors(Config, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
+            Lora = new LoraParameters(Config, rank: 4, alpha: 8, LayerProjections.All);
             using (no_grad())
                 Lora.Flat.copy_(randn(Lora.Count, generator: new Generator(7)).mul_(0.1)); // B ≠ 0, so A gets gradients too
             Network = new LoraNetwork(Base, Lora, dropout);
