@@ -29,7 +29,7 @@ internal static class ServeModel
     }
 
     /// <summary>Writes a random PEFT adapter (rank 16 on all seven projections, as bench/train trains) and loads it for serving in <paramref name="dtype"/>.</summary>
-    public static LoraWeights Adapter(string dir, ScalarType dtype, int seed = 1)
+    public static FusedLoraFactors Adapter(string dir, ScalarType dtype, int seed = 1)
     {
         var c = Config;
         var g = new TorchSharp.torch.Generator((ulong)seed);
@@ -53,6 +53,6 @@ internal static class ServeModel
         File.WriteAllText(Path.Combine(dir, "adapter_config.json"),
             $$$"""{"peft_type":"LORA","r":{{{rank}}},"lora_alpha":{{{2 * rank}}},"target_modules":["q_proj","k_proj","v_proj","o_proj","gate_proj","up_proj","down_proj"]}""");
         foreach (var t in tensors.Values) t.Dispose();
-        return LoraWeights.Load(dir, c, dtype);
+        return FusedLoraFactors.Load(dir, c, dtype);
     }
 }

@@ -58,7 +58,7 @@ public sealed unsafe partial class BatchDecoder
         _rowBiases.Clear();
     }
 
-    private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters, long[] positions)
+    private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters, long[] positions)
     {
         int b = slots.Length, hidden = Config.HiddenSize, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d, attnWidth = _heads * d;
         var half = d / 2;
@@ -143,7 +143,7 @@ public sealed unsafe partial class BatchDecoder
     /// </summary>
     /// <param name="y">the projection's output [b, yWidth], updated in place</param>
     /// <param name="x">its input [b, xWidth]</param>
-    private static void Adapt(LoraScratch? scratch, IReadOnlyList<(LoraWeights Adapter, long[]? Rows)> groups, float* y, int yWidth,
+    private static void Adapt(LoraScratch? scratch, IReadOnlyList<(FusedLoraFactors Adapter, long[]? Rows)> groups, float* y, int yWidth,
         float* x, int xWidth, int b, int layer, Func<LoraLayerFactors, LoraFactors?> pick)
     {
         if (scratch is null) return;

@@ -148,7 +148,7 @@ public sealed partial class BatchDecoder : IDisposable
     /// Runs a prompt into an empty slot. Returns float32 logits [T, V] for every position when
     /// <paramref name="allPositions"/> (prompt log-probabilities), else [1, V] for the last one.
     /// </summary>
-    public Tensor Prefill(int slot, ReadOnlySpan<int> tokens, LoraWeights? adapter, bool allPositions = false)
+    public Tensor Prefill(int slot, ReadOnlySpan<int> tokens, FusedLoraFactors? adapter, bool allPositions = false)
     {
         var t = tokens.Length;
         if (t == 0) throw new ArgumentException("a prompt needs at least one token", nameof(tokens));
@@ -185,7 +185,7 @@ public sealed partial class BatchDecoder : IDisposable
     /// One decoding step: <paramref name="tokens"/>[b] is appended to slot <paramref name="slots"/>[b] and attends to
     /// everything that slot holds. Returns float32 logits [B, V].
     /// </summary>
-    public Tensor Decode(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters)
+    public Tensor Decode(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters)
     {
         var b = slots.Length;
         var pos = new long[b];
@@ -241,7 +241,7 @@ public sealed partial class BatchDecoder : IDisposable
     }
 
     /// <summary>Both paths read factors held in f32 or bf16 (the row kernel's weight formats), whatever the compute dtype.</summary>
-    private static void CheckFactors(LoraWeights? adapter)
+    private static void CheckFactors(FusedLoraFactors? adapter)
     {
         if (adapter is not null && adapter.Dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             throw new ArgumentException($"adapter {adapter.Name} holds its factors in {adapter.Dtype}; load it in float32 or bfloat16 to serve it");

@@ -1,5 +1,6 @@
 using TorchSharp;
 using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Training;
@@ -21,7 +22,8 @@ internal sealed record LoraGroup(int Layer, IReadOnlyList<string> Projections, i
 }
 
 /// <summary>
-/// All trainable LoRA weights of a network in one flat f32 leaf tensor. The forward takes views of it, so autograd
+/// The trainer's view of a <see cref="LoraAdapter"/> (<see cref="ToAdapter"/> gives the adapter it holds):
+/// all trainable LoRA weights of a network in one flat f32 leaf tensor. The forward takes views of it, so autograd
 /// accumulates every adapter gradient into one flat gradient, and AdamW, clipping and checkpointing are a handful of
 /// whole-buffer ops instead of hundreds of per-tensor calls.
 /// </summary>
@@ -101,34 +103,14 @@ internal sealed class LoraParameters : IDisposable
     public static Tensor AView(Tensor flat, LoraSlot s, int rank) => flat.narrow(0, s.AOffset, (long)rank * s.In).view(rank, s.In);
     public static Tensor BView(Tensor flat, LoraSlot s, int rank) => flat.narrow(0, s.BOffset, (long)s.Out * rank).view(s.Out, rank);
 
-    /// <summary>Copies of every adapter matrix, keyed by module path: (A [r, in], B [out, r]) in f32.</summary>
-    public Dictionary<string, (Tensor A, Tensor B)> ToModuleTensors()
+    /// <summary>The adapter these weights are: f32 copies of every A and B, keyed by module path (what a checkpoint saves).</summary>
+    public LoraAdapter ToAdapter(double dropout)
     {
         using var _ = no_grad();
-        var result = new Dictionary<string, (Tensor, Tensor)>();
-        foreach (var s in Slots)
-            result[s.Module] = (AView(Flat, s, Rank).clone(), BView(Flat, s, Rank).clone());
-        return result;
+        var modules = Slots.ToDictionary(s => s.Module,
+            s => new LoraPair(AView(Flat, s, Rank).clone().DetachFromDisposeScope(), BView(Flat, s, Rank).clone().DetachFromDisposeScope()));
+        return new LoraAdapter(Rank, Alpha, dropout, modules);
     }
-
-    /// <summary>Loads adapter matrices by module path; every slot must be present with the right shape.</summary>
-    public void Load(IReadOnlyDictionary<string, (Tensor A, Tensor B)> tensors)
-    {
-        using var _ = no_grad();
-        foreach (var s in Slots)
-        {
-            if (!tensors.TryGetValue(s.Module, out var ab))
-                throw new InvalidDataException($"adapter has no weights for {s.Module}");
-            var a = AView(Flat, s, Rank);
-            var b = BView(Flat, s, Rank);
-            if (!ab.A.shape.SequenceEqual(a.shape) || !ab.B.shape.SequenceEqual(b.shape))
-                throw new InvalidDataException($"{s.Module}: adapter shapes A{Shape(ab.A)} B{Shape(ab.B)} do not match A{Shape(a)} B{Shape(b)}");
-            a.copy_(ab.A);
-            b.copy_(ab.B);
-        }
-    }
-
-    private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 
     public void Dispose()
     {

@@ -3,7 +3,7 @@ using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
-using ServedLora = Tuneforge.Engine.Generation.LoraWeights;
+using ServedLora = Tuneforge.Engine.Generation.FusedLoraFactors;
 
 namespace Tuneforge.Engine.Tests.Consistency;
 
@@ -29,7 +29,8 @@ public class AdapterFormatConsistencyTests
     {
         using var c = new AdaptedCheckpoint(name);
         using var scope = NewDisposeScope();
-        var trained = c.Lora.ToModuleTensors();
+        using var trainedAdapter = c.Lora.ToAdapter(dropout: 0);
+        var trained = trainedAdapter.Modules;
 
         using var engine = PeftAdapterFolder.Read(c.AdapterDir);
         using var reader = SafetensorsReader.Open(Path.Combine(c.AdapterDir, CheckpointFolder.AdapterWeights));
@@ -80,7 +81,8 @@ public class AdapterFormatConsistencyTests
         Directory.CreateDirectory(foreign);
         using (var scope = NewDisposeScope())
         {
-            var renamed = c.Lora.ToModuleTensors().SelectMany(m => new[]
+            using var trained = c.Lora.ToAdapter(dropout: 0);
+            var renamed = trained.Modules.SelectMany(m => new[]
             {
                 new KeyValuePair<string, Tensor>($"base_model.model.{m.Key}.lora_A.default.weight", m.Value.A),
                 new KeyValuePair<string, Tensor>($"base_model.model.{m.Key}.lora_B.default.weight", m.Value.B),

@@ -3,7 +3,7 @@ using LoraRouting = Tuneforge.Engine.Modeling.LoraRouting;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
-using ServedLora = Tuneforge.Engine.Generation.LoraWeights;
+using ServedLora = Tuneforge.Engine.Generation.FusedLoraFactors;
 
 namespace Tuneforge.Engine.Tests.Consistency;
 

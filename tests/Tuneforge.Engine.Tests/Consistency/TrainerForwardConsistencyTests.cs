@@ -2,7 +2,6 @@ using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
-using EngineLora = Tuneforge.Engine.Modeling.LoraWeights;
 
 namespace Tuneforge.Engine.Tests.Consistency;
 
@@ -36,8 +35,7 @@ public class TrainerForwardConsistencyTests
         var trainerLogits = trainerHidden.matmul(frozen.LmHead.t());                                     // [T, vocab]
 
         using var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, float64);
-        var modules = c.Lora.ToModuleTensors().ToDictionary(m => m.Key, m => new EngineLora(m.Value.A, m.Value.B));
-        using var adapter = new LoraAdapter(c.Lora.Rank, c.Lora.Alpha, 0, modules);
+        using var adapter = c.Lora.ToAdapter(dropout: 0);
         using var batch = TokenBatch.Pack([[first, second]]);
         var modelHidden = model.Forward(batch, LoraRouting.All(adapter)).squeeze(0);
         var modelLogits = model.Logits(modelHidden);

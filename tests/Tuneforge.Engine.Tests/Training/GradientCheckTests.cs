@@ -115,9 +115,8 @@ public class GradientCheckTests
 
         using var scope = NewDisposeScope();
         using var model = PretrainedModel.LoadModel(f.Dir.Path, f.Config, float64);
-        var modules = f.Lora.ToModuleTensors().ToDictionary(
-            m => m.Key, m => new LoraWeights(m.Value.A.requires_grad_(true), m.Value.B.requires_grad_(true)));
-        using var adapter = new LoraAdapter(f.Lora.Rank, f.Lora.Alpha, 0, modules);
+        using var adapter = f.Lora.ToAdapter(dropout: 0);
+        foreach (var pair in adapter.Modules.Values) { pair.A.requires_grad_(true); pair.B.requires_grad_(true); }
         using var batch = TokenBatch.Pack([[First.Ids, Second.Ids]]);
         var hidden = model.Forward(batch, LoraRouting.All(adapter)).squeeze(0);          // [T, H]
         var (select, labels) = f.Trained();
@@ -129,7 +128,7 @@ public class GradientCheckTests
         Assert.True(Math.Abs(reference.item<double>() - loss) < 1e-6, $"engine loss {reference.item<double>()}, trainer loss {loss}");
         foreach (var slot in f.Lora.Slots)
         {
-            var (a, b) = (modules[slot.Module].A.grad!, modules[slot.Module].B.grad!);
+            var (a, b) = (adapter.Modules[slot.Module].A.grad!, adapter.Modules[slot.Module].B.grad!);
             AssertClose(a, grad, slot.AOffset, slot.Module + ".lora_A");
             AssertClose(b, grad, slot.BOffset, slot.Module + ".lora_B");
         }

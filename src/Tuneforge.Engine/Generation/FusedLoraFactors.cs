@@ -41,13 +41,14 @@ public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFact
 }
 
 /// <summary>
-/// A LoRA adapter prepared for serving over a <see cref="BatchDecoder"/>'s base weights: the factors of each fused
-/// projection group. Only the factors live here; the base is shared by every adapter. The adapter itself is read by
-/// <see cref="PeftAdapterFolder"/>, the reader every path shares.
+/// The decoder's view of a <see cref="LoraAdapter"/> (the one type that means an adapter, read and written by
+/// <see cref="PeftAdapterFolder"/>): its factors stacked per fused projection group of a <see cref="BatchDecoder"/>,
+/// with the scale folded in, in the serving dtype. Built from an adapter and nothing else; the base is shared by
+/// every adapter.
 /// </summary>
-public sealed class LoraWeights : IDisposable
+public sealed class FusedLoraFactors : IDisposable
 {
-    private LoraWeights(string name, LoraLayerFactors[] layers, long bytes, ScalarType dtype)
+    private FusedLoraFactors(string name, LoraLayerFactors[] layers, long bytes, ScalarType dtype)
     {
         Name = name; Layers = layers; ByteSize = bytes; Dtype = dtype;
         MaxRank = layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).OfType<LoraFactors>().Select(f => f.Rank).DefaultIfEmpty(0).Max();
@@ -65,15 +66,15 @@ public sealed class LoraWeights : IDisposable
     public IReadOnlyList<LoraLayerFactors> Layers { get; }
     public long ByteSize { get; }
 
-    /// <summary>Reads the PEFT adapter folder <paramref name="adapterDir"/> and lays it out for serving.</summary>
-    public static LoraWeights Load(string adapterDir, ModelConfig config, ScalarType dtype)
+    /// <summary>Reads the PEFT adapter folder <paramref name="adapterDir"/> into a <see cref="LoraAdapter"/> and lays it out for serving.</summary>
+    public static FusedLoraFactors Load(string adapterDir, ModelConfig config, ScalarType dtype)
     {
         using var adapter = PeftAdapterFolder.Read(adapterDir);
         return FromAdapter(adapter, config, dtype, Path.GetFileName(Path.TrimEndingDirectorySeparator(adapterDir)));
     }
 
     /// <summary>Stacks <paramref name="adapter"/>'s A and B per fused group, with its scale folded into Bt, in <paramref name="dtype"/>.</summary>
-    public static LoraWeights FromAdapter(LoraAdapter adapter, ModelConfig config, ScalarType dtype, string name)
+    public static FusedLoraFactors FromAdapter(LoraAdapter adapter, ModelConfig config, ScalarType dtype, string name)
     {
         var scale = adapter.Scale;
         var used = new HashSet<string>();
@@ -125,7 +126,7 @@ public sealed class LoraWeights : IDisposable
             foreach (var l in layers) l.Dispose();
             throw new InvalidDataException($"adapter {name} adapts {foreign}, which this {config.Architecture} with {config.NumHiddenLayers} layers does not have");
         }
-        return new LoraWeights(name, layers, bytes, dtype);
+        return new FusedLoraFactors(name, layers, bytes, dtype);
     }
 
     public void Dispose()
