@@ -13,7 +13,7 @@ public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, doub
 
 /// <summary>
 /// The one description of a network: the parts of a Hugging Face <c>config.json</c> the engine implements, for the
-/// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>MistralForCausalLM</c>). Both runners (the
+/// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c>, <c>MistralForCausalLM</c>). Both runners (the
 /// trainer's <c>LoraNetwork</c> and the server's <c>BatchDecoder</c>) and the exporters read a network from it;
 /// <see cref="ParameterShapes"/> is the list of its tensors, <see cref="WeightNames"/> their names.
 /// <see cref="Parse"/> is the one capability check: it accepts exactly what both runners implement and rejects
@@ -22,8 +22,8 @@ public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, doub
 /// </summary>
 public sealed record ModelConfig
 {
-    public const string Llama = "LlamaForCausalLM", Qwen2 = "Qwen2ForCausalLM", Mistral = "MistralForCausalLM";
-    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Mistral];
+    public const string Llama = "LlamaForCausalLM", Qwen2 = "Qwen2ForCausalLM", Qwen3 = "Qwen3ForCausalLM", Mistral = "MistralForCausalLM";
+    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Qwen3, Mistral];
 
     public string Architecture { get; init; } = Llama;
     public required int VocabSize { get; init; }
@@ -39,10 +39,16 @@ public sealed record ModelConfig
     public double RopeTheta { get; init; } = 10000;
     public Llama3RopeScaling? RopeScaling { get; init; }
     public bool TieWordEmbeddings { get; init; }
-    /// <summary>Bias on q/k/v projections (always for Qwen2; <c>attention_bias</c> for Llama, which also biases o_proj).</summary>
+    /// <summary>Bias on q/k/v projections (always for Qwen2; <c>attention_bias</c> for Llama and Qwen3, which also biases o_proj).</summary>
     public bool QkvBias { get; init; }
     public bool OutputBias { get; init; }
+    /// <summary>Bias on gate/up/down (Llama's <c>mlp_bias</c>).</summary>
     public bool MlpBias { get; init; }
+    /// <summary>
+    /// Qwen3's RMSNorm over each query and key head (<c>self_attn.q_norm</c>, <c>self_attn.k_norm</c>, weight
+    /// [head_dim], eps <see cref="RmsNormEps"/>), applied after the projection and before RoPE.
+    /// </summary>
+    public bool QkNorm => Architecture == Qwen3;
 
     /// <summary>
     /// Every tensor a Hugging Face checkpoint with this config holds, by name (<see cref="WeightNames"/>), in
@@ -60,6 +66,11 @@ public sealed record ModelConfig
                 if (p == LayerProjections.Gate) yield return (WeightNames.PostAttentionNorm(i), [HiddenSize]);
                 yield return (WeightNames.Weight(i, p), [OutFeatures(p), InFeatures(p)]);
                 if (HasBias(p)) yield return (WeightNames.Bias(i, p), [OutFeatures(p)]);
+                if (p == LayerProjections.O && QkNorm)
+                {
+                    yield return (WeightNames.QNorm(i), [HeadDim]);
+                    yield return (WeightNames.KNorm(i), [HeadDim]);
+                }
             }
         }
         yield return (WeightNames.FinalNorm, [HiddenSize]);
@@ -141,7 +152,8 @@ public sealed record ModelConfig
         var kvHeads = OptionalInt(root, "num_key_value_heads") ?? heads;
         if (heads % kvHeads != 0)
             throw new UnsupportedCheckpointException("num_key_value_heads", kvHeads.ToString(), $"must divide num_attention_heads ({heads})");
-        var headDim = OptionalInt(root, "head_dim") ?? (hidden % heads == 0 ? hidden / heads
+        // Qwen3Config defaults head_dim to 128 (not hidden / heads) when config.json omits it.
+        var headDim = OptionalInt(root, "head_dim") ?? (architecture == Qwen3 ? 128 : hidden % heads == 0 ? hidden / heads
             : throw new UnsupportedCheckpointException("num_attention_heads", heads.ToString(), $"does not divide hidden_size ({hidden}) and head_dim is not given"));
         var maxPositions = OptionalInt(root, "max_position_embeddings") ?? 2048;
 
@@ -165,9 +177,10 @@ public sealed record ModelConfig
             RopeTheta = OptionalDouble(root, "rope_theta") ?? 10000,
             RopeScaling = ParseRopeScaling(root),
             TieWordEmbeddings = OptionalBool(root, "tie_word_embeddings") ?? false,
-            QkvBias = architecture == Qwen2 || attentionBias,
-            OutputBias = architecture != Qwen2 && attentionBias,
-            MlpBias = mlpBias,
+            // Hugging Face reads attention_bias for Llama and Qwen3 (q, k, v and o) only, mlp_bias for Llama only.
+            QkvBias = architecture == Qwen2 || (architecture is Llama or Qwen3 && attentionBias),
+            OutputBias = architecture is Llama or Qwen3 && attentionBias,
+            MlpBias = architecture == Llama && mlpBias,
             TorchDtype = ParseDtype(root),
             BosTokenId = OptionalInt(root, "bos_token_id"),
             EosTokenIds = ParseIds(root["eos_token_id"]),
@@ -180,7 +193,7 @@ public sealed record ModelConfig
         var o = new JsonObject
         {
             ["architectures"] = new JsonArray(Architecture),
-            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Mistral => "mistral", _ => "llama" },
+            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Qwen3 => "qwen3", Mistral => "mistral", _ => "llama" },
             ["vocab_size"] = VocabSize,
             ["hidden_size"] = HiddenSize,
             ["intermediate_size"] = IntermediateSize,
@@ -195,8 +208,9 @@ public sealed record ModelConfig
             ["hidden_act"] = "silu",
             ["torch_dtype"] = TorchDtype ?? "float32",
         };
-        if (Architecture == Llama) { o["attention_bias"] = QkvBias; o["mlp_bias"] = MlpBias; }
-        if (Architecture is Qwen2 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] = null; }
+        if (Architecture is Llama or Qwen3) o["attention_bias"] = QkvBias;
+        if (Architecture == Llama) o["mlp_bias"] = MlpBias;
+        if (Architecture is Qwen2 or Qwen3 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] = null; }
         if (RopeScaling is { } s)
             o["rope_scaling"] = new JsonObject
             {
@@ -213,8 +227,9 @@ public sealed record ModelConfig
     {
         "llama" => Llama,
         "qwen2" => Qwen2,
+        "qwen3" => Qwen3,
         "mistral" => Mistral,
-        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, mistral"),
+        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, qwen3, mistral"),
     };
 
     private static void CheckActivation(JsonObject root)
@@ -226,9 +241,9 @@ public sealed record ModelConfig
     private static void CheckSlidingWindow(JsonObject root, string architecture, int maxPositions)
     {
         var window = OptionalInt(root, "sliding_window");
-        if (architecture == Qwen2)
+        if (architecture is Qwen2 or Qwen3)
         {
-            // Qwen2 applies the window only when use_sliding_window is true.
+            // Qwen2 and Qwen3 apply the window only when use_sliding_window is true.
             if (OptionalBool(root, "use_sliding_window") == true && window is { } w && w < maxPositions)
                 throw new UnsupportedCheckpointException("use_sliding_window", "true", $"sliding-window attention (sliding_window = {w}) is not implemented");
             return;

@@ -12,7 +12,7 @@ namespace Tuneforge.Engine.Generation;
 public sealed unsafe partial class BatchDecoder
 {
     /// <summary>Native addresses of one layer's weights and cache (tensors owned by the decoder, never moved).</summary>
-    private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, nint GateUpBias,
+    private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, nint QNorm, nint KNorm, WeightMatrix O, nint OBias, WeightMatrix GateUp, nint GateUpBias,
         WeightMatrix Down, nint DownBias, nint InputNorm, nint PostNorm, nint Keys, nint Values);
 
     private RowLayer[]? _rowLayers; // set while the row path can run (its cache is f32)
@@ -42,7 +42,7 @@ public sealed unsafe partial class BatchDecoder
             _rowBiases.Add(wide);
             return Address(wide);
         }
-        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), WeightMatrix.Of(l.O), F32(l.OBias),
+        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), Address(l.QNorm), Address(l.KNorm), WeightMatrix.Of(l.O), F32(l.OBias),
             WeightMatrix.Of(l.GateUp), F32(l.GateUpBias), WeightMatrix.Of(l.Down), F32(l.DownBias), Address(l.InputNorm), Address(l.PostNorm),
             Address(l.KeyCache), Address(l.ValueCache))).ToArray();
         _rowEmbed = WeightMatrix.Of(_embed);
@@ -98,6 +98,9 @@ public sealed unsafe partial class BatchDecoder
             for (var r = 0; r < b; r++)
             {
                 var row = pq + (long)r * qkvWidth;
+                if (l.QNorm != 0) // Qwen3: RMSNorm over each q and k head (in place), before RoPE
+                    for (var head = 0; head < _heads + _kvHeads; head++)
+                        RowOps.RmsNorm(row + head * d, (float*)(head < _heads ? l.QNorm : l.KNorm), _eps, row + head * d, d);
                 for (var head = 0; head < _heads + _kvHeads; head++) RowOps.Rope(row + head * d, pang + r * d, pang + r * d + half, d);
                 var at = slotArray[r] * slotStride + positions[r] * positionStride;
                 new ReadOnlySpan<float>(row + attnWidth, (int)positionStride).CopyTo(new Span<float>((float*)l.Keys + at, (int)positionStride));

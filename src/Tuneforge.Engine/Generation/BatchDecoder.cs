@@ -22,7 +22,7 @@ namespace Tuneforge.Engine.Generation;
 /// </summary>
 public sealed partial class BatchDecoder : IDisposable
 {
-    private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor? GateUpBias, Tensor Down,
+    private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor? QNorm, Tensor? KNorm, Tensor O, Tensor? OBias, Tensor GateUp, Tensor? GateUpBias, Tensor Down,
         Tensor? DownBias, Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
 
     private readonly FusedBaseWeights _weights;
@@ -85,7 +85,7 @@ public sealed partial class BatchDecoder : IDisposable
         // zero, and 0 · NaN from uninitialised memory would still be NaN, so the torch path keeps a zeroed cache.
         var rowsCache = rowsPossible && requested != DecodePath.Torch;
         Tensor Cache() => (rowsCache ? empty(cacheShape, dtype: float32) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
-        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.O, Bias(w.OBias), w.GateUp, Bias(w.GateUpBias), w.Down,
+        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.QNorm, w.KNorm, w.O, Bias(w.OBias), w.GateUp, Bias(w.GateUpBias), w.Down,
             Bias(w.DownBias), w.InputNorm, w.PostNorm, Cache(), Cache())).ToArray();
         WeightBytes = _weights.ByteSize;
         if (WeightDtype != dtype)
@@ -255,7 +255,10 @@ public sealed partial class BatchDecoder : IDisposable
         var qkv = Linear(x, l.Qkv, l.QkvBias);
         routing.Apply(qkv, x, layer, static f => f.Qkv);
         var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
-        var roped = RotaryEmbedding.Apply(heads.narrow(1, 0, _heads + _kvHeads), cos, sin);
+        var qk = heads.narrow(1, 0, _heads + _kvHeads);
+        if (l.QNorm is { } qNorm && l.KNorm is { } kNorm)   // Qwen3: RMSNorm over each q and k head, before RoPE
+            qk = cat([Modeling.RmsNorm.Normalize(qk.narrow(1, 0, _heads), qNorm, _eps), Modeling.RmsNorm.Normalize(qk.narrow(1, _heads, _kvHeads), kNorm, _eps)], 1);
+        var roped = RotaryEmbedding.Apply(qk, cos, sin);
         return (roped.narrow(1, 0, _heads), roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
     }
 

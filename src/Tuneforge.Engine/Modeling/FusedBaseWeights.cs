@@ -6,12 +6,13 @@ namespace Tuneforge.Engine.Modeling;
 /// <summary>
 /// One decoder layer's frozen weights with the projections that read the same input stacked, so each group is one
 /// matmul: Qkv [(heads + 2·kv_heads)·head_dim, hidden] (bias likewise), GateUp [2·intermediate, hidden] (bias likewise).
-/// A bias is null where the config has none.
+/// A bias is null where the config has none; QNorm and KNorm [head_dim] are Qwen3's per-head norms, else null.
 /// </summary>
-public sealed record FusedLayerWeights(Tensor InputNorm, Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor PostNorm,
-    Tensor GateUp, Tensor? GateUpBias, Tensor Down, Tensor? DownBias)
+public sealed record FusedLayerWeights(Tensor InputNorm, Tensor Qkv, Tensor? QkvBias, Tensor? QNorm, Tensor? KNorm, Tensor O, Tensor? OBias,
+    Tensor PostNorm, Tensor GateUp, Tensor? GateUpBias, Tensor Down, Tensor? DownBias)
 {
-    public IEnumerable<Tensor> All => new[] { InputNorm, Qkv, QkvBias, O, OBias, PostNorm, GateUp, GateUpBias, Down, DownBias }.OfType<Tensor>();
+    public IEnumerable<Tensor> All =>
+        new[] { InputNorm, Qkv, QkvBias, QNorm, KNorm, O, OBias, PostNorm, GateUp, GateUpBias, Down, DownBias }.OfType<Tensor>();
 }
 
 /// <summary>
@@ -73,6 +74,8 @@ public sealed class FusedBaseWeights : IDisposable
             result[i] = new FusedLayerWeights(
                 InputNorm: Get(WeightNames.InputNorm(i), normDtype),
                 Qkv: groups[0].Weight, QkvBias: groups[0].Bias,
+                QNorm: config.QkNorm ? Get(WeightNames.QNorm(i), normDtype) : null,
+                KNorm: config.QkNorm ? Get(WeightNames.KNorm(i), normDtype) : null,
                 O: groups[1].Weight, OBias: groups[1].Bias,
                 PostNorm: Get(WeightNames.PostAttentionNorm(i), normDtype),
                 GateUp: groups[2].Weight, GateUpBias: groups[2].Bias,

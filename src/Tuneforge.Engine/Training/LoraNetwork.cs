@@ -56,7 +56,7 @@ internal sealed class LoraNetwork
             var groups = _lora.Groups[i];
             // the projections after a norm take the residual stream and normalise it themselves
             var qkv = Project(x, layer.Qkv, groups[0], lora, dropoutGenerator, "norm + qkv", layer.InputNorm, layer.QkvBias);  // [T, (nq + 2 nkv) · hd]
-            var attn = Attention(Mark(qkv, "rope+attention"), cos, sin, mask, T);                            // [T, nq · hd]
+            var attn = Attention(Mark(qkv, "rope+attention"), layer, cos, sin, mask, T);                     // [T, nq · hd]
             x = x.add(Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o", bias: layer.OBias), Scalars.One);
             var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm, layer.GateUpBias); // [T, 2 I]
             var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
@@ -80,11 +80,14 @@ internal sealed class LoraNetwork
         return LoraProjection.Apply(x, _lora.Flat, operands);
     }
 
-    private Tensor Attention(Tensor qkv, Tensor cos, Tensor sin, Tensor? mask, int T)
+    private Tensor Attention(Tensor qkv, FusedLayerWeights layer, Tensor cos, Tensor sin, Tensor? mask, int T)
     {
         int nq = _config.NumAttentionHeads, nkv = _config.NumKeyValueHeads, hd = _config.HeadDim;
         var heads = qkv.view(T, nq + 2 * nkv, hd);
-        var qk = RotaryEmbedding.Apply(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
+        var qk = heads.narrow(1, 0, nq + nkv);                                   // [T, nq + nkv, hd]
+        if (layer.QNorm is { } qNorm && layer.KNorm is { } kNorm)                // Qwen3: RMSNorm over each q and k head, before RoPE
+            qk = cat([Norm(qk.narrow(1, 0, nq), qNorm), Norm(qk.narrow(1, nq, nkv), kNorm)], 1);
+        qk = RotaryEmbedding.Apply(qk, cos, sin);
         var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
         var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
         var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]

@@ -29,6 +29,8 @@ internal sealed class AdaptedCheckpoint : IDisposable
             ["qwen2"] = (RandomCheckpoint.Qwen2Config, ["q_proj", "v_proj", "up_proj", "down_proj"]),
             // biases on every projection (attention_bias, mlp_bias); o and down adapted.
             ["llama-biases"] = (RandomCheckpoint.LlamaBiasesConfig, ["q_proj", "o_proj", "up_proj", "down_proj"]),
+            // q_norm/k_norm per head, head_dim 24 ≠ hidden / heads; all of attention and part of the MLP adapted.
+            ["qwen3"] = (RandomCheckpoint.Qwen3Config, ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]),
             // one K/V head, explicit head_dim 24 ≠ hidden / heads.
             ["mistral"] = (RandomCheckpoint.MistralConfig, ["k_proj", "o_proj", "gate_proj"]),
         };

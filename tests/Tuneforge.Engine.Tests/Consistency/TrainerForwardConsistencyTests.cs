@@ -19,6 +19,7 @@ public class TrainerForwardConsistencyTests
     [InlineData("llama3")]
     [InlineData("qwen2")]
     [InlineData("llama-biases")]
+    [InlineData("qwen3")]
     [InlineData("mistral")]
     public void Trainer_forward_equals_the_engine_model_with_the_same_adapter(string name)
     {

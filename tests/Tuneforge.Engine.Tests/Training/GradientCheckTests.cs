@@ -28,11 +28,12 @@ public class GradientCheckTests
         /// <summary>Seed of the dropout masks; every forward draws the same masks from it.</summary>
         private readonly ulong? _dropoutSeed;
 
-        public Fixture(double dropout = 0, ScalarType dtype = ScalarType.Float64, ScalarType? storage = null, bool roundMatricesToBf16 = false)
+        public Fixture(double dropout = 0, ScalarType dtype = ScalarType.Float64, ScalarType? storage = null, bool roundMatricesToBf16 = false,
+            string architecture = "llama")
         {
             _dropoutSeed = dropout > 0 ? 11UL : null;
             TorchRuntime.Initialize();
-            RandomCheckpoint.Write(Dir.Path, RandomCheckpoint.LlamaConfig(), seed: 3);
+            RandomCheckpoint.Write(Dir.Path, architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaConfig(), seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
             using (var weights = CheckpointWeights.Open(Dir.Path))
                 Base = FrozenBase.FromTensors(Config, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
@@ -78,11 +79,13 @@ public class GradientCheckTests
     }
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(0.3)]   // the same dropout masks in every forward: the hand-written backward must apply them too
-    public void Lora_gradients_match_finite_differences(double dropout)
+    [InlineData(0.0, "llama")]
+    [InlineData(0.3, "llama")]   // the same dropout masks in every forward: the hand-written backward must apply them too
+    [InlineData(0.0, "qwen3")]   // q_norm/k_norm between q/k and RoPE: their backward comes from autograd
+    [InlineData(0.3, "qwen3")]
+    public void Lora_gradients_match_finite_differences(double dropout, string architecture)
     {
-        using var f = new Fixture(dropout);
+        using var f = new Fixture(dropout, architecture: architecture);
         var (_, grad) = f.TrainerLossAndGrad();
         const double eps = 1e-3;
         var probes = new List<long>();
@@ -107,10 +110,12 @@ public class GradientCheckTests
         }
     }
 
-    [Fact]
-    public void Loss_and_gradients_match_the_engine_forward_with_autograd()
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen3")]
+    public void Loss_and_gradients_match_the_engine_forward_with_autograd(string architecture)
     {
-        using var f = new Fixture();
+        using var f = new Fixture(architecture: architecture);
         var (loss, grad) = f.TrainerLossAndGrad();
 
         using var scope = NewDisposeScope();
