@@ -41,6 +41,8 @@ public static class GgufWriter
     {
         if (config.QkvBias || config.OutputBias || config.MlpBias)
             throw new UnsupportedCheckpointException("attention_bias", "true", "the GGUF writer handles bias-free Llama models only");
+        if (config.QkNorm)
+            throw new UnsupportedCheckpointException("architectures", config.Architecture, "the GGUF writer writes llama.cpp's llama layout, which has no q_norm/k_norm");
         var matrix = dtype == ScalarType.BFloat16 ? GgmlType.BF16 : GgmlType.F32;
         var meta = new List<(string Key, ValueType Type, object Value)>
         {
