@@ -1,5 +1,6 @@
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Bench;
@@ -35,18 +36,12 @@ internal static class ServeModel
         var g = new TorchSharp.torch.Generator((ulong)seed);
         const int rank = 16;
         var tensors = new Dictionary<string, Tensor>();
-        int q = c.NumAttentionHeads * c.HeadDim, kv = c.NumKeyValueHeads * c.HeadDim;
-        foreach (var (block, module, inDim, outDim) in new[]
-        {
-            ("self_attn", "q_proj", c.HiddenSize, q), ("self_attn", "k_proj", c.HiddenSize, kv), ("self_attn", "v_proj", c.HiddenSize, kv),
-            ("self_attn", "o_proj", q, c.HiddenSize), ("mlp", "gate_proj", c.HiddenSize, c.IntermediateSize),
-            ("mlp", "up_proj", c.HiddenSize, c.IntermediateSize), ("mlp", "down_proj", c.IntermediateSize, c.HiddenSize),
-        })
+        foreach (var module in LayerProjections.All)
             for (var i = 0; i < c.NumHiddenLayers; i++)
             {
-                var p = $"base_model.model.model.layers.{i}.{block}.{module}";
-                tensors[p + ".lora_A.weight"] = randn([rank, inDim], generator: g).mul_(0.01f);
-                tensors[p + ".lora_B.weight"] = randn([outDim, rank], generator: g).mul_(0.01f);
+                var path = WeightNames.Module(i, module);
+                tensors[LoraAdapter.PeftKey(path, 'A')] = randn([rank, c.InFeatures(module)], generator: g).mul_(0.01f);
+                tensors[LoraAdapter.PeftKey(path, 'B')] = randn([c.OutFeatures(module), rank], generator: g).mul_(0.01f);
             }
         Directory.CreateDirectory(dir);
         SafetensorsWriter.Write(Path.Combine(dir, "adapter_model.safetensors"), tensors);
