@@ -18,12 +18,7 @@ public sealed class ForwardBenchmark : IBenchmark
 {
     public string Name => "forward";
 
-    private static readonly ModelConfig SmolLm2 = new()
-    {
-        Architecture = ModelConfig.Llama, VocabSize = 49152, HiddenSize = 576, IntermediateSize = 1536, NumHiddenLayers = 30,
-        NumAttentionHeads = 9, NumKeyValueHeads = 3, HeadDim = 64, MaxPositionEmbeddings = 8192, RmsNormEps = 1e-5,
-        RopeTheta = 100000, TieWordEmbeddings = true, TorchDtype = "bfloat16",
-    };
+    private static readonly ModelConfig SmolLm2 = BenchModels.SmolLm2_135M;
 
     public int Run(string[] args)
     {

@@ -5,7 +5,7 @@ using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
 using ScalarType = TorchSharp.torch.ScalarType;
-using ServedAdapter = Tuneforge.Engine.Generation.LoraWeights;
+using ServedAdapter = Tuneforge.Engine.Generation.FusedLoraFactors;
 
 namespace Tuneforge.Bench;
 

@@ -1,5 +1,6 @@
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Bench;
@@ -7,12 +8,7 @@ namespace Tuneforge.Bench;
 /// <summary>The serve benchmark's model: SmolLM2-135M's shape with random bf16 weights (nothing is downloaded).</summary>
 internal static class ServeModel
 {
-    public static readonly ModelConfig Config = new()
-    {
-        VocabSize = 49152, HiddenSize = 576, IntermediateSize = 1536, NumHiddenLayers = 30, NumAttentionHeads = 9,
-        NumKeyValueHeads = 3, HeadDim = 64, MaxPositionEmbeddings = 8192, RmsNormEps = 1e-5, RopeTheta = 100000,
-        TieWordEmbeddings = true, TorchDtype = "bfloat16", BosTokenId = 1, EosTokenIds = [2],
-    };
+    public static readonly ModelConfig Config = BenchModels.SmolLm2_135M;
 
     /// <summary>Random weights with Hugging Face names (std 0.02 as in the model's initialiser, norms at 1).</summary>
     public static Dictionary<string, Tensor> Weights(int seed = 0)
@@ -34,30 +30,24 @@ internal static class ServeModel
     }
 
     /// <summary>Writes a random PEFT adapter (rank 16 on all seven projections, as bench/train trains) and loads it for serving in <paramref name="dtype"/>.</summary>
-    public static LoraWeights Adapter(string dir, ScalarType dtype, int seed = 1)
+    public static FusedLoraFactors Adapter(string dir, ScalarType dtype, int seed = 1)
     {
         var c = Config;
         var g = new TorchSharp.torch.Generator((ulong)seed);
         const int rank = 16;
         var tensors = new Dictionary<string, Tensor>();
-        int q = c.NumAttentionHeads * c.HeadDim, kv = c.NumKeyValueHeads * c.HeadDim;
-        foreach (var (block, module, inDim, outDim) in new[]
-        {
-            ("self_attn", "q_proj", c.HiddenSize, q), ("self_attn", "k_proj", c.HiddenSize, kv), ("self_attn", "v_proj", c.HiddenSize, kv),
-            ("self_attn", "o_proj", q, c.HiddenSize), ("mlp", "gate_proj", c.HiddenSize, c.IntermediateSize),
-            ("mlp", "up_proj", c.HiddenSize, c.IntermediateSize), ("mlp", "down_proj", c.IntermediateSize, c.HiddenSize),
-        })
+        foreach (var module in LayerProjections.All)
             for (var i = 0; i < c.NumHiddenLayers; i++)
             {
-                var p = $"base_model.model.model.layers.{i}.{block}.{module}";
-                tensors[p + ".lora_A.weight"] = randn([rank, inDim], generator: g).mul_(0.01f);
-                tensors[p + ".lora_B.weight"] = randn([outDim, rank], generator: g).mul_(0.01f);
+                var path = WeightNames.Module(i, module);
+                tensors[LoraAdapter.PeftKey(path, 'A')] = randn([rank, c.InFeatures(module)], generator: g).mul_(0.01f);
+                tensors[LoraAdapter.PeftKey(path, 'B')] = randn([c.OutFeatures(module), rank], generator: g).mul_(0.01f);
             }
         Directory.CreateDirectory(dir);
         SafetensorsWriter.Write(Path.Combine(dir, "adapter_model.safetensors"), tensors);
         File.WriteAllText(Path.Combine(dir, "adapter_config.json"),
             $$$"""{"peft_type":"LORA","r":{{{rank}}},"lora_alpha":{{{2 * rank}}},"target_modules":["q_proj","k_proj","v_proj","o_proj","gate_proj","up_proj","down_proj"]}""");
         foreach (var t in tensors.Values) t.Dispose();
-        return LoraWeights.Load(dir, c, dtype);
+        return FusedLoraFactors.Load(dir, c, dtype);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
 using Tuneforge.Engine;
+using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
@@ -40,9 +41,9 @@ public sealed class TrainBenchmark : IBenchmark
         if (StringArg(args, "--storage", "auto") == "f32") storage = dtype;   // base matrices widened at load, as before
         // the reference computes in the dtype that is fastest for it here unless told
         string referenceDtype = StringArg(args, "--reference-dtype", dtypeArg == "auto" ? "auto" : dtypeArg);
-        var shape = NetworkShape.SmolLm2_135M with { Layers = layers };
-        Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.Layers} layers, {shape.Heads} heads, " +
-                          $"{shape.KvHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
+        var shape = BenchModels.SmolLm2_135M with { NumHiddenLayers = layers };
+        Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.NumHiddenLayers} layers, {shape.NumAttentionHeads} heads, " +
+                          $"{shape.NumKeyValueHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
                           $"LoRA rank {rank} on all seven projections, {threads} threads, {steps} measured steps after {warmup} warm-up");
         Console.WriteLine($"tuneforge computes in {DtypeName(dtype)} with the base matrices stored in {DtypeName(storage)} ({why}); f32 adapters and AdamW state.");
         Console.WriteLine($"pytorch reference computes in {(referenceDtype == "auto" ? "the dtype that multiplies fastest for it on this CPU (measured below)" : referenceDtype)}. " +
@@ -95,12 +96,12 @@ public sealed class TrainBenchmark : IBenchmark
     private static string DtypeName(ScalarType t) => t == bfloat16 ? "bf16" : t == float32 ? "f32" : t.ToString();
 
     /// <summary>--profile: one warm-up step, then one step timed per op family, with resident memory at its stages.</summary>
-    private static int ProfileStep(NetworkShape shape, int seq, int rank, ScalarType dtype, ScalarType storage)
+    private static int ProfileStep(ModelConfig shape, int seq, int rank, ScalarType dtype, ScalarType storage)
     {
         double rssStart = RssMb("VmRSS:");
         using var frozen = FrozenBase.Random(shape, dtype, seed: 1, storage);
         double rssBase = RssMb("VmRSS:");
-        using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
+        using var lora = new LoraParameters(shape, rank, 2.0 * rank, LayerProjections.All);
         lora.Initialize(seed: 2);
         using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
         var row = BenchRow(shape, seq);
@@ -131,7 +132,7 @@ public sealed class TrainBenchmark : IBenchmark
         return 0;
     }
 
-    private static PackedRow BenchRow(NetworkShape shape, int seq)
+    private static PackedRow BenchRow(ModelConfig shape, int seq)
     {
         var rng = new Random(3);
         var ids = Enumerable.Range(0, seq + 1).Select(_ => rng.Next(shape.VocabSize)).ToArray();
@@ -142,10 +143,10 @@ public sealed class TrainBenchmark : IBenchmark
 
     private sealed record Measurement(double StepSeconds, double PeakRssMb, double Loss);
 
-    private static Measurement MeasureTuneforge(NetworkShape shape, int seq, int rank, int steps, int warmup, ScalarType dtype, ScalarType storage)
+    private static Measurement MeasureTuneforge(ModelConfig shape, int seq, int rank, int steps, int warmup, ScalarType dtype, ScalarType storage)
     {
         using var frozen = FrozenBase.Random(shape, dtype, seed: 1, storage);
-        using var lora = new LoraParameters(shape, rank, 2.0 * rank, NetworkShape.AllProjections);
+        using var lora = new LoraParameters(shape, rank, 2.0 * rank, LayerProjections.All);
         lora.Initialize(seed: 2);
         using var trainer = new LoraTrainer(frozen, lora, dropout: 0.05, weightDecay: 0);
         var row = BenchRow(shape, seq);
@@ -164,12 +165,12 @@ public sealed class TrainBenchmark : IBenchmark
     }
 
     /// <summary>Forward 2N + input-gradient backward 2N over the frozen matmuls, 6N over the adapters, plus attention.</summary>
-    internal static double ModelFlopsPerToken(NetworkShape s, int seq, int rank)
+    internal static double ModelFlopsPerToken(ModelConfig s, int seq, int rank)
     {
         double frozen = s.MatmulParameters;
-        double adapters = s.Layers * NetworkShape.AllProjections.Sum(p => (double)rank * (s.InFeatures(p) + s.OutFeatures(p)));
+        double adapters = s.NumHiddenLayers * LayerProjections.All.Sum(p => (double)rank * (s.InFeatures(p) + s.OutFeatures(p)));
         // causal attention: QKᵀ and PV, 2·seq·hd each per head, halved by the mask; backward twice the forward
-        double attention = s.Layers * s.Heads * (2.0 * 2 * seq * s.HeadDim / 2) * 3;
+        double attention = s.NumHiddenLayers * s.NumAttentionHeads * (2.0 * 2 * seq * s.HeadDim / 2) * 3;
         return 4 * frozen + 6 * adapters + attention;
     }
 
@@ -190,7 +191,7 @@ public sealed class TrainBenchmark : IBenchmark
         return 2.0 * n * n * n / best / 1e9;
     }
 
-    private static JsonElement? RunReference(NetworkShape shape, int seq, int rank, int steps, int warmup, int threads, string dtype)
+    private static JsonElement? RunReference(ModelConfig shape, int seq, int rank, int steps, int warmup, int threads, string dtype)
     {
         const string python = "/usr/bin/python3";
         if (!PythonHasTorch(python))
@@ -202,8 +203,8 @@ public sealed class TrainBenchmark : IBenchmark
         }
         var script = Path.Combine(AppContext.BaseDirectory, "reference", "train_reference.py");
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true };
-        foreach (var a in new[] { script, "--hidden", $"{shape.HiddenSize}", "--layers", $"{shape.Layers}", "--heads", $"{shape.Heads}",
-                     "--kv-heads", $"{shape.KvHeads}", "--intermediate", $"{shape.IntermediateSize}", "--vocab", $"{shape.VocabSize}",
+        foreach (var a in new[] { script, "--hidden", $"{shape.HiddenSize}", "--layers", $"{shape.NumHiddenLayers}", "--heads", $"{shape.NumAttentionHeads}",
+                     "--kv-heads", $"{shape.NumKeyValueHeads}", "--intermediate", $"{shape.IntermediateSize}", "--vocab", $"{shape.VocabSize}",
                      "--seq", $"{seq}", "--rank", $"{rank}", "--alpha", $"{2 * rank}", "--steps", $"{steps}", "--warmup", $"{warmup}", "--threads", $"{threads}", "--dtype", dtype })
             psi.ArgumentList.Add(a);
         Console.WriteLine("running the PyTorch reference ...");

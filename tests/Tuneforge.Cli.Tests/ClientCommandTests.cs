@@ -149,8 +149,8 @@ public class ModelsListTests(UnloadableModelService service) : IClassFixture<Unl
     {
         var run = await service.RunAsync("models", "list");
         Assert.True(run.ExitCode == 0, run.ToString());
-        var reason = Assert.Single(run.Stdout.Split('\n'), l => l.StartsWith("qwen3-mini cannot be loaded:", StringComparison.Ordinal));
-        Assert.Contains("config.json: architectures = Qwen3ForCausalLM is not supported", reason);
+        var reason = Assert.Single(run.Stdout.Split('\n'), l => l.StartsWith("neox-mini cannot be loaded:", StringComparison.Ordinal));
+        Assert.Contains("config.json: architectures = GPTNeoXForCausalLM is not supported", reason);
         Assert.DoesNotContain(run.Stdout.Split('\n'), l => l.StartsWith("tuneforge-tiny cannot", StringComparison.Ordinal));
     }
 }

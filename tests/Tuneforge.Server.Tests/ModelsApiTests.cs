@@ -8,7 +8,7 @@ namespace Tuneforge.Server.Tests;
 
 /// <summary>
 /// A service with a --models-dir holding one checkpoint folder, one folder that is not a model, and the config.json of
-/// two architectures the engine does not implement (Qwen3, Gemma 3): enough to be listed, never loadable.
+/// two architectures the engine does not implement (GPT-NeoX, Gemma 3): enough to be listed, never loadable.
 /// </summary>
 public sealed class ModelsDirServiceFixture : ServiceFixture
 {
@@ -37,7 +37,7 @@ public sealed class ModelsDirServiceFixture : ServiceFixture
     /// <summary>Folder name → the architecture its config.json names.</summary>
     public static readonly IReadOnlyDictionary<string, string> UnsupportedModels = new Dictionary<string, string>
     {
-        ["qwen3-mini"] = "Qwen3ForCausalLM",
+        ["neox-mini"] = "GPTNeoXForCausalLM",
         ["gemma3-mini"] = "Gemma3ForCausalLM",
     };
 
@@ -117,7 +117,7 @@ public class UnloadableModelsApiTests(ModelsDirServiceFixture fixture) : IClassF
         Assert.False(models["tuneforge-tiny"].TryGetProperty("loadable", out _)); // loadable models carry OpenAI's fields only
         Assert.False(models["tuneforge-tiny"].TryGetProperty("unavailable_reason", out _));
 
-        var one = await JobsApi.GetAsync(http, "models/qwen3-mini");
+        var one = await JobsApi.GetAsync(http, "models/neox-mini");
         Assert.False(one.GetProperty("loadable").GetBoolean());
     }
 

@@ -9,10 +9,10 @@ namespace Tuneforge.Core.Inference;
 /// </summary>
 internal sealed class AdapterCache(long budgetBytes)
 {
-    internal sealed class Entry(string directory, LoraWeights weights, ModelText text)
+    internal sealed class Entry(string directory, FusedLoraFactors weights, ModelText text)
     {
         public readonly string Directory = directory;
-        public readonly LoraWeights Weights = weights;
+        public readonly FusedLoraFactors Weights = weights;
         public readonly ModelText Text = text;
         public int Leases;
         public bool Evicted;
@@ -27,7 +27,7 @@ internal sealed class AdapterCache(long budgetBytes)
     public int Count { get { lock (_gate) return _entries.Count; } }
 
     /// <summary>Returns a leased entry, loading it with <paramref name="load"/> if it is not cached.</summary>
-    public Entry Lease(string directory, Func<(LoraWeights, ModelText)> load)
+    public Entry Lease(string directory, Func<(FusedLoraFactors, ModelText)> load)
     {
         lock (_gate)
         {

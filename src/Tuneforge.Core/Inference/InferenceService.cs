@@ -49,7 +49,7 @@ public sealed class InferenceService(IModelResolver resolver, InferenceOptions o
             throw new ApiProblem(404, $"The model `{modelId}` has no weights on disk any more.", param, "model_not_found");
         var entry = _adapters.Lease(resolved.AdapterDir, () =>
         {
-            var weights = LoraWeights.Load(resolved.AdapterDir, loaded.Decoder.Config, loaded.Decoder.Dtype);
+            var weights = FusedLoraFactors.Load(resolved.AdapterDir, loaded.Decoder.Config, loaded.Decoder.Dtype);
             // The checkpoint's own tokenizer files carry the chat template it was trained with.
             var text = File.Exists(Path.Combine(resolved.AdapterDir, "tokenizer.json"))
                 ? ModelText.Load(resolved.AdapterDir, loaded.Decoder.Config.EosTokenIds)

@@ -41,6 +41,8 @@ public static class GgufWriter
     {
         if (config.QkvBias || config.OutputBias || config.MlpBias)
             throw new UnsupportedCheckpointException("attention_bias", "true", "the GGUF writer handles bias-free Llama models only");
+        if (config.QkNorm)
+            throw new UnsupportedCheckpointException("architectures", config.Architecture, "the GGUF writer writes llama.cpp's llama layout, which has no q_norm/k_norm");
         var matrix = dtype == ScalarType.BFloat16 ? GgmlType.BF16 : GgmlType.F32;
         var meta = new List<(string Key, ValueType Type, object Value)>
         {
@@ -77,7 +79,7 @@ public static class GgufWriter
         var c = config;
         var tensors = new List<TensorEntry>
         {
-            Matrix("token_embd.weight", "model.embed_tokens.weight", c.VocabSize, c.HiddenSize),
+            Matrix("token_embd.weight", WeightNames.Embed, c.VocabSize, c.HiddenSize),
         };
         TensorEntry Matrix(string gguf, string hf, long rows, long cols, Func<Tensor, Tensor>? reorder = null) =>
             new(gguf, [cols, rows], matrix, () =>
@@ -90,22 +92,22 @@ public static class GgufWriter
         Func<Tensor, Tensor> Permute(int heads) => w =>
             w.reshape(heads, 2, w.shape[0] / heads / 2, w.shape[1]).transpose(1, 2).reshape(w.shape[0], w.shape[1]);
 
+        // llama.cpp's names of a layer's projections, in layer order (LayerProjections.All)
+        string[] ggufNames = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
         for (var i = 0; i < c.NumHiddenLayers; i++)
         {
-            var p = $"model.layers.{i}.";
             var b = $"blk.{i}.";
-            tensors.Add(Norm(b + "attn_norm.weight", p + "input_layernorm.weight", c.HiddenSize));
-            tensors.Add(Matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight", c.NumAttentionHeads * c.HeadDim, c.HiddenSize, Permute(c.NumAttentionHeads)));
-            tensors.Add(Matrix(b + "attn_k.weight", p + "self_attn.k_proj.weight", c.NumKeyValueHeads * c.HeadDim, c.HiddenSize, Permute(c.NumKeyValueHeads)));
-            tensors.Add(Matrix(b + "attn_v.weight", p + "self_attn.v_proj.weight", c.NumKeyValueHeads * c.HeadDim, c.HiddenSize));
-            tensors.Add(Matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight", c.HiddenSize, c.NumAttentionHeads * c.HeadDim));
-            tensors.Add(Norm(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", c.HiddenSize));
-            tensors.Add(Matrix(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", c.IntermediateSize, c.HiddenSize));
-            tensors.Add(Matrix(b + "ffn_up.weight", p + "mlp.up_proj.weight", c.IntermediateSize, c.HiddenSize));
-            tensors.Add(Matrix(b + "ffn_down.weight", p + "mlp.down_proj.weight", c.HiddenSize, c.IntermediateSize));
+            tensors.Add(Norm(b + "attn_norm.weight", WeightNames.InputNorm(i), c.HiddenSize));
+            for (var j = 0; j < ggufNames.Length; j++)
+            {
+                var p = LayerProjections.All[j];
+                if (p == LayerProjections.Gate) tensors.Add(Norm(b + "ffn_norm.weight", WeightNames.PostAttentionNorm(i), c.HiddenSize));
+                var reorder = p switch { LayerProjections.Q => Permute(c.NumAttentionHeads), LayerProjections.K => Permute(c.NumKeyValueHeads), _ => null };
+                tensors.Add(Matrix(b + ggufNames[j] + ".weight", WeightNames.Weight(i, p), c.OutFeatures(p), c.InFeatures(p), reorder));
+            }
         }
-        tensors.Add(Norm("output_norm.weight", "model.norm.weight", c.HiddenSize));
-        if (!c.TieWordEmbeddings) tensors.Add(Matrix("output.weight", "lm_head.weight", c.VocabSize, c.HiddenSize));
+        tensors.Add(Norm("output_norm.weight", WeightNames.FinalNorm, c.HiddenSize));
+        if (!c.TieWordEmbeddings) tensors.Add(Matrix("output.weight", WeightNames.LmHead, c.VocabSize, c.HiddenSize));
         Write(path, meta, tensors);
     }
 

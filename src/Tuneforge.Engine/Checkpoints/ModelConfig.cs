@@ -12,14 +12,18 @@ namespace Tuneforge.Engine.Checkpoints;
 public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
 /// <summary>
-/// The parts of a Hugging Face <c>config.json</c> the engine implements: the Llama family
-/// (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>MistralForCausalLM</c>). <see cref="Parse"/> rejects
-/// anything it would otherwise run wrongly with an <see cref="UnsupportedCheckpointException"/> naming the field.
+/// The one description of a network: the parts of a Hugging Face <c>config.json</c> the engine implements, for the
+/// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c>, <c>MistralForCausalLM</c>). Both runners (the
+/// trainer's <c>LoraNetwork</c> and the server's <c>BatchDecoder</c>) and the exporters read a network from it;
+/// <see cref="ParameterShapes"/> is the list of its tensors, <see cref="WeightNames"/> their names.
+/// <see cref="Parse"/> is the one capability check: it accepts exactly what both runners implement and rejects
+/// anything else with an <see cref="UnsupportedCheckpointException"/> naming the field, so training and serving
+/// accept or refuse the same configs for the same reason.
 /// </summary>
 public sealed record ModelConfig
 {
-    public const string Llama = "LlamaForCausalLM", Qwen2 = "Qwen2ForCausalLM", Mistral = "MistralForCausalLM";
-    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Mistral];
+    public const string Llama = "LlamaForCausalLM", Qwen2 = "Qwen2ForCausalLM", Qwen3 = "Qwen3ForCausalLM", Mistral = "MistralForCausalLM";
+    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Qwen3, Mistral];
 
     public string Architecture { get; init; } = Llama;
     public required int VocabSize { get; init; }
@@ -35,48 +39,79 @@ public sealed record ModelConfig
     public double RopeTheta { get; init; } = 10000;
     public Llama3RopeScaling? RopeScaling { get; init; }
     public bool TieWordEmbeddings { get; init; }
-    /// <summary>Bias on q/k/v projections (always for Qwen2; <c>attention_bias</c> for Llama, which also biases o_proj).</summary>
+    /// <summary>Bias on q/k/v projections (always for Qwen2; <c>attention_bias</c> for Llama and Qwen3, which also biases o_proj).</summary>
     public bool QkvBias { get; init; }
     public bool OutputBias { get; init; }
+    /// <summary>Bias on gate/up/down (Llama's <c>mlp_bias</c>).</summary>
     public bool MlpBias { get; init; }
+    /// <summary>
+    /// Qwen3's RMSNorm over each query and key head (<c>self_attn.q_norm</c>, <c>self_attn.k_norm</c>, weight
+    /// [head_dim], eps <see cref="RmsNormEps"/>), applied after the projection and before RoPE.
+    /// </summary>
+    public bool QkNorm => Architecture == Qwen3;
 
     /// <summary>
-    /// Every tensor a Hugging Face checkpoint with this config holds, by name, in checkpoint order: the one table
-    /// writers of random or synthetic checkpoints use (each chooses its own initialisation).
+    /// Every tensor a Hugging Face checkpoint with this config holds, by name (<see cref="WeightNames"/>), in
+    /// checkpoint order: what the loaders read and what writers of random or synthetic checkpoints write (each
+    /// chooses its own initialisation).
     /// </summary>
     public IEnumerable<(string Name, long[] Shape)> ParameterShapes()
     {
-        long q = (long)NumAttentionHeads * HeadDim, kv = (long)NumKeyValueHeads * HeadDim;
-        yield return ("model.embed_tokens.weight", [VocabSize, HiddenSize]);
+        yield return (WeightNames.Embed, [VocabSize, HiddenSize]);
         for (var i = 0; i < NumHiddenLayers; i++)
         {
-            var p = $"model.layers.{i}.";
-            yield return (p + "input_layernorm.weight", [HiddenSize]);
-            yield return (p + "self_attn.q_proj.weight", [q, HiddenSize]);
-            yield return (p + "self_attn.k_proj.weight", [kv, HiddenSize]);
-            yield return (p + "self_attn.v_proj.weight", [kv, HiddenSize]);
-            if (QkvBias)
+            yield return (WeightNames.InputNorm(i), [HiddenSize]);
+            foreach (var p in LayerProjections.All)
             {
-                yield return (p + "self_attn.q_proj.bias", [q]);
-                yield return (p + "self_attn.k_proj.bias", [kv]);
-                yield return (p + "self_attn.v_proj.bias", [kv]);
-            }
-            yield return (p + "self_attn.o_proj.weight", [HiddenSize, q]);
-            if (OutputBias) yield return (p + "self_attn.o_proj.bias", [HiddenSize]);
-            yield return (p + "post_attention_layernorm.weight", [HiddenSize]);
-            yield return (p + "mlp.gate_proj.weight", [IntermediateSize, HiddenSize]);
-            yield return (p + "mlp.up_proj.weight", [IntermediateSize, HiddenSize]);
-            yield return (p + "mlp.down_proj.weight", [HiddenSize, IntermediateSize]);
-            if (MlpBias)
-            {
-                yield return (p + "mlp.gate_proj.bias", [IntermediateSize]);
-                yield return (p + "mlp.up_proj.bias", [IntermediateSize]);
-                yield return (p + "mlp.down_proj.bias", [HiddenSize]);
+                if (p == LayerProjections.Gate) yield return (WeightNames.PostAttentionNorm(i), [HiddenSize]);
+                yield return (WeightNames.Weight(i, p), [OutFeatures(p), InFeatures(p)]);
+                if (HasBias(p)) yield return (WeightNames.Bias(i, p), [OutFeatures(p)]);
+                if (p == LayerProjections.O && QkNorm)
+                {
+                    yield return (WeightNames.QNorm(i), [HeadDim]);
+                    yield return (WeightNames.KNorm(i), [HeadDim]);
+                }
             }
         }
-        yield return ("model.norm.weight", [HiddenSize]);
-        if (!TieWordEmbeddings) yield return ("lm_head.weight", [VocabSize, HiddenSize]);
+        yield return (WeightNames.FinalNorm, [HiddenSize]);
+        if (!TieWordEmbeddings) yield return (WeightNames.LmHead, [VocabSize, HiddenSize]);
     }
+
+    /// <summary>Output rows of a projection (<see cref="LayerProjections"/>).</summary>
+    public int OutFeatures(string projection) => projection switch
+    {
+        LayerProjections.Q => NumAttentionHeads * HeadDim,
+        LayerProjections.K or LayerProjections.V => NumKeyValueHeads * HeadDim,
+        LayerProjections.O or LayerProjections.Down => HiddenSize,
+        LayerProjections.Gate or LayerProjections.Up => IntermediateSize,
+        _ => throw UnknownProjection(projection),
+    };
+
+    /// <summary>Input width of a projection.</summary>
+    public int InFeatures(string projection) => projection switch
+    {
+        LayerProjections.Q or LayerProjections.K or LayerProjections.V or LayerProjections.Gate or LayerProjections.Up => HiddenSize,
+        LayerProjections.O => NumAttentionHeads * HeadDim,
+        LayerProjections.Down => IntermediateSize,
+        _ => throw UnknownProjection(projection),
+    };
+
+    /// <summary>Whether a projection has a bias: q/k/v with <see cref="QkvBias"/>, o with <see cref="OutputBias"/>, the MLP with <see cref="MlpBias"/>.</summary>
+    public bool HasBias(string projection) => projection switch
+    {
+        LayerProjections.Q or LayerProjections.K or LayerProjections.V => QkvBias,
+        LayerProjections.O => OutputBias,
+        LayerProjections.Gate or LayerProjections.Up or LayerProjections.Down => MlpBias,
+        _ => throw UnknownProjection(projection),
+    };
+
+    private static ArgumentException UnknownProjection(string projection) =>
+        new($"unknown projection '{projection}' (expected one of {string.Join(", ", LayerProjections.All)})", nameof(projection));
+
+    /// <summary>Matmul parameters per token (every projection plus the LM head), the N of "6N FLOPs per token".</summary>
+    public long MatmulParameters =>
+        LayerProjections.All.Sum(p => (long)OutFeatures(p) * InFeatures(p)) * NumHiddenLayers + (long)VocabSize * HiddenSize;
+
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>) of the checkpoint: "float32", "bfloat16", "float16"; null when absent.</summary>
     public string? TorchDtype { get; init; }
     public int? BosTokenId { get; init; }
@@ -117,7 +152,8 @@ public sealed record ModelConfig
         var kvHeads = OptionalInt(root, "num_key_value_heads") ?? heads;
         if (heads % kvHeads != 0)
             throw new UnsupportedCheckpointException("num_key_value_heads", kvHeads.ToString(), $"must divide num_attention_heads ({heads})");
-        var headDim = OptionalInt(root, "head_dim") ?? (hidden % heads == 0 ? hidden / heads
+        // Qwen3Config defaults head_dim to 128 (not hidden / heads) when config.json omits it.
+        var headDim = OptionalInt(root, "head_dim") ?? (architecture == Qwen3 ? 128 : hidden % heads == 0 ? hidden / heads
             : throw new UnsupportedCheckpointException("num_attention_heads", heads.ToString(), $"does not divide hidden_size ({hidden}) and head_dim is not given"));
         var maxPositions = OptionalInt(root, "max_position_embeddings") ?? 2048;
 
@@ -141,9 +177,10 @@ public sealed record ModelConfig
             RopeTheta = OptionalDouble(root, "rope_theta") ?? 10000,
             RopeScaling = ParseRopeScaling(root),
             TieWordEmbeddings = OptionalBool(root, "tie_word_embeddings") ?? false,
-            QkvBias = architecture == Qwen2 || attentionBias,
-            OutputBias = architecture != Qwen2 && attentionBias,
-            MlpBias = mlpBias,
+            // Hugging Face reads attention_bias for Llama and Qwen3 (q, k, v and o) only, mlp_bias for Llama only.
+            QkvBias = architecture == Qwen2 || (architecture is Llama or Qwen3 && attentionBias),
+            OutputBias = architecture is Llama or Qwen3 && attentionBias,
+            MlpBias = architecture == Llama && mlpBias,
             TorchDtype = ParseDtype(root),
             BosTokenId = OptionalInt(root, "bos_token_id"),
             EosTokenIds = ParseIds(root["eos_token_id"]),
@@ -156,7 +193,7 @@ public sealed record ModelConfig
         var o = new JsonObject
         {
             ["architectures"] = new JsonArray(Architecture),
-            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Mistral => "mistral", _ => "llama" },
+            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Qwen3 => "qwen3", Mistral => "mistral", _ => "llama" },
             ["vocab_size"] = VocabSize,
             ["hidden_size"] = HiddenSize,
             ["intermediate_size"] = IntermediateSize,
@@ -171,8 +208,9 @@ public sealed record ModelConfig
             ["hidden_act"] = "silu",
             ["torch_dtype"] = TorchDtype ?? "float32",
         };
-        if (Architecture == Llama) { o["attention_bias"] = QkvBias; o["mlp_bias"] = MlpBias; }
-        if (Architecture is Qwen2 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] = null; }
+        if (Architecture is Llama or Qwen3) o["attention_bias"] = QkvBias;
+        if (Architecture == Llama) o["mlp_bias"] = MlpBias;
+        if (Architecture is Qwen2 or Qwen3 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] = null; }
         if (RopeScaling is { } s)
             o["rope_scaling"] = new JsonObject
             {
@@ -189,8 +227,9 @@ public sealed record ModelConfig
     {
         "llama" => Llama,
         "qwen2" => Qwen2,
+        "qwen3" => Qwen3,
         "mistral" => Mistral,
-        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, mistral"),
+        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, qwen3, mistral"),
     };
 
     private static void CheckActivation(JsonObject root)
@@ -202,9 +241,9 @@ public sealed record ModelConfig
     private static void CheckSlidingWindow(JsonObject root, string architecture, int maxPositions)
     {
         var window = OptionalInt(root, "sliding_window");
-        if (architecture == Qwen2)
+        if (architecture is Qwen2 or Qwen3)
         {
-            // Qwen2 applies the window only when use_sliding_window is true.
+            // Qwen2 and Qwen3 apply the window only when use_sliding_window is true.
             if (OptionalBool(root, "use_sliding_window") == true && window is { } w && w < maxPositions)
                 throw new UnsupportedCheckpointException("use_sliding_window", "true", $"sliding-window attention (sliding_window = {w}) is not implemented");
             return;

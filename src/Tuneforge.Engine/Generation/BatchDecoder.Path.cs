@@ -77,7 +77,7 @@ public sealed partial class BatchDecoder
             Prefill(slots[0], prompt, null).Dispose();
             foreach (var s in slots.Skip(1)) CopySlot(slots[0], s);
             var tokens = new int[batch];
-            var adapters = new LoraWeights?[batch];
+            var adapters = new FusedLoraFactors?[batch];
             double Step(DecodePath path, int gemmFrom)
             {
                 (_path, GemmFromRows) = (path, gemmFrom);

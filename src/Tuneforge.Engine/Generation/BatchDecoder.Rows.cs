@@ -12,8 +12,8 @@ namespace Tuneforge.Engine.Generation;
 public sealed unsafe partial class BatchDecoder
 {
     /// <summary>Native addresses of one layer's weights and cache (tensors owned by the decoder, never moved).</summary>
-    private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, WeightMatrix O, nint OBias, WeightMatrix GateUp, WeightMatrix Down,
-        nint InputNorm, nint PostNorm, nint Keys, nint Values);
+    private sealed record RowLayer(WeightMatrix Qkv, nint QkvBias, nint QNorm, nint KNorm, WeightMatrix O, nint OBias, WeightMatrix GateUp, nint GateUpBias,
+        WeightMatrix Down, nint DownBias, nint InputNorm, nint PostNorm, nint Keys, nint Values);
 
     private RowLayer[]? _rowLayers; // set while the row path can run (its cache is f32)
 
@@ -42,8 +42,8 @@ public sealed unsafe partial class BatchDecoder
             _rowBiases.Add(wide);
             return Address(wide);
         }
-        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), WeightMatrix.Of(l.O), F32(l.OBias),
-            WeightMatrix.Of(l.GateUp), WeightMatrix.Of(l.Down), Address(l.InputNorm), Address(l.PostNorm),
+        _rowLayers = _layers.Select(l => new RowLayer(WeightMatrix.Of(l.Qkv), F32(l.QkvBias), Address(l.QNorm), Address(l.KNorm), WeightMatrix.Of(l.O), F32(l.OBias),
+            WeightMatrix.Of(l.GateUp), F32(l.GateUpBias), WeightMatrix.Of(l.Down), F32(l.DownBias), Address(l.InputNorm), Address(l.PostNorm),
             Address(l.KeyCache), Address(l.ValueCache))).ToArray();
         _rowEmbed = WeightMatrix.Of(_embed);
         _rowHead = WeightMatrix.Of(_lmHead);
@@ -58,7 +58,7 @@ public sealed unsafe partial class BatchDecoder
         _rowBiases.Clear();
     }
 
-    private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters, long[] positions)
+    private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters, long[] positions)
     {
         int b = slots.Length, hidden = Config.HiddenSize, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d, attnWidth = _heads * d;
         var half = d / 2;
@@ -98,6 +98,9 @@ public sealed unsafe partial class BatchDecoder
             for (var r = 0; r < b; r++)
             {
                 var row = pq + (long)r * qkvWidth;
+                if (l.QNorm != 0) // Qwen3: RMSNorm over each q and k head (in place), before RoPE
+                    for (var head = 0; head < _heads + _kvHeads; head++)
+                        RowOps.RmsNorm(row + head * d, (float*)(head < _heads ? l.QNorm : l.KNorm), _eps, row + head * d, d);
                 for (var head = 0; head < _heads + _kvHeads; head++) RowOps.Rope(row + head * d, pang + r * d, pang + r * d + half, d);
                 var at = slotArray[r] * slotStride + positions[r] * positionStride;
                 new ReadOnlySpan<float>(row + attnWidth, (int)positionStride).CopyTo(new Span<float>((float*)l.Keys + at, (int)positionStride));
@@ -108,10 +111,10 @@ public sealed unsafe partial class BatchDecoder
             Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O);
             RowOps.Add(ph, pd, b * hidden);
             NormRows(ph, (float*)l.PostNorm, px, b, hidden);
-            Project(x, px, l.GateUp, weights.GateUp, gu, pg, null, gemm);
+            Project(x, px, l.GateUp, weights.GateUp, gu, pg, (float*)l.GateUpBias, gemm);
             Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp);
             for (var r = 0; r < b; r++) RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
-            Project(act, pc, l.Down, weights.Down, delta, pd, null, gemm);
+            Project(act, pc, l.Down, weights.Down, delta, pd, (float*)l.DownBias, gemm);
             Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down);
             RowOps.Add(ph, pd, b * hidden);
         }
@@ -143,7 +146,7 @@ public sealed unsafe partial class BatchDecoder
     /// </summary>
     /// <param name="y">the projection's output [b, yWidth], updated in place</param>
     /// <param name="x">its input [b, xWidth]</param>
-    private static void Adapt(LoraScratch? scratch, IReadOnlyList<(LoraWeights Adapter, long[]? Rows)> groups, float* y, int yWidth,
+    private static void Adapt(LoraScratch? scratch, IReadOnlyList<(FusedLoraFactors Adapter, long[]? Rows)> groups, float* y, int yWidth,
         float* x, int xWidth, int b, int layer, Func<LoraLayerFactors, LoraFactors?> pick)
     {
         if (scratch is null) return;

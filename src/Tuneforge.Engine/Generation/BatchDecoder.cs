@@ -22,8 +22,8 @@ namespace Tuneforge.Engine.Generation;
 /// </summary>
 public sealed partial class BatchDecoder : IDisposable
 {
-    private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor GateUp, Tensor Down,
-        Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
+    private sealed record Layer(Tensor Qkv, Tensor? QkvBias, Tensor? QNorm, Tensor? KNorm, Tensor O, Tensor? OBias, Tensor GateUp, Tensor? GateUpBias, Tensor Down,
+        Tensor? DownBias, Tensor InputNorm, Tensor PostNorm, Tensor KeyCache, Tensor ValueCache);
 
     private readonly FusedBaseWeights _weights;
     private readonly Layer[] _layers; // the shared fused weights of each layer plus its KV cache (replaced once, when the torch path is chosen)
@@ -72,9 +72,8 @@ public sealed partial class BatchDecoder : IDisposable
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
         _lengths = new int[slots]; _used = new bool[slots];
 
-        CheckServable(config);
         // Norm weights stay f32: RMSNorm runs in f32 on the f32 residual stream.
-        _weights = FusedBaseWeights.Load(config.NumHiddenLayers, config.TieWordEmbeddings, config.QkvBias, config.OutputBias, load, WeightDtype, float32);
+        _weights = FusedBaseWeights.Load(config, load, WeightDtype, float32);
         _embed = _weights.Embed;
         _lmHead = _weights.LmHead;
         _finalNorm = _weights.FinalNorm;
@@ -86,8 +85,8 @@ public sealed partial class BatchDecoder : IDisposable
         // zero, and 0 · NaN from uninitialised memory would still be NaN, so the torch path keeps a zeroed cache.
         var rowsCache = rowsPossible && requested != DecodePath.Torch;
         Tensor Cache() => (rowsCache ? empty(cacheShape, dtype: float32) : zeros(cacheShape, dtype: dtype)).DetachFromDisposeScope();
-        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.O, Bias(w.OBias), w.GateUp, w.Down, w.InputNorm, w.PostNorm,
-            Cache(), Cache())).ToArray();
+        _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.QNorm, w.KNorm, w.O, Bias(w.OBias), w.GateUp, Bias(w.GateUpBias), w.Down,
+            Bias(w.DownBias), w.InputNorm, w.PostNorm, Cache(), Cache())).ToArray();
         WeightBytes = _weights.ByteSize;
         if (WeightDtype != dtype)
         {
@@ -99,15 +98,6 @@ public sealed partial class BatchDecoder : IDisposable
         DecodingPath = ChoosePath(requested, decodePath is null, rowsPossible);
         _path = DecodingPath.Path;
         if (_path == DecodePath.Torch && rowsCache) UseTorchCache(cacheShape);
-    }
-
-    /// <summary>
-    /// What serving needs of a config beyond what <see cref="ModelConfig.Parse"/> accepts: callers check a folder
-    /// with this before loading its weights.
-    /// </summary>
-    public static void CheckServable(ModelConfig config)
-    {
-        if (config.MlpBias) throw new UnsupportedCheckpointException("mlp_bias", "true", "MLP biases are not implemented for serving");
     }
 
     /// <summary>Loads a checkpoint folder (config.json + safetensors) for serving.</summary>
@@ -124,7 +114,7 @@ public sealed partial class BatchDecoder : IDisposable
     /// <summary>Builds a decoder over weights held in memory (HF names), e.g. a randomly initialised model.</summary>
     public static BatchDecoder FromTensors(ModelConfig config, IReadOnlyDictionary<string, Tensor> weights,
         ScalarType dtype = ScalarType.BFloat16, int slots = 16, int contextLength = 2048, DecodePath? decodePath = null) =>
-        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, weights["model.embed_tokens.weight"].dtype, slots, contextLength,
+        new(config, (name, t) => weights.TryGetValue(name, out var w) ? w.to(t) : null, dtype, weights[WeightNames.Embed].dtype, slots, contextLength,
             decodePath);
 
     public int FreeSlots => _used.Count(u => !u);
@@ -158,7 +148,7 @@ public sealed partial class BatchDecoder : IDisposable
     /// Runs a prompt into an empty slot. Returns float32 logits [T, V] for every position when
     /// <paramref name="allPositions"/> (prompt log-probabilities), else [1, V] for the last one.
     /// </summary>
-    public Tensor Prefill(int slot, ReadOnlySpan<int> tokens, LoraWeights? adapter, bool allPositions = false)
+    public Tensor Prefill(int slot, ReadOnlySpan<int> tokens, FusedLoraFactors? adapter, bool allPositions = false)
     {
         var t = tokens.Length;
         if (t == 0) throw new ArgumentException("a prompt needs at least one token", nameof(tokens));
@@ -195,7 +185,7 @@ public sealed partial class BatchDecoder : IDisposable
     /// One decoding step: <paramref name="tokens"/>[b] is appended to slot <paramref name="slots"/>[b] and attends to
     /// everything that slot holds. Returns float32 logits [B, V].
     /// </summary>
-    public Tensor Decode(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<LoraWeights?> adapters)
+    public Tensor Decode(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters)
     {
         var b = slots.Length;
         var pos = new long[b];
@@ -251,7 +241,7 @@ public sealed partial class BatchDecoder : IDisposable
     }
 
     /// <summary>Both paths read factors held in f32 or bf16 (the row kernel's weight formats), whatever the compute dtype.</summary>
-    private static void CheckFactors(LoraWeights? adapter)
+    private static void CheckFactors(FusedLoraFactors? adapter)
     {
         if (adapter is not null && adapter.Dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
             throw new ArgumentException($"adapter {adapter.Name} holds its factors in {adapter.Dtype}; load it in float32 or bfloat16 to serve it");
@@ -265,7 +255,10 @@ public sealed partial class BatchDecoder : IDisposable
         var qkv = Linear(x, l.Qkv, l.QkvBias);
         routing.Apply(qkv, x, layer, static f => f.Qkv);
         var heads = qkv.view(n, _heads + 2 * _kvHeads, _headDim);
-        var roped = RotaryEmbedding.Apply(heads.narrow(1, 0, _heads + _kvHeads), cos, sin);
+        var qk = heads.narrow(1, 0, _heads + _kvHeads);
+        if (l.QNorm is { } qNorm && l.KNorm is { } kNorm)   // Qwen3: RMSNorm over each q and k head, before RoPE
+            qk = cat([Modeling.RmsNorm.Normalize(qk.narrow(1, 0, _heads), qNorm, _eps), Modeling.RmsNorm.Normalize(qk.narrow(1, _heads, _kvHeads), kNorm, _eps)], 1);
+        var roped = RotaryEmbedding.Apply(qk, cos, sin);
         return (roped.narrow(1, 0, _heads), roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
     }
 
@@ -276,10 +269,10 @@ public sealed partial class BatchDecoder : IDisposable
         routing.Apply(o, attn, layer, static f => f.O);
         h.add_(o, Scalars.One);
         var x = Norm(h, l.PostNorm);
-        var gu = Linear(x, l.GateUp);
+        var gu = Linear(x, l.GateUp, l.GateUpBias);
         routing.Apply(gu, x, layer, static f => f.GateUp);
         var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
-        var down = Linear(act, l.Down);
+        var down = Linear(act, l.Down, l.DownBias);
         routing.Apply(down, act, layer, static f => f.Down);
         h.add_(down, Scalars.One);
     }
@@ -323,6 +316,8 @@ public sealed partial class BatchDecoder : IDisposable
             l.KeyCache.Dispose(); l.ValueCache.Dispose();
             if (!ReferenceEquals(l.QkvBias, w.QkvBias)) l.QkvBias?.Dispose();
             if (!ReferenceEquals(l.OBias, w.OBias)) l.OBias?.Dispose();
+            if (!ReferenceEquals(l.GateUpBias, w.GateUpBias)) l.GateUpBias?.Dispose();
+            if (!ReferenceEquals(l.DownBias, w.DownBias)) l.DownBias?.Dispose();
         }
         _weights.Dispose();
         _widened?.Dispose();

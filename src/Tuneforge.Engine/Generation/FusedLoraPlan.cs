@@ -13,16 +13,16 @@ namespace Tuneforge.Engine.Generation;
 /// </summary>
 internal sealed class FusedLoraPlan
 {
-    private readonly (LoraWeights Adapter, Tensor? Rows)[] _groups;
+    private readonly (FusedLoraFactors Adapter, Tensor? Rows)[] _groups;
 
-    private FusedLoraPlan((LoraWeights, Tensor?)[] groups) => _groups = groups;
+    private FusedLoraPlan((FusedLoraFactors, Tensor?)[] groups) => _groups = groups;
 
     public static readonly FusedLoraPlan None = new([]);
 
-    public static FusedLoraPlan AllRows(LoraWeights adapter) => new([(adapter, null)]);
+    public static FusedLoraPlan AllRows(FusedLoraFactors adapter) => new([(adapter, null)]);
 
     /// <summary>Row i uses <paramref name="perRow"/>[i] (null: the base); the row index tensors belong to the caller's dispose scope.</summary>
-    public static FusedLoraPlan For(IReadOnlyList<LoraWeights?> perRow)
+    public static FusedLoraPlan For(IReadOnlyList<FusedLoraFactors?> perRow)
     {
         var groups = LoraRouting.GroupRows(perRow);
         return groups.Count == 0 ? None : new(groups.Select(g => (g.Adapter, g.Rows is null ? null : tensor(g.Rows))).ToArray());

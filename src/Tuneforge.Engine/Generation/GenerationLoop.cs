@@ -107,7 +107,7 @@ public sealed class GenerationLoop : IDisposable
     private long _prefills;
 
     /// <summary>A prompt prefilled in this admission round: later requests with the same prompt and adapter copy its cache.</summary>
-    private sealed record Prefilled(int[] Prompt, LoraWeights? Adapter, Sequence Owner, int Slot, float[] LastRow);
+    private sealed record Prefilled(int[] Prompt, FusedLoraFactors? Adapter, Sequence Owner, int Slot, float[] LastRow);
 
     /// <summary>
     /// Prefills waiting requests while KV-cache slots are free; each gets its first token right away. Requests that
@@ -163,7 +163,7 @@ public sealed class GenerationLoop : IDisposable
         var n = _running.Count;
         var slots = new int[n];
         var tokens = new int[n];
-        var adapters = new LoraWeights?[n];
+        var adapters = new FusedLoraFactors?[n];
         for (var i = 0; i < n; i++)
         {
             slots[i] = _running[i].Slot;

@@ -11,7 +11,7 @@ public sealed record GenerationRequest(
     SamplingOptions Sampling,
     IReadOnlyCollection<int> EosTokenIds,
     Func<IDetokenizer> Detokenizer,
-    LoraWeights? Adapter = null,
+    FusedLoraFactors? Adapter = null,
     int PromptLogprobs = -1,
     int VocabularyLimit = int.MaxValue);
 

@@ -5,13 +5,14 @@ namespace Tuneforge.Engine.Modeling;
 
 /// <summary>
 /// Multi-head attention with grouped-query heads and RoPE (Hugging Face's <c>LlamaAttention</c>, with Qwen2's
-/// q/k/v bias and Llama's <c>attention_bias</c>). Query head h uses key/value head h / groups, as <c>repeat_kv</c>
+/// q/k/v bias, Llama's <c>attention_bias</c> and Qwen3's <c>q_norm</c>/<c>k_norm</c>: RMSNorm over each head before RoPE). Query head h uses key/value head h / groups, as <c>repeat_kv</c>
 /// does; instead of copying K/V groups times, the groups of query heads that share a K/V head are folded into the
 /// query-length axis ([B, kv_heads, groups·T, d]) so one scaled_dot_product_attention call serves them all.
 /// </summary>
 public sealed class Attention : nn.Module
 {
     private readonly Projection q_proj, k_proj, v_proj, o_proj;
+    private readonly RmsNorm? q_norm, k_norm;
     private readonly FusedProjections _qkv;
     private readonly int _layer, _heads, _kvHeads, _headDim;
 
@@ -23,6 +24,11 @@ public sealed class Attention : nn.Module
             [_heads * _headDim, _kvHeads * _headDim, _kvHeads * _headDim], config.QkvBias, dtype);
         (q_proj, k_proj, v_proj) = (_qkv.Parts[0], _qkv.Parts[1], _qkv.Parts[2]);
         o_proj = new Projection($"{path}.o_proj", _heads * _headDim, config.HiddenSize, config.OutputBias, dtype);
+        if (config.QkNorm)
+        {
+            q_norm = new RmsNorm($"{path}.q_norm", _headDim, config.RmsNormEps, dtype);
+            k_norm = new RmsNorm($"{path}.k_norm", _headDim, config.RmsNormEps, dtype);
+        }
         RegisterComponents();
     }
 
@@ -35,7 +41,10 @@ public sealed class Attention : nn.Module
         var b = x.shape[0]; var t = x.shape[1];
         var groups = _heads / _kvHeads;
         var qkv = _qkv.Forward(x, ctx.Lora).view(b, t, _heads + 2 * _kvHeads, _headDim);                     // [B, T, H + 2·KV, d]
-        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, _heads + _kvHeads), ctx.Cos, ctx.Sin);              // q and k rotated at once
+        var qk = qkv.narrow(2, 0, _heads + _kvHeads);
+        if (q_norm is not null && k_norm is not null)                                                       // Qwen3: per head, before RoPE
+            qk = cat([q_norm.Forward(qk.narrow(2, 0, _heads)), k_norm.Forward(qk.narrow(2, _heads, _kvHeads))], 2);
+        qk = RotaryEmbedding.Apply(qk, ctx.Cos, ctx.Sin);                                                   // q and k rotated at once
         var q = qk.narrow(2, 0, _heads);                                                                       // [B, T, H, d]
         var k = qk.narrow(2, _heads, _kvHeads);                                                                // [B, T, KV, d]
         var v = qkv.narrow(2, _heads + _kvHeads, _kvHeads);

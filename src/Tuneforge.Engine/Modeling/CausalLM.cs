@@ -117,7 +117,7 @@ public sealed class CausalLM : nn.Module
             weights.CopyInto(name, parameter);
         }
         var unexpected = weights.Names.Where(n => !expected.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
-            && !(Config.TieWordEmbeddings && n == "lm_head.weight")).ToList();
+            && !(Config.TieWordEmbeddings && n == WeightNames.LmHead)).ToList();
         if (unexpected.Count > 0)
             throw new InvalidDataException($"the checkpoint has tensors this {Config.Architecture} does not use: {string.Join(", ", unexpected.Take(5))}{(unexpected.Count > 5 ? ", ..." : "")}");
     }

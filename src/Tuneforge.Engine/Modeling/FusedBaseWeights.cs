@@ -1,14 +1,18 @@
+using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Modeling;
 
 /// <summary>
 /// One decoder layer's frozen weights with the projections that read the same input stacked, so each group is one
-/// matmul: Qkv [(heads + 2·kv_heads)·head_dim, hidden] (bias likewise), GateUp [2·intermediate, hidden].
+/// matmul: Qkv [(heads + 2·kv_heads)·head_dim, hidden] (bias likewise), GateUp [2·intermediate, hidden] (bias likewise).
+/// A bias is null where the config has none; QNorm and KNorm [head_dim] are Qwen3's per-head norms, else null.
 /// </summary>
-public sealed record FusedLayerWeights(Tensor InputNorm, Tensor Qkv, Tensor? QkvBias, Tensor O, Tensor? OBias, Tensor PostNorm, Tensor GateUp, Tensor Down)
+public sealed record FusedLayerWeights(Tensor InputNorm, Tensor Qkv, Tensor? QkvBias, Tensor? QNorm, Tensor? KNorm, Tensor O, Tensor? OBias,
+    Tensor PostNorm, Tensor GateUp, Tensor? GateUpBias, Tensor Down, Tensor? DownBias)
 {
-    public IEnumerable<Tensor> All => new[] { InputNorm, Qkv, QkvBias, O, OBias, PostNorm, GateUp, Down }.OfType<Tensor>();
+    public IEnumerable<Tensor> All =>
+        new[] { InputNorm, Qkv, QkvBias, QNorm, KNorm, O, OBias, PostNorm, GateUp, GateUpBias, Down, DownBias }.OfType<Tensor>();
 }
 
 /// <summary>
@@ -36,43 +40,46 @@ public sealed class FusedBaseWeights : IDisposable
     /// <summary>Bytes held (a tied head counted once).</summary>
     public long ByteSize { get; }
 
-    /// <param name="layers">decoder layers</param>
-    /// <param name="tied">the LM head is the embedding (a stored lm_head.weight is then ignored, as Hugging Face does)</param>
-    /// <param name="qkvBias">q/k/v have biases (Qwen2)</param>
-    /// <param name="outputBias">o_proj has a bias (Llama's attention_bias)</param>
+    /// <summary>
+    /// Reads every tensor <paramref name="config"/> describes. The LM head is the embedding when the embeddings are
+    /// tied (a stored lm_head.weight is then ignored, as Hugging Face does).
+    /// </summary>
     /// <param name="weight">the tensor of a checkpoint name converted to a dtype, or null when the checkpoint lacks it</param>
-    /// <param name="dtype">dtype of the embedding, head and projection matrices</param>
+    /// <param name="dtype">dtype of the embedding, head, projection matrices and biases</param>
     /// <param name="normDtype">dtype of the RMSNorm weights</param>
-    public static FusedBaseWeights Load(int layers, bool tied, bool qkvBias, bool outputBias, Func<string, ScalarType, Tensor?> weight,
-        ScalarType dtype, ScalarType normDtype)
+    public static FusedBaseWeights Load(ModelConfig config, Func<string, ScalarType, Tensor?> weight, ScalarType dtype, ScalarType normDtype)
     {
         using var noGrad = no_grad();
         Tensor Need(string name, ScalarType t) => weight(name, t) ?? throw new InvalidDataException($"the checkpoint has no tensor {name}");
         // Each kept tensor is a fresh contiguous copy or alias owned by this object, never by the caller's dispose scope.
         Tensor Get(string name, ScalarType t) => Need(name, t).contiguous().DetachFromDisposeScope();
-        Tensor Stack(params string[] names) => cat(names.Select(n => Need(n, dtype)).ToArray(), 0).DetachFromDisposeScope();
+        Tensor Stack(IEnumerable<string> names) => cat(names.Select(n => Need(n, dtype)).ToArray(), 0).DetachFromDisposeScope();
+        // one fused group's weights [Σ out, in] and its biases [Σ out] (or null)
+        (Tensor Weight, Tensor? Bias) Group(int layer, IReadOnlyList<string> members) =>
+            (Stack(members.Select(p => WeightNames.Weight(layer, p))),
+             config.HasBias(members[0]) ? Stack(members.Select(p => WeightNames.Bias(layer, p))) : null);
 
         Tensor embed, head, finalNorm;
         using (NewDisposeScope())
         {
-            embed = Get("model.embed_tokens.weight", dtype);
-            head = tied ? embed : Get("lm_head.weight", dtype);
-            finalNorm = Get("model.norm.weight", normDtype);
+            embed = Get(WeightNames.Embed, dtype);
+            head = config.TieWordEmbeddings ? embed : Get(WeightNames.LmHead, dtype);
+            finalNorm = Get(WeightNames.FinalNorm, normDtype);
         }
-        var result = new FusedLayerWeights[layers];
-        for (var i = 0; i < layers; i++)
+        var result = new FusedLayerWeights[config.NumHiddenLayers];
+        for (var i = 0; i < result.Length; i++)
         {
             using var scope = NewDisposeScope();
-            var p = $"model.layers.{i}.";
+            var groups = LayerProjections.Fused.Select(members => Group(i, members)).ToArray();  // qkv, o, gate_up, down
             result[i] = new FusedLayerWeights(
-                Get(p + "input_layernorm.weight", normDtype),
-                Stack(p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight", p + "self_attn.v_proj.weight"),
-                qkvBias ? Stack(p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias", p + "self_attn.v_proj.bias") : null,
-                Get(p + "self_attn.o_proj.weight", dtype),
-                outputBias ? Get(p + "self_attn.o_proj.bias", dtype) : null,
-                Get(p + "post_attention_layernorm.weight", normDtype),
-                Stack(p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"),
-                Get(p + "mlp.down_proj.weight", dtype));
+                InputNorm: Get(WeightNames.InputNorm(i), normDtype),
+                Qkv: groups[0].Weight, QkvBias: groups[0].Bias,
+                QNorm: config.QkNorm ? Get(WeightNames.QNorm(i), normDtype) : null,
+                KNorm: config.QkNorm ? Get(WeightNames.KNorm(i), normDtype) : null,
+                O: groups[1].Weight, OBias: groups[1].Bias,
+                PostNorm: Get(WeightNames.PostAttentionNorm(i), normDtype),
+                GateUp: groups[2].Weight, GateUpBias: groups[2].Bias,
+                Down: groups[3].Weight, DownBias: groups[3].Bias);
         }
         return new FusedBaseWeights(embed, head, finalNorm, result);
     }

@@ -1,3 +1,4 @@
+using Tuneforge.Engine.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,19 +6,22 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Modeling;
 
 /// <summary>The low-rank pair of one projection: A [rank, in] and B [out, rank], both f32.</summary>
-public sealed record LoraWeights(Tensor A, Tensor B);
+public sealed record LoraPair(Tensor A, Tensor B);
 
 /// <summary>
-/// A LoRA adapter over a base <see cref="CausalLM"/>, kept outside the model so one loaded base can serve many
-/// adapters (PEFT's definition: y = base(x) + scale · B(A(dropout(x))), scale = alpha / rank, or alpha / √rank with
-/// rsLoRA; B starts at zero).
+/// A LoRA adapter: the one type that means an adapter, in memory as on disk in PEFT's layout
+/// (<see cref="PeftAdapterFolder"/>). The trainer fills one from its flat parameter buffer
+/// (<c>LoraParameters.ToAdapter</c>) and the decoder lays one out for serving (<see cref="Generation.FusedLoraFactors"/>);
+/// both are views built from it. Kept outside the model so one loaded base can serve many adapters (PEFT's
+/// definition: y = base(x) + scale · B(A(dropout(x))), scale = alpha / rank, or alpha / √rank with rsLoRA; B starts
+/// at zero).
 /// <see cref="Modules"/> maps a full module path such as <c>model.layers.0.self_attn.q_proj</c> to its A/B pair.
 /// The adapter is applied only when passed to a forward call through a <see cref="LoraRouting"/>; dropout is
 /// applied only while the model is in training mode (<c>model.train()</c>).
 /// </summary>
 public sealed class LoraAdapter : IDisposable
 {
-    public LoraAdapter(int rank, double alpha, double dropout, IReadOnlyDictionary<string, LoraWeights> modules, bool useRsLora = false)
+    public LoraAdapter(int rank, double alpha, double dropout, IReadOnlyDictionary<string, LoraPair> modules, bool useRsLora = false)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
         if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "LoRA dropout must be in [0, 1)");
@@ -30,7 +34,7 @@ public sealed class LoraAdapter : IDisposable
     /// <summary>rsLoRA (PEFT's <c>use_rslora</c>): scale alpha / √rank instead of alpha / rank.</summary>
     public bool UseRsLora { get; }
     public double Scale => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
-    public IReadOnlyDictionary<string, LoraWeights> Modules { get; }
+    public IReadOnlyDictionary<string, LoraPair> Modules { get; }
 
     /// <summary>
     /// A fresh adapter on every projection of <paramref name="model"/> whose short name (<c>q_proj</c>, ...) is in
@@ -41,20 +45,18 @@ public sealed class LoraAdapter : IDisposable
     public static LoraAdapter Create(CausalLM model, int rank, double alpha, double dropout = 0,
         IEnumerable<string>? targetModules = null, long seed = 0, bool trainable = true)
     {
-        var targets = new HashSet<string>(targetModules ?? Projection.LoraTargets);
-        foreach (var t in targets)
-            if (!Projection.LoraTargets.Contains(t))
-                throw new ArgumentException($"unknown LoRA target module {t} (expected some of {string.Join(", ", Projection.LoraTargets)})", nameof(targetModules));
+        var targets = new HashSet<string>(targetModules ?? LayerProjections.All);
+        LayerProjections.CheckTargets(targets, nameof(targetModules));
         using var generator = new Generator((ulong)seed);
-        var modules = new Dictionary<string, LoraWeights>();
+        var modules = new Dictionary<string, LoraPair>();
         foreach (var p in model.Projections().Where(p => targets.Contains(p.ShortName)))
         {
             var bound = 1.0 / Math.Sqrt(p.InFeatures);
             var a = (rand(new long[] { rank, p.InFeatures }, generator: generator, dtype: ScalarType.Float32) * (2 * bound) - bound);
             var b = zeros(p.OutFeatures, rank, dtype: ScalarType.Float32);
             modules[p.Path] = trainable
-                ? new LoraWeights(new Parameter(a, true).DetachFromDisposeScope(), new Parameter(b, true).DetachFromDisposeScope())
-                : new LoraWeights(a.DetachFromDisposeScope(), b.DetachFromDisposeScope());
+                ? new LoraPair(new Parameter(a, true).DetachFromDisposeScope(), new Parameter(b, true).DetachFromDisposeScope())
+                : new LoraPair(a.DetachFromDisposeScope(), b.DetachFromDisposeScope());
         }
         return new LoraAdapter(rank, alpha, dropout, modules);
     }
@@ -83,7 +85,7 @@ public sealed class LoraAdapter : IDisposable
         bool useRsLora = false)
     {
         const string prefix = "base_model.model.", suffixA = ".lora_A.weight", suffixB = ".lora_B.weight";
-        var modules = new Dictionary<string, LoraWeights>();
+        var modules = new Dictionary<string, LoraPair>();
         foreach (var key in tensors.Keys.Where(k => k.EndsWith(suffixA, StringComparison.Ordinal)))
         {
             if (!key.StartsWith(prefix, StringComparison.Ordinal)) throw new InvalidDataException($"adapter tensor {key} does not start with {prefix}");
@@ -93,7 +95,7 @@ public sealed class LoraAdapter : IDisposable
             var a = tensors[key];
             if (a.shape[0] != rank || b.shape[1] != rank)
                 throw new InvalidDataException($"adapter module {path}: A {string.Join("x", a.shape)} / B {string.Join("x", b.shape)} do not have rank {rank}");
-            modules[path] = new LoraWeights(a.to(ScalarType.Float32).DetachFromDisposeScope(), b.to(ScalarType.Float32).DetachFromDisposeScope());
+            modules[path] = new LoraPair(a.to(ScalarType.Float32).DetachFromDisposeScope(), b.to(ScalarType.Float32).DetachFromDisposeScope());
         }
         return new LoraAdapter(rank, alpha, dropout, modules, useRsLora);
     }

@@ -57,7 +57,7 @@ public static class PeftAdapterFolder
         SafetensorsWriter.Write(Path.Combine(dir, WeightsFile), adapter.ToPeftStateDict().OrderBy(t => t.Key, StringComparer.Ordinal),
             new Dictionary<string, string> { ["format"] = "pt" });
         var shortNames = adapter.Modules.Keys.Select(k => k[(k.LastIndexOf('.') + 1)..]).ToHashSet();
-        var targets = Projection.LoraTargets.Where(shortNames.Contains).Concat(shortNames.Except(Projection.LoraTargets).Order(StringComparer.Ordinal));
+        var targets = LayerProjections.All.Where(shortNames.Contains).Concat(shortNames.Except(LayerProjections.All).Order(StringComparer.Ordinal));
         var config = new JsonObject
         {
             ["peft_type"] = "LORA",

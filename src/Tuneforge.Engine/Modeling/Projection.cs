@@ -10,9 +10,6 @@ namespace Tuneforge.Engine.Modeling;
 /// </summary>
 public sealed class Projection : nn.Module
 {
-    /// <summary>The projections LoRA may target, by their Hugging Face names.</summary>
-    public static readonly IReadOnlyList<string> LoraTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-
     private readonly Parameter weight;
     private readonly Parameter? bias;
 

@@ -35,9 +35,7 @@ public static class CheckpointFolder
     /// <summary>Writes the trained adapter as a PEFT folder (<see cref="PeftAdapterFolder"/>).</summary>
     internal static void WriteAdapter(string dir, LoraParameters lora, double dropout, string baseModel)
     {
-        using var scope = NewDisposeScope();
-        var modules = lora.ToModuleTensors().ToDictionary(m => m.Key, m => new LoraWeights(m.Value.A, m.Value.B));
-        using var adapter = new LoraAdapter(lora.Rank, lora.Alpha, dropout, modules);
+        using var adapter = lora.ToAdapter(dropout);
         PeftAdapterFolder.Write(dir, adapter, baseModel);
     }
 

@@ -8,18 +8,14 @@ public sealed record FineTuneHyperparameters(
     int LoraRank = 16,
     double LoraAlpha = 32,
     double LoraDropout = 0.05,
-    IReadOnlyList<string>? TargetModules = null,
+    IReadOnlyList<string>? TargetModules = null,   // null: every projection (LayerProjections.All)
     int WarmupSteps = -1,            // -1: 3 % of the steps
     string Schedule = "linear",      // linear | cosine
     double WeightDecay = 0.0,
     double MaxGradNorm = 1.0,
     int MaxSequenceLength = 0,       // 0: the model's max_position_embeddings
     int EvalEverySteps = 0,          // 0: a sensible default from the step count
-    double BaseLearningRate = AutoHyperparameters.DefaultBaseLearningRate) // the base model's LoRA rate; peak = this × multiplier
-{
-    public static readonly IReadOnlyList<string> AllProjections =
-        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
-}
+    double BaseLearningRate = AutoHyperparameters.DefaultBaseLearningRate); // the base model's LoRA rate; peak = this × multiplier
 
 /// <summary>
 /// Everything the engine needs to run one fine-tuning job. The caller (the job runner) owns ids, storage and

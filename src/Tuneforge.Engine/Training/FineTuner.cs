@@ -22,7 +22,6 @@ public static class FineTuner
         TorchRuntime.Initialize();
         var hp = spec.Hyperparameters;
         var config = ModelConfig.Load(Path.Combine(spec.BaseModelDir, "config.json"));
-        var shape = NetworkShape.From(config);
         var template = ChatTemplate.FromCheckpoint(spec.BaseModelDir);
         var encoder = new ChatEncoder(HfTokenizer.FromDirectory(spec.BaseModelDir), template);
         int maxTokens = hp.MaxSequenceLength > 0 ? Math.Min(hp.MaxSequenceLength, config.MaxPositionEmbeddings) : config.MaxPositionEmbeddings;
@@ -39,13 +38,13 @@ public static class FineTuner
 
         var (dtype, storage, why) = ComputePrecision.Choose(config.CheckpointDtype);
         observer.Info($"Training {train.Count} examples for {hp.Epochs} epochs × {plan.StepsPerEpoch} steps (batch size {plan.BatchSize}), " +
-                      $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} on {string.Join(", ", hp.TargetModules ?? FineTuneHyperparameters.AllProjections)}, " +
+                      $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} on {string.Join(", ", hp.TargetModules ?? LayerProjections.All)}, " +
                       $"peak learning rate {schedule.PeakRate.ToString("G3", CultureInfo.InvariantCulture)} ({schedule.Kind} decay after {schedule.WarmupSteps} warm-up steps), computing in {why}");
         observer.Info(PackingReport(train, maxTokens));
 
         using var weights = CheckpointWeights.Open(spec.BaseModelDir);
-        using var frozen = FrozenBase.FromTensors(shape, name => weights.Load(name), dtype, storage);
-        using var lora = new LoraParameters(shape, hp.LoraRank, hp.LoraAlpha, hp.TargetModules ?? FineTuneHyperparameters.AllProjections);
+        using var frozen = FrozenBase.FromTensors(config, name => weights.Load(name), dtype, storage);
+        using var lora = new LoraParameters(config, hp.LoraRank, hp.LoraAlpha, hp.TargetModules ?? LayerProjections.All);
         lora.Initialize(spec.Seed);
         using var trainer = new LoraTrainer(frozen, lora, hp.LoraDropout, hp.WeightDecay);
 
@@ -91,7 +90,7 @@ public static class FineTuner
             if (!epochEnd) continue;
 
             var dir = Path.Combine(spec.OutputDir, $"step-{step}");
-            WriteCheckpoint(dir, spec, template, shape, lora, trainer, hp, new CheckpointManifest(
+            WriteCheckpoint(dir, spec, template, lora, trainer, hp, new CheckpointManifest(
                 Path.GetFullPath(spec.BaseModelDir), Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(spec.BaseModelDir))),
                 template.Family, LossMaskDescription, step, epoch, total, spec.Seed, metrics));
             var info = new CheckpointInfo(step, epoch, dir, metrics);
@@ -114,7 +113,7 @@ public static class FineTuner
     /// <summary>The dropout masks of a step depend only on (seed, step), so a resumed run draws the same ones.</summary>
     internal static ulong DropoutSeed(int seed, int step) => unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step);
 
-    private static void WriteCheckpoint(string dir, FineTuneSpec spec, ChatTemplate template, NetworkShape shape, LoraParameters lora,
+    private static void WriteCheckpoint(string dir, FineTuneSpec spec, ChatTemplate template, LoraParameters lora,
         LoraTrainer trainer, FineTuneHyperparameters hp, CheckpointManifest manifest)
     {
         // written beside and renamed, so a crash never leaves a checkpoint that looks complete but is not

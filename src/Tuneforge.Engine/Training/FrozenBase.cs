@@ -1,4 +1,5 @@
 using TorchSharp;
+using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
@@ -15,7 +16,7 @@ internal sealed class FrozenBase : IDisposable
 {
     private readonly FusedBaseWeights _weights;
 
-    public NetworkShape Shape { get; }
+    public ModelConfig Config { get; }
     /// <summary>The dtype the network computes in.</summary>
     public ScalarType DType { get; }
     /// <summary>The dtype of the projection matrices (<see cref="FusedLayerWeights.Qkv"/>, O, GateUp, Down).</summary>
@@ -27,55 +28,36 @@ internal sealed class FrozenBase : IDisposable
     /// <summary>Bytes held by the base tensors (a tied head counted once).</summary>
     public long ByteSize => _weights.ByteSize;
 
-    private FrozenBase(NetworkShape shape, ScalarType dtype, ScalarType storage, FusedBaseWeights weights)
+    private FrozenBase(ModelConfig config, ScalarType dtype, ScalarType storage, FusedBaseWeights weights)
     {
-        Shape = shape; DType = dtype; StorageDType = storage; _weights = weights;
+        Config = config; DType = dtype; StorageDType = storage; _weights = weights;
     }
 
     /// <summary>Builds the base from HF-named tensors (e.g. "model.layers.0.self_attn.q_proj.weight").</summary>
     /// <param name="dtype">compute dtype</param>
     /// <param name="storage">dtype of the projection matrices (default: the compute dtype)</param>
-    public static FrozenBase FromTensors(NetworkShape shape, Func<string, Tensor> weight, ScalarType dtype, ScalarType? storage = null)
+    public static FrozenBase FromTensors(ModelConfig config, Func<string, Tensor> weight, ScalarType dtype, ScalarType? storage = null)
     {
         var matrices = storage ?? dtype;
         // FusedBaseWeights asks for every matrix in the storage dtype; the embedding (the tied head) and the biases
         // are handed over in the compute dtype instead.
         Tensor Convert(string name, ScalarType requested) =>
-            weight(name).to(name is "model.embed_tokens.weight" or "lm_head.weight" || name.EndsWith(".bias") ? dtype : requested);
-        return new(shape, dtype, matrices, FusedBaseWeights.Load(shape.Layers, shape.TiedEmbeddings, shape.QkvBias, outputBias: false,
-            Convert, matrices, normDtype: dtype));
+            weight(name).to(name is WeightNames.Embed or WeightNames.LmHead || name.EndsWith(".bias") ? dtype : requested);
+        return new(config, dtype, matrices, FusedBaseWeights.Load(config, Convert, matrices, normDtype: dtype));
     }
 
     /// <summary>A randomly initialised base (normal(0, 0.02) weights, unit norms), for the benchmark and tests.</summary>
-    public static FrozenBase Random(NetworkShape shape, ScalarType dtype, int seed, ScalarType? storage = null)
+    public static FrozenBase Random(ModelConfig config, ScalarType dtype, int seed, ScalarType? storage = null)
     {
         var generator = new Generator((ulong)seed);
         using var initScale = 0.02f.ToScalar();
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, dims) in ParameterShapes(shape))
+        foreach (var (name, dims) in config.ParameterShapes())
             tensors[name] = name.EndsWith("norm.weight") ? ones(dims, dtype: float32)
                 : name.EndsWith(".bias") ? zeros(dims, dtype: float32)
                 : randn(dims, dtype: float32, generator: generator).mul_(initScale);
-        try { return FromTensors(shape, n => tensors[n], dtype, storage); }
+        try { return FromTensors(config, n => tensors[n], dtype, storage); }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
-    }
-
-    /// <summary>Every weight of a Llama-family checkpoint with this shape, by HF name.</summary>
-    public static IEnumerable<(string Name, long[] Shape)> ParameterShapes(NetworkShape s)
-    {
-        yield return ("model.embed_tokens.weight", [s.VocabSize, s.HiddenSize]);
-        for (int i = 0; i < s.Layers; i++)
-        {
-            yield return ($"model.layers.{i}.input_layernorm.weight", [s.HiddenSize]);
-            yield return ($"model.layers.{i}.post_attention_layernorm.weight", [s.HiddenSize]);
-            foreach (var p in NetworkShape.AllProjections)
-            {
-                yield return (NetworkShape.ModulePath(i, p) + ".weight", [s.OutFeatures(p), s.InFeatures(p)]);
-                if (s.QkvBias && p is "q_proj" or "k_proj" or "v_proj") yield return (NetworkShape.ModulePath(i, p) + ".bias", [s.OutFeatures(p)]);
-            }
-        }
-        yield return ("model.norm.weight", [s.HiddenSize]);
-        if (!s.TiedEmbeddings) yield return ("lm_head.weight", [s.VocabSize, s.HiddenSize]);
     }
 
     public void Dispose() => _weights.Dispose();

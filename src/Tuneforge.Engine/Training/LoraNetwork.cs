@@ -1,4 +1,5 @@
 using TorchSharp;
+using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -14,7 +15,7 @@ internal sealed class LoraNetwork
 {
     private readonly FrozenBase _base;
     private readonly LoraParameters _lora;
-    private readonly NetworkShape _shape;
+    private readonly ModelConfig _config;
     private readonly RotaryEmbedding _rope;
 
     public double Dropout { get; }
@@ -26,9 +27,9 @@ internal sealed class LoraNetwork
     {
         _base = frozen;
         _lora = lora;
-        _shape = frozen.Shape;
+        _config = frozen.Config;
         Dropout = dropout;
-        _rope = new RotaryEmbedding(_shape.HeadDim, _shape.RopeTheta, _shape.RopeScaling);
+        _rope = new RotaryEmbedding(_config);
     }
 
     /// <summary>
@@ -47,7 +48,7 @@ internal sealed class LoraNetwork
         var lora = _lora.Flat.detach().to(dtype);
 
         var x = _base.Embed.index_select(0, ids);                 // [T, H]
-        for (int i = 0; i < _shape.Layers; i++)
+        for (int i = 0; i < _config.NumHiddenLayers; i++)
         {
             // The layer's temporaries die with this scope; autograd keeps (natively) only what backward needs.
             using var layerScope = NewDisposeScope();
@@ -55,11 +56,11 @@ internal sealed class LoraNetwork
             var groups = _lora.Groups[i];
             // the projections after a norm take the residual stream and normalise it themselves
             var qkv = Project(x, layer.Qkv, groups[0], lora, dropoutGenerator, "norm + qkv", layer.InputNorm, layer.QkvBias);  // [T, (nq + 2 nkv) · hd]
-            var attn = Attention(Mark(qkv, "rope+attention"), cos, sin, mask, T);                            // [T, nq · hd]
-            x = x.add(Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o"), Scalars.One);
-            var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm); // [T, 2 I]
+            var attn = Attention(Mark(qkv, "rope+attention"), layer, cos, sin, mask, T);                     // [T, nq · hd]
+            x = x.add(Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o", bias: layer.OBias), Scalars.One);
+            var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm, layer.GateUpBias); // [T, 2 I]
             var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
-            x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down"), Scalars.One).MoveToOuterDisposeScope();
+            x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down", bias: layer.DownBias), Scalars.One).MoveToOuterDisposeScope();
         }
         var final = Norm(Mark(x, "final norm").index_select(0, selectRows), _base.FinalNorm);
         Profile?.EndForward();
@@ -75,15 +76,18 @@ internal sealed class LoraNetwork
     {
         x = Mark(x, $"projection {name}");
         var operands = new LoraProjection.Operands(weight, bias, group, _lora.Rank, _lora.Scale, lora, _lora.Grad,
-            Dropout, Dropout > 0 ? generator : null, _base.DType, ForBackward: is_grad_enabled(), norm, _shape.RmsNormEps);
+            Dropout, Dropout > 0 ? generator : null, _base.DType, ForBackward: is_grad_enabled(), norm, _config.RmsNormEps);
         return LoraProjection.Apply(x, _lora.Flat, operands);
     }
 
-    private Tensor Attention(Tensor qkv, Tensor cos, Tensor sin, Tensor? mask, int T)
+    private Tensor Attention(Tensor qkv, FusedLayerWeights layer, Tensor cos, Tensor sin, Tensor? mask, int T)
     {
-        int nq = _shape.Heads, nkv = _shape.KvHeads, hd = _shape.HeadDim;
+        int nq = _config.NumAttentionHeads, nkv = _config.NumKeyValueHeads, hd = _config.HeadDim;
         var heads = qkv.view(T, nq + 2 * nkv, hd);
-        var qk = RotaryEmbedding.Apply(heads.narrow(1, 0, nq + nkv), cos, sin);  // [T, nq + nkv, hd]
+        var qk = heads.narrow(1, 0, nq + nkv);                                   // [T, nq + nkv, hd]
+        if (layer.QNorm is { } qNorm && layer.KNorm is { } kNorm)                // Qwen3: RMSNorm over each q and k head, before RoPE
+            qk = cat([Norm(qk.narrow(1, 0, nq), qNorm), Norm(qk.narrow(1, nq, nkv), kNorm)], 1);
+        qk = RotaryEmbedding.Apply(qk, cos, sin);
         var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
         var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
         var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]
@@ -106,5 +110,5 @@ internal sealed class LoraNetwork
         return same.logical_and_(ones(row.Length, row.Length, dtype: @bool).tril()).view(1, 1, row.Length, row.Length);
     }
 
-    private Tensor Norm(Tensor x, Tensor weight) => Modeling.RmsNorm.Normalize(x, weight, _shape.RmsNormEps);
+    private Tensor Norm(Tensor x, Tensor weight) => Modeling.RmsNorm.Normalize(x, weight, _config.RmsNormEps);
 }

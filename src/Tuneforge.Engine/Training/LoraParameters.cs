@@ -1,4 +1,6 @@
 using TorchSharp;
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Training;
@@ -6,7 +8,7 @@ namespace Tuneforge.Engine.Training;
 /// <summary>Where one projection's A [r, in] and B [out, r] live inside the flat parameter buffer.</summary>
 internal sealed record LoraSlot(int Layer, string Projection, long AOffset, long BOffset, int In, int Out)
 {
-    public string Module => NetworkShape.ModulePath(Layer, Projection);
+    public string Module => WeightNames.Module(Layer, Projection);
 }
 
 /// <summary>
@@ -14,65 +16,62 @@ internal sealed record LoraSlot(int Layer, string Projection, long AOffset, long
 /// the targeted ones. The A matrices of a group are adjacent in the buffer, so one view gives the stacked
 /// A [members × r, in] and one matmul serves the whole group.
 /// </summary>
-internal sealed record LoraGroup(int Layer, string[] Projections, int[] OutFeatures, LoraSlot?[] Slots, long AOffset, int In)
+internal sealed record LoraGroup(int Layer, IReadOnlyList<string> Projections, int[] OutFeatures, LoraSlot?[] Slots, long AOffset, int In)
 {
     public int Targeted => Slots.Count(s => s is not null);
 }
 
 /// <summary>
-/// All trainable LoRA weights of a network in one flat f32 leaf tensor. The forward takes views of it, so autograd
+/// The trainer's view of a <see cref="LoraAdapter"/> (<see cref="ToAdapter"/> gives the adapter it holds):
+/// all trainable LoRA weights of a network in one flat f32 leaf tensor. The forward takes views of it, so autograd
 /// accumulates every adapter gradient into one flat gradient, and AdamW, clipping and checkpointing are a handful of
 /// whole-buffer ops instead of hundreds of per-tensor calls.
 /// </summary>
 internal sealed class LoraParameters : IDisposable
 {
-    public static readonly string[][] FusedProjections = [["q_proj", "k_proj", "v_proj"], ["o_proj"], ["gate_proj", "up_proj"], ["down_proj"]];
-
     public int Rank { get; }
     public double Alpha { get; }
     public double Scale => Alpha / Rank;
     public IReadOnlyList<string> TargetModules { get; }
     public IReadOnlyList<LoraSlot> Slots { get; }
-    /// <summary>groups[layer] in the order of <see cref="FusedProjections"/>.</summary>
+    /// <summary>groups[layer] in the order of <see cref="LayerProjections.Fused"/>.</summary>
     public IReadOnlyList<LoraGroup[]> Groups { get; }
     /// <summary>f32 [total], requires grad (so that the forward records a graph); its gradient goes to <see cref="Grad"/>.</summary>
     public Tensor Flat { get; }
     /// <summary>f32 [total]: d loss / d <see cref="Flat"/>, accumulated by the backward of <see cref="LoraProjection"/>.</summary>
     public Tensor Grad { get; }
 
-    public LoraParameters(NetworkShape shape, int rank, double alpha, IReadOnlyList<string> targetModules)
+    public LoraParameters(ModelConfig config, int rank, double alpha, IReadOnlyList<string> targetModules)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
-        foreach (var t in targetModules)
-            if (!NetworkShape.AllProjections.Contains(t))
-                throw new ArgumentException($"unknown LoRA target module '{t}' (expected one of {string.Join(", ", NetworkShape.AllProjections)})", nameof(targetModules));
+        LayerProjections.CheckTargets(targetModules, nameof(targetModules));
         Rank = rank;
         Alpha = alpha;
-        TargetModules = NetworkShape.AllProjections.Where(targetModules.Contains).ToArray();
+        TargetModules = LayerProjections.All.Where(targetModules.Contains).ToArray();
         var slots = new List<LoraSlot>();
         var groups = new List<LoraGroup[]>();
         long offset = 0;
-        for (int layer = 0; layer < shape.Layers; layer++)
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
-            var layerGroups = new LoraGroup[FusedProjections.Length];
-            for (int g = 0; g < FusedProjections.Length; g++)
+            var layerGroups = new LoraGroup[LayerProjections.Fused.Count];
+            for (int g = 0; g < layerGroups.Length; g++)
             {
-                var members = FusedProjections[g];
-                int inFeatures = shape.InFeatures(members[0]);
+                var members = LayerProjections.Fused[g];
+                int inFeatures = config.InFeatures(members[0]);
                 long aStart = offset;
                 var targeted = members.Where(TargetModules.Contains).ToArray();
                 var aOffsets = new Dictionary<string, long>();
                 foreach (var p in targeted) { aOffsets[p] = offset; offset += (long)rank * inFeatures; }
-                var groupSlots = new LoraSlot?[members.Length];
-                for (int m = 0; m < members.Length; m++)
+                var groupSlots = new LoraSlot?[members.Count];
+                for (int m = 0; m < members.Count; m++)
                 {
                     if (!aOffsets.TryGetValue(members[m], out var aOff)) continue;
-                    int outFeatures = shape.OutFeatures(members[m]);
+                    int outFeatures = config.OutFeatures(members[m]);
                     groupSlots[m] = new LoraSlot(layer, members[m], aOff, offset, inFeatures, outFeatures);
                     offset += (long)outFeatures * rank;
                     slots.Add(groupSlots[m]!);
                 }
-                layerGroups[g] = new LoraGroup(layer, members, members.Select(shape.OutFeatures).ToArray(), groupSlots, aStart, inFeatures);
+                layerGroups[g] = new LoraGroup(layer, members, members.Select(config.OutFeatures).ToArray(), groupSlots, aStart, inFeatures);
             }
             groups.Add(layerGroups);
         }
@@ -104,34 +103,14 @@ internal sealed class LoraParameters : IDisposable
     public static Tensor AView(Tensor flat, LoraSlot s, int rank) => flat.narrow(0, s.AOffset, (long)rank * s.In).view(rank, s.In);
     public static Tensor BView(Tensor flat, LoraSlot s, int rank) => flat.narrow(0, s.BOffset, (long)s.Out * rank).view(s.Out, rank);
 
-    /// <summary>Copies of every adapter matrix, keyed by module path: (A [r, in], B [out, r]) in f32.</summary>
-    public Dictionary<string, (Tensor A, Tensor B)> ToModuleTensors()
+    /// <summary>The adapter these weights are: f32 copies of every A and B, keyed by module path (what a checkpoint saves).</summary>
+    public LoraAdapter ToAdapter(double dropout)
     {
         using var _ = no_grad();
-        var result = new Dictionary<string, (Tensor, Tensor)>();
-        foreach (var s in Slots)
-            result[s.Module] = (AView(Flat, s, Rank).clone(), BView(Flat, s, Rank).clone());
-        return result;
+        var modules = Slots.ToDictionary(s => s.Module,
+            s => new LoraPair(AView(Flat, s, Rank).clone().DetachFromDisposeScope(), BView(Flat, s, Rank).clone().DetachFromDisposeScope()));
+        return new LoraAdapter(Rank, Alpha, dropout, modules);
     }
-
-    /// <summary>Loads adapter matrices by module path; every slot must be present with the right shape.</summary>
-    public void Load(IReadOnlyDictionary<string, (Tensor A, Tensor B)> tensors)
-    {
-        using var _ = no_grad();
-        foreach (var s in Slots)
-        {
-            if (!tensors.TryGetValue(s.Module, out var ab))
-                throw new InvalidDataException($"adapter has no weights for {s.Module}");
-            var a = AView(Flat, s, Rank);
-            var b = BView(Flat, s, Rank);
-            if (!ab.A.shape.SequenceEqual(a.shape) || !ab.B.shape.SequenceEqual(b.shape))
-                throw new InvalidDataException($"{s.Module}: adapter shapes A{Shape(ab.A)} B{Shape(ab.B)} do not match A{Shape(a)} B{Shape(b)}");
-            a.copy_(ab.A);
-            b.copy_(ab.B);
-        }
-    }
-
-    private static string Shape(Tensor t) => "[" + string.Join(", ", t.shape) + "]";
 
     public void Dispose()
     {

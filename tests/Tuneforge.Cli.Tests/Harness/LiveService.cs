@@ -40,7 +40,7 @@ public sealed class ValidateOnlyService : LiveService
 }
 
 /// <summary>
-/// A service with a --models-dir holding the config.json of an architecture the engine does not implement (Qwen3):
+/// A service with a --models-dir holding the config.json of an architecture the engine does not implement (GPT-NeoX):
 /// listed as a base model, never loadable. The folder lives in the data directory, removed with it.
 /// </summary>
 public sealed class UnloadableModelService : LiveService
@@ -51,9 +51,9 @@ public sealed class UnloadableModelService : LiveService
     {
         get
         {
-            Directory.CreateDirectory(Path.Combine(ModelsDir, "qwen3-mini"));
-            File.WriteAllText(Path.Combine(ModelsDir, "qwen3-mini", "config.json"),
-                """{"architectures":["Qwen3ForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":256}""");
+            Directory.CreateDirectory(Path.Combine(ModelsDir, "neox-mini"));
+            File.WriteAllText(Path.Combine(ModelsDir, "neox-mini", "config.json"),
+                """{"architectures":["GPTNeoXForCausalLM"],"hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":256}""");
             return ["--models-dir", ModelsDir, "--workers", "0"];
         }
     }

@@ -13,10 +13,10 @@ public sealed class CheckpointSupportTests : IDisposable
     [Fact]
     public void An_unimplemented_architecture_is_refused_with_the_field_and_value_and_a_fixed_folder_is_accepted()
     {
-        File.WriteAllText(Path.Combine(_dir, "config.json"), Llama.Replace("LlamaForCausalLM", "Qwen3ForCausalLM"));
+        File.WriteAllText(Path.Combine(_dir, "config.json"), Llama.Replace("LlamaForCausalLM", "GPTNeoXForCausalLM"));
         File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), "{}");
         var problem = CheckpointSupport.ServingProblem(_dir);
-        Assert.StartsWith("config.json: architectures = Qwen3ForCausalLM is not supported", problem);
+        Assert.StartsWith("config.json: architectures = GPTNeoXForCausalLM is not supported", problem);
         Assert.Equal(problem, CheckpointSupport.TrainingProblem(_dir));
 
         File.WriteAllText(Path.Combine(_dir, "config.json"), Llama);
@@ -35,13 +35,20 @@ public sealed class CheckpointSupportTests : IDisposable
     }
 
     [Fact]
-    public void What_only_training_cannot_do_refuses_training_alone()
+    public void Training_and_serving_accept_and_refuse_the_same_configs()
     {
-        // Llama's attention_bias puts a bias on o_proj too: the decoder serves it, the trainer does not implement it.
-        File.WriteAllText(Path.Combine(_dir, "config.json"), Llama.Replace("{", """{"attention_bias":true,"""));
+        // Llama's attention_bias (q/k/v and o) and mlp_bias: both runners implement them.
+        File.WriteAllText(Path.Combine(_dir, "config.json"), Llama.Replace("{", """{"attention_bias":true,"mlp_bias":true,"""));
         File.WriteAllText(Path.Combine(_dir, "tokenizer.json"), "{}");
         Assert.Null(CheckpointSupport.ServingProblem(_dir));
-        Assert.Contains("attention_bias", CheckpointSupport.TrainingProblem(_dir));
+        Assert.Null(CheckpointSupport.TrainingProblem(_dir));
+
+        // A sliding window neither implements: refused by both, for the same reason.
+        File.WriteAllText(Path.Combine(_dir, "config.json"), Llama.Replace("{", """{"sliding_window":16,"max_position_embeddings":64,"""));
+        File.SetLastWriteTimeUtc(Path.Combine(_dir, "config.json"), DateTime.UtcNow.AddSeconds(5));
+        var problem = CheckpointSupport.ServingProblem(_dir);
+        Assert.StartsWith("config.json: sliding_window = 16 is not supported", problem);
+        Assert.Equal(problem, CheckpointSupport.TrainingProblem(_dir));
     }
 
     [Fact]

@@ -39,6 +39,30 @@ public class ModelConfigTests
     }
 
     [Fact]
+    public void Qwen3_has_per_head_q_and_k_norms_no_qkv_bias_and_head_dim_128_by_default()
+    {
+        var json = RandomCheckpoint.Qwen3Config();
+        var c = ModelConfig.Parse(json.ToJsonString());
+        Assert.Equal(ModelConfig.Qwen3, c.Architecture);
+        Assert.True(c.QkNorm);
+        Assert.False(c.QkvBias || c.OutputBias || c.MlpBias);
+        Assert.Equal(24, c.HeadDim);
+        Assert.Contains(("model.layers.1.self_attn.q_norm.weight", new long[] { 24 }), c.ParameterShapes().Select(p => (p.Name, p.Shape)),
+            new ShapeComparer());
+        Assert.Equal(ModelConfig.Qwen3, ModelConfig.Parse(c.ToJson()).Architecture);
+        json.Remove("head_dim");                                                          // Qwen3Config's default, not 64 / 4
+        Assert.Equal(128, ModelConfig.Parse(json.ToJsonString()).HeadDim);
+        json["use_sliding_window"] = true;
+        Assert.Equal("use_sliding_window", Assert.Throws<UnsupportedCheckpointException>(() => ModelConfig.Parse(json.ToJsonString())).Field);
+    }
+
+    private sealed class ShapeComparer : IEqualityComparer<(string, long[])>
+    {
+        public bool Equals((string, long[]) a, (string, long[]) b) => a.Item1 == b.Item1 && a.Item2.SequenceEqual(b.Item2);
+        public int GetHashCode((string, long[]) x) => x.Item1.GetHashCode();
+    }
+
+    [Fact]
     public void Config_round_trips_through_its_json()
     {
         var c = ModelConfig.Parse(RandomCheckpoint.Llama3ScaledConfig().ToJsonString()) with { EosTokenIds = [2, 3], BosTokenId = 1 };

@@ -22,11 +22,15 @@ internal sealed class AdaptedCheckpoint : IDisposable
         new Dictionary<string, (Func<JsonObject>, string[])>
         {
             // GQA (4 heads over 2), tied embeddings, every projection adapted.
-            ["llama"] = (() => RandomCheckpoint.LlamaConfig(), NetworkShape.AllProjections),
+            ["llama"] = (() => RandomCheckpoint.LlamaConfig(), LayerProjections.All.ToArray()),
             // llama3 rope scaling with original_max_position_embeddings 32: prompts past 64 tokens reach the scaled band.
-            ["llama3"] = (RandomCheckpoint.Llama3ScaledConfig, NetworkShape.AllProjections),
+            ["llama3"] = (RandomCheckpoint.Llama3ScaledConfig, LayerProjections.All.ToArray()),
             // q/k/v bias, untied head; partly adapted fused groups (q and v but not k, up but not gate).
             ["qwen2"] = (RandomCheckpoint.Qwen2Config, ["q_proj", "v_proj", "up_proj", "down_proj"]),
+            // biases on every projection (attention_bias, mlp_bias); o and down adapted.
+            ["llama-biases"] = (RandomCheckpoint.LlamaBiasesConfig, ["q_proj", "o_proj", "up_proj", "down_proj"]),
+            // q_norm/k_norm per head, head_dim 24 ≠ hidden / heads; all of attention and part of the MLP adapted.
+            ["qwen3"] = (RandomCheckpoint.Qwen3Config, ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]),
             // one K/V head, explicit head_dim 24 ≠ hidden / heads.
             ["mistral"] = (RandomCheckpoint.MistralConfig, ["k_proj", "o_proj", "gate_proj"]),
         };
@@ -39,7 +43,7 @@ internal sealed class AdaptedCheckpoint : IDisposable
         var (config, targets) = Cases[name];
         RandomCheckpoint.Write(BaseDir, config(), seed: seed);
         Config = ModelConfig.Load(Path.Combine(BaseDir, "config.json"));
-        Lora = new LoraParameters(LayoutOf(Config), Rank, Alpha, targets);
+        Lora = new LoraParameters(Config, Rank, Alpha, targets);
         using (no_grad())
         using (var scope = NewDisposeScope())
             Lora.Flat.copy_(randn(Lora.Count, generator: new Generator((ulong)seed + 50)).mul_(0.15)); // A and B non-zero
@@ -52,14 +56,6 @@ internal sealed class AdaptedCheckpoint : IDisposable
     public ModelConfig Config { get; }
     /// <summary>The adapter as the trainer holds it: one flat f32 buffer.</summary>
     public LoraParameters Lora { get; }
-
-    /// <summary>
-    /// The adapter layout of a config. Built directly rather than with <see cref="NetworkShape.From"/>, which rejects
-    /// configs the trainer's forward cannot run yet: the layout of A and B does not depend on RoPE.
-    /// </summary>
-    public static NetworkShape LayoutOf(ModelConfig c) =>
-        new(c.HiddenSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize, c.VocabSize,
-            c.RopeTheta, c.RmsNormEps, c.TieWordEmbeddings, c.HeadDim, c.QkvBias);
 
     /// <summary>
     /// Two examples for one packed row. The first is 70 tokens long, so positions pass 64 (the llama3 case's

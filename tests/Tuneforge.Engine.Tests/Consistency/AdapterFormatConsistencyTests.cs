@@ -3,7 +3,7 @@ using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
-using ServedLora = Tuneforge.Engine.Generation.LoraWeights;
+using ServedLora = Tuneforge.Engine.Generation.FusedLoraFactors;
 
 namespace Tuneforge.Engine.Tests.Consistency;
 
@@ -29,7 +29,8 @@ public class AdapterFormatConsistencyTests
     {
         using var c = new AdaptedCheckpoint(name);
         using var scope = NewDisposeScope();
-        var trained = c.Lora.ToModuleTensors();
+        using var trainedAdapter = c.Lora.ToAdapter(dropout: 0);
+        var trained = trainedAdapter.Modules;
 
         using var engine = PeftAdapterFolder.Read(c.AdapterDir);
         using var reader = SafetensorsReader.Open(Path.Combine(c.AdapterDir, CheckpointFolder.AdapterWeights));
@@ -48,7 +49,6 @@ public class AdapterFormatConsistencyTests
 
         // The server's fused factors: (At·Bt)ᵀ of a group is scale·B·A of each member stacked over the fused output.
         using var served = ServedLora.Load(c.AdapterDir, c.Config, ScalarType.Float64);
-        var shape = AdaptedCheckpoint.LayoutOf(c.Config);
         for (var layer = 0; layer < c.Config.NumHiddenLayers; layer++)
             foreach (var (pick, block, members) in ServedGroups)
             {
@@ -62,7 +62,7 @@ public class AdapterFormatConsistencyTests
                 Assert.NotNull(factors);
                 var expected = cat(members.Zip(paths).Select(m => trained.TryGetValue(m.Second, out var ab)
                     ? ab.B.to(float64).matmul(ab.A.to(float64)).mul(c.Lora.Scale)
-                    : zeros(shape.OutFeatures(m.First), shape.InFeatures(m.First), dtype: float64)).ToArray(), 0);
+                    : zeros(c.Config.OutFeatures(m.First), c.Config.InFeatures(m.First), dtype: float64)).ToArray(), 0);
                 Agreement.Close(expected, factors!.At.matmul(factors.Bt).t(), 1e-6, $"{name}: served factors of layer {layer} {string.Join("|", members)}");
             }
     }
@@ -81,7 +81,8 @@ public class AdapterFormatConsistencyTests
         Directory.CreateDirectory(foreign);
         using (var scope = NewDisposeScope())
         {
-            var renamed = c.Lora.ToModuleTensors().SelectMany(m => new[]
+            using var trained = c.Lora.ToAdapter(dropout: 0);
+            var renamed = trained.Modules.SelectMany(m => new[]
             {
                 new KeyValuePair<string, Tensor>($"base_model.model.{m.Key}.lora_A.default.weight", m.Value.A),
                 new KeyValuePair<string, Tensor>($"base_model.model.{m.Key}.lora_B.default.weight", m.Value.B),

@@ -3,7 +3,7 @@ using LoraRouting = Tuneforge.Engine.Modeling.LoraRouting;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
-using ServedLora = Tuneforge.Engine.Generation.LoraWeights;
+using ServedLora = Tuneforge.Engine.Generation.FusedLoraFactors;
 
 namespace Tuneforge.Engine.Tests.Consistency;
 
@@ -23,7 +23,13 @@ public class DecoderConsistencyTests
     [InlineData("llama3", ScalarType.Float32, DecodePath.Rows)]
     [InlineData("qwen2", ScalarType.Float32, DecodePath.Rows)]
     [InlineData("mistral", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("llama-biases", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("qwen3", ScalarType.Float32, DecodePath.Rows)]
+    [InlineData("qwen3", ScalarType.Float32, DecodePath.Torch)]
+    [InlineData("qwen3", ScalarType.BFloat16, DecodePath.Rows)]
+    [InlineData("qwen3", ScalarType.BFloat16, DecodePath.Torch)]
     [InlineData("llama", ScalarType.Float32, DecodePath.Torch)]
+    [InlineData("llama-biases", ScalarType.BFloat16, DecodePath.Torch)]
     [InlineData("qwen2", ScalarType.Float32, DecodePath.Torch)]
     [InlineData("llama", ScalarType.BFloat16, DecodePath.Rows)]
     [InlineData("qwen2", ScalarType.BFloat16, DecodePath.Rows)]

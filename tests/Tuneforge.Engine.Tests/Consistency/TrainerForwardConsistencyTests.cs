@@ -2,7 +2,6 @@ using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
-using EngineLora = Tuneforge.Engine.Modeling.LoraWeights;
 
 namespace Tuneforge.Engine.Tests.Consistency;
 
@@ -19,13 +18,14 @@ public class TrainerForwardConsistencyTests
     [InlineData("llama")]
     [InlineData("llama3")]
     [InlineData("qwen2")]
+    [InlineData("llama-biases")]
+    [InlineData("qwen3")]
     [InlineData("mistral")]
     public void Trainer_forward_equals_the_engine_model_with_the_same_adapter(string name)
     {
         using var c = new AdaptedCheckpoint(name);
-        var shape = NetworkShape.From(c.Config);
         using var weights = CheckpointWeights.Open(c.BaseDir);
-        using var frozen = FrozenBase.FromTensors(shape, n => weights.Load(n), float64);
+        using var frozen = FrozenBase.FromTensors(c.Config, n => weights.Load(n), float64);
         var network = new LoraNetwork(frozen, c.Lora, dropout: 0);
         var (first, second) = c.Examples();
         var row = PackedRow.Pack([Example(first), Example(second)]);
@@ -36,8 +36,7 @@ public class TrainerForwardConsistencyTests
         var trainerLogits = trainerHidden.matmul(frozen.LmHead.t());                                     // [T, vocab]
 
         using var model = PretrainedModel.LoadModel(c.BaseDir, c.Config, float64);
-        var modules = c.Lora.ToModuleTensors().ToDictionary(m => m.Key, m => new EngineLora(m.Value.A, m.Value.B));
-        using var adapter = new LoraAdapter(c.Lora.Rank, c.Lora.Alpha, 0, modules);
+        using var adapter = c.Lora.ToAdapter(dropout: 0);
         using var batch = TokenBatch.Pack([[first, second]]);
         var modelHidden = model.Forward(batch, LoraRouting.All(adapter)).squeeze(0);
         var modelLogits = model.Logits(modelHidden);

@@ -117,8 +117,8 @@ public class GenerationTests
     {
         using var dir = new TempDir();
         using var decoder = RandomCheckpoint.Decoder(dtype: dtype, path: path, gemm: gemm);
-        using var first = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "a"), seed: 11), RandomCheckpoint.Config, factors);
-        using var second = LoraWeights.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "b"), seed: 12), RandomCheckpoint.Config, factors);
+        using var first = FusedLoraFactors.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "a"), seed: 11), RandomCheckpoint.Config, factors);
+        using var second = FusedLoraFactors.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "b"), seed: 12), RandomCheckpoint.Config, factors);
         using var generator = new GenerationLoop(decoder);
         var greedy = SamplingOptions.Greedy(10);
         var requests = new[]

@@ -45,6 +45,24 @@ internal static class RandomCheckpoint
         return c;
     }
 
+    /// <summary>
+    /// Qwen3: q_norm/k_norm per head, explicit head_dim 24 ≠ hidden / heads (so q_proj is [96, 64]), no q/k/v bias,
+    /// GQA 4 over 2, tied embeddings, the sliding window off as Qwen3 ships it.
+    /// </summary>
+    public static JsonObject Qwen3Config()
+    {
+        var c = LlamaConfig(heads: 4, kvHeads: 2, tied: true);
+        c["architectures"] = new JsonArray("Qwen3ForCausalLM");
+        c["model_type"] = "qwen3";
+        c["head_dim"] = 24;
+        c["rope_theta"] = 1000000.0;
+        c["rms_norm_eps"] = 1e-6;
+        c["use_sliding_window"] = false;
+        c["sliding_window"] = 32;
+        c["max_window_layers"] = 2;
+        return c;
+    }
+
     public static JsonObject MistralConfig()
     {
         var c = LlamaConfig(heads: 4, kvHeads: 1, tied: false);
@@ -53,6 +71,15 @@ internal static class RandomCheckpoint
         c["head_dim"] = 24;                  // not hidden / heads: exercises an explicit head_dim
         c["sliding_window"] = null;
         c.Remove("attention_bias");
+        return c;
+    }
+
+    /// <summary>Llama with <c>attention_bias</c> (q, k, v and o) and <c>mlp_bias</c> (gate, up, down).</summary>
+    public static JsonObject LlamaBiasesConfig()
+    {
+        var c = LlamaConfig(tied: false);
+        c["attention_bias"] = true;
+        c["mlp_bias"] = true;
         return c;
     }
 

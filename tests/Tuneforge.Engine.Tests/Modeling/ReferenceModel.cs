@@ -3,10 +3,11 @@ using System.Text.Json;
 namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
-/// A deliberately naive double-precision Llama/Qwen2/Mistral forward pass written straight from Hugging Face's
-/// modeling_llama.py definitions, for one sequence at positions 0..T−1: embedding, RMSNorm, q/k/v (+bias), RoPE
-/// (rotate_half layout, with _compute_llama3_parameters scaling), causal GQA softmax attention, o_proj, SwiGLU MLP,
-/// final norm, LM head (tied or not). It reads config.json itself and shares no code with the engine.
+/// A deliberately naive double-precision Llama/Qwen2/Qwen3/Mistral forward pass written straight from Hugging Face's
+/// modeling_llama.py and modeling_qwen3.py definitions, for one sequence at positions 0..T−1: embedding, RMSNorm,
+/// q/k/v (+bias), Qwen3's q_norm/k_norm (RMSNorm over each head's head_dim values, before RoPE), RoPE (rotate_half
+/// layout, with _compute_llama3_parameters scaling), causal GQA softmax attention, o_proj (+bias), SwiGLU MLP
+/// (+bias), final norm, LM head (tied or not). It reads config.json itself and shares no code with the engine.
 /// </summary>
 internal sealed class ReferenceModel
 {
@@ -14,9 +15,10 @@ internal sealed class ReferenceModel
     private readonly int _hidden, _layers, _heads, _kvHeads, _headDim, _vocab;
     private readonly double _eps;
     private readonly double[] _invFreq;
-    private readonly bool _tied;
+    private readonly bool _tied, _qkNorm;
 
-    public ReferenceModel(string directory)
+    /// <param name="qkNorm">false leaves out Qwen3's q_norm/k_norm (for tests proving they matter)</param>
+    public ReferenceModel(string directory, bool qkNorm = true)
     {
         _w = ReferenceWeights.Load(directory);
         var c = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "config.json"))).RootElement;
@@ -24,7 +26,10 @@ internal sealed class ReferenceModel
         _layers = c.GetProperty("num_hidden_layers").GetInt32();
         _heads = c.GetProperty("num_attention_heads").GetInt32();
         _kvHeads = c.GetProperty("num_key_value_heads").GetInt32();
-        _headDim = c.TryGetProperty("head_dim", out var hd) ? hd.GetInt32() : _hidden / _heads;
+        var qwen3 = c.GetProperty("architectures")[0].GetString() == "Qwen3ForCausalLM";
+        _qkNorm = qwen3 && qkNorm;
+        // Qwen3Config's head_dim defaults to 128; the others' to hidden_size / num_attention_heads.
+        _headDim = c.TryGetProperty("head_dim", out var hd) ? hd.GetInt32() : qwen3 ? 128 : _hidden / _heads;
         _vocab = c.GetProperty("vocab_size").GetInt32();
         _eps = c.GetProperty("rms_norm_eps").GetDouble();
         _tied = c.TryGetProperty("tie_word_embeddings", out var tie) && tie.GetBoolean();
@@ -69,6 +74,12 @@ internal sealed class ReferenceModel
             var q = normed.Select(r => Linear(r, p + "self_attn.q_proj")).ToArray();
             var k = normed.Select(r => Linear(r, p + "self_attn.k_proj")).ToArray();
             var v = normed.Select(r => Linear(r, p + "self_attn.v_proj")).ToArray();
+            if (_qkNorm)
+                for (var i = 0; i < t; i++)
+                {
+                    HeadNorm(q[i], _heads, _w.Vector(p + "self_attn.q_norm.weight"));
+                    HeadNorm(k[i], _kvHeads, _w.Vector(p + "self_attn.k_norm.weight"));
+                }
             for (var i = 0; i < t; i++) { Rope(q[i], _heads, i); Rope(k[i], _kvHeads, i); }
 
             var attn = new double[t][];
@@ -126,6 +137,16 @@ internal sealed class ReferenceModel
         var ms = x.Sum(e => e * e) / x.Length;
         var r = 1 / Math.Sqrt(ms + _eps);
         return x.Select((e, j) => e * r * weight[j]).ToArray();
+    }
+
+    // Qwen3RMSNorm(head_dim) on q_proj(x).view(..., heads, head_dim): each head normalised on its own, in place.
+    private void HeadNorm(double[] vec, int heads, double[] weight)
+    {
+        for (var h = 0; h < heads; h++)
+        {
+            var head = Norm(vec.AsSpan(h * _headDim, _headDim).ToArray(), weight);
+            head.CopyTo(vec, h * _headDim);
+        }
     }
 
     private double[] Linear(double[] x, string module)

@@ -28,16 +28,16 @@ public class GradientCheckTests
         /// <summary>Seed of the dropout masks; every forward draws the same masks from it.</summary>
         private readonly ulong? _dropoutSeed;
 
-        public Fixture(double dropout = 0, ScalarType dtype = ScalarType.Float64, ScalarType? storage = null, bool roundMatricesToBf16 = false)
+        public Fixture(double dropout = 0, ScalarType dtype = ScalarType.Float64, ScalarType? storage = null, bool roundMatricesToBf16 = false,
+            string architecture = "llama")
         {
             _dropoutSeed = dropout > 0 ? 11UL : null;
             TorchRuntime.Initialize();
-            RandomCheckpoint.Write(Dir.Path, RandomCheckpoint.LlamaConfig(), seed: 3);
+            RandomCheckpoint.Write(Dir.Path, architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaConfig(), seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
-            var shape = NetworkShape.From(Config);
             using (var weights = CheckpointWeights.Open(Dir.Path))
-                Base = FrozenBase.FromTensors(shape, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
-            Lora = new LoraParameters(shape, rank: 4, alpha: 8, NetworkShape.AllProjections);
+                Base = FrozenBase.FromTensors(Config, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
+            Lora = new LoraParameters(Config, rank: 4, alpha: 8, LayerProjections.All);
             using (no_grad())
                 Lora.Flat.copy_(randn(Lora.Count, generator: new Generator(7)).mul_(0.1)); // B ≠ 0, so A gets gradients too
             Network = new LoraNetwork(Base, Lora, dropout);
@@ -79,11 +79,13 @@ public class GradientCheckTests
     }
 
     [Theory]
-    [InlineData(0.0)]
-    [InlineData(0.3)]   // the same dropout masks in every forward: the hand-written backward must apply them too
-    public void Lora_gradients_match_finite_differences(double dropout)
+    [InlineData(0.0, "llama")]
+    [InlineData(0.3, "llama")]   // the same dropout masks in every forward: the hand-written backward must apply them too
+    [InlineData(0.0, "qwen3")]   // q_norm/k_norm between q/k and RoPE: their backward comes from autograd
+    [InlineData(0.3, "qwen3")]
+    public void Lora_gradients_match_finite_differences(double dropout, string architecture)
     {
-        using var f = new Fixture(dropout);
+        using var f = new Fixture(dropout, architecture: architecture);
         var (_, grad) = f.TrainerLossAndGrad();
         const double eps = 1e-3;
         var probes = new List<long>();
@@ -108,17 +110,18 @@ public class GradientCheckTests
         }
     }
 
-    [Fact]
-    public void Loss_and_gradients_match_the_engine_forward_with_autograd()
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen3")]
+    public void Loss_and_gradients_match_the_engine_forward_with_autograd(string architecture)
     {
-        using var f = new Fixture();
+        using var f = new Fixture(architecture: architecture);
         var (loss, grad) = f.TrainerLossAndGrad();
 
         using var scope = NewDisposeScope();
         using var model = PretrainedModel.LoadModel(f.Dir.Path, f.Config, float64);
-        var modules = f.Lora.ToModuleTensors().ToDictionary(
-            m => m.Key, m => new LoraWeights(m.Value.A.requires_grad_(true), m.Value.B.requires_grad_(true)));
-        using var adapter = new LoraAdapter(f.Lora.Rank, f.Lora.Alpha, 0, modules);
+        using var adapter = f.Lora.ToAdapter(dropout: 0);
+        foreach (var pair in adapter.Modules.Values) { pair.A.requires_grad_(true); pair.B.requires_grad_(true); }
         using var batch = TokenBatch.Pack([[First.Ids, Second.Ids]]);
         var hidden = model.Forward(batch, LoraRouting.All(adapter)).squeeze(0);          // [T, H]
         var (select, labels) = f.Trained();
@@ -130,7 +133,7 @@ public class GradientCheckTests
         Assert.True(Math.Abs(reference.item<double>() - loss) < 1e-6, $"engine loss {reference.item<double>()}, trainer loss {loss}");
         foreach (var slot in f.Lora.Slots)
         {
-            var (a, b) = (modules[slot.Module].A.grad!, modules[slot.Module].B.grad!);
+            var (a, b) = (adapter.Modules[slot.Module].A.grad!, adapter.Modules[slot.Module].B.grad!);
             AssertClose(a, grad, slot.AOffset, slot.Module + ".lora_A");
             AssertClose(b, grad, slot.BOffset, slot.Module + ".lora_B");
         }

@@ -41,13 +41,14 @@ public sealed record LoraLayerFactors(LoraFactors? Qkv, LoraFactors? O, LoraFact
 }
 
 /// <summary>
-/// A LoRA adapter prepared for serving over a <see cref="BatchDecoder"/>'s base weights: the factors of each fused
-/// projection group. Only the factors live here; the base is shared by every adapter. The adapter itself is read by
-/// <see cref="PeftAdapterFolder"/>, the reader every path shares.
+/// The decoder's view of a <see cref="LoraAdapter"/> (the one type that means an adapter, read and written by
+/// <see cref="PeftAdapterFolder"/>): its factors stacked per fused projection group of a <see cref="BatchDecoder"/>,
+/// with the scale folded in, in the serving dtype. Built from an adapter and nothing else; the base is shared by
+/// every adapter.
 /// </summary>
-public sealed class LoraWeights : IDisposable
+public sealed class FusedLoraFactors : IDisposable
 {
-    private LoraWeights(string name, LoraLayerFactors[] layers, long bytes, ScalarType dtype)
+    private FusedLoraFactors(string name, LoraLayerFactors[] layers, long bytes, ScalarType dtype)
     {
         Name = name; Layers = layers; ByteSize = bytes; Dtype = dtype;
         MaxRank = layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).OfType<LoraFactors>().Select(f => f.Rank).DefaultIfEmpty(0).Max();
@@ -65,19 +66,16 @@ public sealed class LoraWeights : IDisposable
     public IReadOnlyList<LoraLayerFactors> Layers { get; }
     public long ByteSize { get; }
 
-    /// <summary>Reads the PEFT adapter folder <paramref name="adapterDir"/> and lays it out for serving.</summary>
-    public static LoraWeights Load(string adapterDir, ModelConfig config, ScalarType dtype)
+    /// <summary>Reads the PEFT adapter folder <paramref name="adapterDir"/> into a <see cref="LoraAdapter"/> and lays it out for serving.</summary>
+    public static FusedLoraFactors Load(string adapterDir, ModelConfig config, ScalarType dtype)
     {
         using var adapter = PeftAdapterFolder.Read(adapterDir);
         return FromAdapter(adapter, config, dtype, Path.GetFileName(Path.TrimEndingDirectorySeparator(adapterDir)));
     }
 
     /// <summary>Stacks <paramref name="adapter"/>'s A and B per fused group, with its scale folded into Bt, in <paramref name="dtype"/>.</summary>
-    public static LoraWeights FromAdapter(LoraAdapter adapter, ModelConfig config, ScalarType dtype, string name)
+    public static FusedLoraFactors FromAdapter(LoraAdapter adapter, ModelConfig config, ScalarType dtype, string name)
     {
-        var h = config.HeadDim;
-        var qOut = config.NumAttentionHeads * h;
-        var kvOut = config.NumKeyValueHeads * h;
         var scale = adapter.Scale;
         var used = new HashSet<string>();
         var layers = new LoraLayerFactors[config.NumHiddenLayers];
@@ -86,17 +84,18 @@ public sealed class LoraWeights : IDisposable
         {
             for (var i = 0; i < config.NumHiddenLayers; i++)
             {
-                LoraFactors? Group(string block, params (string Module, int Out)[] modules)
+                // one fused group's members, stacked: At [in, Σ r] and block-diagonal Bt [Σ r, Σ out]
+                LoraFactors? Group(IReadOnlyList<string> members)
                 {
-                    var found = modules.Select(m =>
+                    var found = members.Select(m =>
                     {
-                        var path = $"model.layers.{i}.{block}.{m.Module}";
+                        var path = WeightNames.Module(i, m);
                         var present = adapter.Modules.TryGetValue(path, out var w);
                         if (present) used.Add(path);
-                        return (m.Module, m.Out, A: present ? w!.A : null, B: present ? w!.B : null);
+                        return (Out: config.OutFeatures(m), A: present ? w!.A : null, B: present ? w!.B : null);
                     }).ToArray();
                     if (found.All(f => f.A is null)) return null;
-                    var totalOut = modules.Sum(m => m.Out);
+                    var totalOut = found.Sum(f => f.Out);
                     var ranks = found.Where(f => f.A is not null).Sum(f => f.A!.shape[0]);
                     var inDim = found.First(f => f.A is not null).A!.shape[1];
                     using var scope = NewDisposeScope();
@@ -118,11 +117,8 @@ public sealed class LoraWeights : IDisposable
                     bytes += factors.A.NumberOfElements * factors.A.ElementSize + factors.B.NumberOfElements * factors.B.ElementSize;
                     return factors;
                 }
-                layers[i] = new LoraLayerFactors(
-                    Group("self_attn", ("q_proj", qOut), ("k_proj", kvOut), ("v_proj", kvOut)),
-                    Group("self_attn", ("o_proj", config.HiddenSize)),
-                    Group("mlp", ("gate_proj", config.IntermediateSize), ("up_proj", config.IntermediateSize)),
-                    Group("mlp", ("down_proj", config.HiddenSize)));
+                var groups = LayerProjections.Fused.Select(Group).ToArray();   // qkv, o, gate_up, down
+                layers[i] = new LoraLayerFactors(groups[0], groups[1], groups[2], groups[3]);
             }
         }
         if (adapter.Modules.Keys.FirstOrDefault(k => !used.Contains(k)) is { } foreign)
@@ -130,7 +126,7 @@ public sealed class LoraWeights : IDisposable
             foreach (var l in layers) l.Dispose();
             throw new InvalidDataException($"adapter {name} adapts {foreign}, which this {config.Architecture} with {config.NumHiddenLayers} layers does not have");
         }
-        return new LoraWeights(name, layers, bytes, dtype);
+        return new FusedLoraFactors(name, layers, bytes, dtype);
     }
 
     public void Dispose()

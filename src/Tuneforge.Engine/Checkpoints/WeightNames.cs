@@ -1,0 +1,56 @@
+namespace Tuneforge.Engine.Checkpoints;
+
+/// <summary>
+/// The one table of Hugging Face tensor names of a Llama-family checkpoint (<c>model.embed_tokens.weight</c>,
+/// <c>model.layers.N.self_attn.q_proj.weight</c>, ...). The loaders of the trainer and the decoder, the writers of
+/// random checkpoints and the exporters all name tensors through it; <see cref="ModelConfig.ParameterShapes"/> lists
+/// which of them a given config has.
+/// </summary>
+public static class WeightNames
+{
+    public const string Embed = "model.embed_tokens.weight", FinalNorm = "model.norm.weight", LmHead = "lm_head.weight";
+
+    public static string InputNorm(int layer) => $"model.layers.{layer}.input_layernorm.weight";
+    public static string PostAttentionNorm(int layer) => $"model.layers.{layer}.post_attention_layernorm.weight";
+    /// <summary>Qwen3's RMSNorm over each query head [head_dim], applied before RoPE.</summary>
+    public static string QNorm(int layer) => $"model.layers.{layer}.self_attn.q_norm.weight";
+    /// <summary>Qwen3's RMSNorm over each key head [head_dim], applied before RoPE.</summary>
+    public static string KNorm(int layer) => $"model.layers.{layer}.self_attn.k_norm.weight";
+
+    /// <summary>The module path of a projection, the key of its LoRA pair: <c>model.layers.0.self_attn.q_proj</c>.</summary>
+    public static string Module(int layer, string projection) =>
+        $"model.layers.{layer}.{(LayerProjections.InAttention(projection) ? "self_attn" : "mlp")}.{projection}";
+
+    public static string Weight(int layer, string projection) => Module(layer, projection) + ".weight";
+    public static string Bias(int layer, string projection) => Module(layer, projection) + ".bias";
+}
+
+/// <summary>
+/// The one list of a decoder layer's projections, by Hugging Face name: the modules LoRA may target, and how the
+/// runners fuse them (projections that read the same input are one matmul over their stacked weights).
+/// </summary>
+public static class LayerProjections
+{
+    public const string Q = "q_proj", K = "k_proj", V = "v_proj", O = "o_proj", Gate = "gate_proj", Up = "up_proj", Down = "down_proj";
+
+    /// <summary>Every projection in layer order.</summary>
+    public static readonly IReadOnlyList<string> All = [Q, K, V, O, Gate, Up, Down];
+
+    /// <summary>The fused groups in layer order: q|k|v, o, gate|up, down.</summary>
+    public static readonly IReadOnlyList<IReadOnlyList<string>> Fused = [[Q, K, V], [O], [Gate, Up], [Down]];
+
+    public static bool InAttention(string projection) => projection switch
+    {
+        Q or K or V or O => true,
+        Gate or Up or Down => false,
+        _ => throw new ArgumentException($"unknown projection '{projection}' (expected one of {string.Join(", ", All)})", nameof(projection)),
+    };
+
+    /// <summary>Throws naming the first of <paramref name="targets"/> that is not a projection.</summary>
+    public static void CheckTargets(IEnumerable<string> targets, string paramName)
+    {
+        foreach (var t in targets)
+            if (!All.Contains(t))
+                throw new ArgumentException($"unknown LoRA target module '{t}' (expected some of {string.Join(", ", All)})", paramName);
+    }
+}

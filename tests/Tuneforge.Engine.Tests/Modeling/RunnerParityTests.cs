@@ -1,0 +1,91 @@
+using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Generation;
+using Tuneforge.Engine.Training;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Tuneforge.Engine.Tests.Modeling;
+
+/// <summary>
+/// The two runners give the logits of the double-precision <see cref="ReferenceModel"/> directly (not only through
+/// the engine model): the trainer's forward (<see cref="LoraNetwork"/> with a no-op adapter) in f32 and bf16, and the
+/// decoder's prefill and decoding steps on both paths (rows, torch) in both dtypes. Tolerances as in
+/// <see cref="ForwardParityTests"/>: 1e-4 absolute in f32, 3 % of the largest logit in bf16.
+/// </summary>
+public class RunnerParityTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama-biases")]
+    public void The_trainer_and_the_decoder_match_the_reference(string architecture)
+    {
+        using var dir = new TempDir();
+        var json = architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaBiasesConfig();
+        RandomCheckpoint.Write(dir.Path, json, seed: 9);
+        var tokens = RandomCheckpoint.Tokens(20, json["vocab_size"]!.GetValue<int>(), seed: 5);
+        var expected = new ReferenceModel(dir.Path).Logits(tokens);
+        var config = ModelConfig.Load(dir.Sub("config.json"));
+
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+            Check(expected, TrainerLogits(dir.Path, config, tokens, dtype), dtype, $"{architecture}: trainer in {dtype}");
+
+        foreach (var path in new[] { DecodePath.Rows, DecodePath.Torch })
+            foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+            {
+                if (path == DecodePath.Rows && !RowMatmul.IsSupported) continue;
+                using var decoder = BatchDecoder.Load(dir.Path, dtype, slots: 2, contextLength: 64, decodePath: path);
+                var slot = decoder.AcquireSlot();
+                var prompt = tokens.Length - 2;
+                using var scope = NewDisposeScope();
+                Check(Rows(expected, 0, prompt), ForwardParityTests.ToArray(decoder.Prefill(slot, tokens.AsSpan(0, prompt), null, allPositions: true)),
+                    dtype, $"{architecture}: decoder prefill ({path}, {dtype})");
+                for (var t = prompt; t < tokens.Length; t++)
+                    Check(Rows(expected, t, 1), ForwardParityTests.ToArray(decoder.Decode([slot], [tokens[t]], [null])),
+                        dtype, $"{architecture}: decoder step at position {t} ({path}, {dtype})");
+            }
+    }
+
+    [Fact]
+    public void Qwen3_q_and_k_norms_matter_to_the_reference_the_runners_match()
+    {
+        // Guards the test above: the same checkpoint without q_norm/k_norm is far outside the tolerance, so a runner
+        // that skipped them would fail it.
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.Qwen3Config(), seed: 9);
+        var tokens = RandomCheckpoint.Tokens(20, 97, seed: 5);
+        var config = ModelConfig.Load(dir.Sub("config.json"));
+        var withoutNorms = new ReferenceModel(dir.Path, qkNorm: false).Logits(tokens);
+        var (diff, _) = ForwardParityTests.Compare(withoutNorms, TrainerLogits(dir.Path, config, tokens, ScalarType.Float32));
+        output.WriteLine($"without q/k norms the reference is {diff:F3} off the trainer's logits");
+        Assert.True(diff > 0.5, $"q_norm/k_norm moved the logits by only {diff}");
+    }
+
+    internal static double[,] TrainerLogits(string directory, ModelConfig config, int[] tokens, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var weights = CheckpointWeights.Open(directory);
+        using var frozen = FrozenBase.FromTensors(config, n => weights.Load(n), dtype);
+        using var lora = new LoraParameters(config, rank: 2, alpha: 4, LayerProjections.All);   // B = 0: the adapter adds nothing
+        var network = new LoraNetwork(frozen, lora, dropout: 0);
+        var row = PackedRow.Pack([new EncodedExample(0, tokens, tokens.Select(_ => true).ToArray())]);
+        var hidden = network.Forward(row, arange(row.Length, dtype: int64), null);                    // [T, hidden]
+        return ForwardParityTests.ToArray(hidden.matmul(frozen.LmHead.t()).to(float32));              // [T, vocab]
+    }
+
+    private void Check(double[,] expected, double[,] actual, ScalarType dtype, string what)
+    {
+        var (maxDiff, maxLogit) = ForwardParityTests.Compare(expected, actual);
+        output.WriteLine($"{what}: max |diff| {maxDiff:E2}, max |logit| {maxLogit:F2}");
+        var tolerance = dtype == ScalarType.Float32 ? 1e-4 : 0.03 * maxLogit;
+        Assert.True(maxDiff <= tolerance, $"{what}: max |diff| {maxDiff:E3} exceeds {tolerance:E3}");
+    }
+
+    private static double[,] Rows(double[,] m, int from, int count)
+    {
+        var result = new double[count, m.GetLength(1)];
+        for (var i = 0; i < count; i++)
+            for (var j = 0; j < m.GetLength(1); j++) result[i, j] = m[from + i, j];
+        return result;
+    }
+}
