@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Tuneforge.Engine;
 using Tuneforge.Engine.Chat;
+using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Tokenization;
 using Tuneforge.Engine.Training;
@@ -51,7 +52,7 @@ public sealed class LearnBenchmark : IBenchmark
         int prefixChars = int.Parse(Arg(args, "--prefix", "60"), CultureInfo.InvariantCulture);
         Console.WriteLine($"bench/learn: {data} ({examples.Count} examples), model {modelDir}");
         Console.WriteLine($"epochs {hp.Epochs}, batch {hp.BatchSize}, rate {hp.BaseLearningRate.ToString(CultureInfo.InvariantCulture)} × {hp.LearningRateMultiplier.ToString(CultureInfo.InvariantCulture)}, " +
-                          $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} dropout {hp.LoraDropout.ToString(CultureInfo.InvariantCulture)} on {string.Join(",", hp.TargetModules ?? FineTuneHyperparameters.AllProjections)}");
+                          $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} dropout {hp.LoraDropout.ToString(CultureInfo.InvariantCulture)} on {string.Join(",", hp.TargetModules ?? LayerProjections.All)}");
 
         var observer = new EpochPrinter();
         var clock = Stopwatch.StartNew();
