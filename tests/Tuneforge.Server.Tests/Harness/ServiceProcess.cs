@@ -121,7 +121,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>The Cli project's own build output, in the same configuration as this test assembly.</summary>
-    private static string CliAssembly()
+    internal static string CliAssembly()
     {
         var here = AppContext.BaseDirectory; // tests/Tuneforge.Server.Tests/bin/<Configuration>/<tfm>/
         var tfm = new DirectoryInfo(here).Name;
