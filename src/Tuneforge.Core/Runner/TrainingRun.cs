@@ -112,14 +112,17 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         var incoming = context.FileService.Store.ReceiveAsync(new MemoryStream(csv), long.MaxValue, CancellationToken.None).GetAwaiter().GetResult();
         var resultFile = context.FileService.Save(job.OrganizationId, incoming, "step_metrics.csv", FilePurposes.FineTuneResults);
 
+        // The model is stored before the job says succeeded: a client (on any node) that sees the status can use
+        // fine_tuned_model at once.
+        context.Models.Insert(new FineTunedModel(job.PlannedModelName, job.OrganizationId, job.Id, job.Model, job.BaseModelDir,
+            Path.GetFullPath(result.FinalCheckpointDir), null, Clock.NowSeconds()));
         if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, trainedTokens, [resultFile.Id]))
         {
-            // Cancelled or paused while the last step finished: the job keeps that status.
+            // Cancelled or paused while the last step finished: the job keeps that status and has no model.
+            context.Models.DeleteOnly(job.OrganizationId, job.PlannedModelName);
             context.FileService.Delete(job.OrganizationId, resultFile.Id);
             return;
         }
-        context.Models.Insert(new FineTunedModel(job.PlannedModelName, job.OrganizationId, job.Id, job.Model, job.BaseModelDir,
-            Path.GetFullPath(result.FinalCheckpointDir), null, Clock.NowSeconds()));
         jobs.AddEvent(job.Id, EventLevel.Info, $"New fine-tuned model created: {job.PlannedModelName}");
         jobs.AddEvent(job.Id, EventLevel.Info, "The job has successfully completed");
     }
