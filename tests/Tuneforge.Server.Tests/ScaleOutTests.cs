@@ -55,7 +55,7 @@ public class ScaleOutTests(ScaleOutCluster cluster) : IClassFixture<ScaleOutClus
     {
         using var a = cluster.Http(0);
         using var b = cluster.Http(1);
-        var fileId = await JobsApi.UploadAsync(a, JobsApi.ChatJsonl(20));
+        var fileId = await JobsApi.UploadAsync(a, JobsApi.ChatJsonl(16));
         var jobId = (await JobsApi.CreateJobAsync(b, SmallJob(fileId, epochs: 3))).GetProperty("id").GetString()!;
 
         // Once the first checkpoint (end of epoch 1) is saved, SIGKILL the worker process training the job.
