@@ -103,7 +103,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
+            {
+                _process.WaitForExit(); // and for the last lines of its output to be read
                 throw new InvalidOperationException($"tuneforge serve exited with {_process.ExitCode}:\n{Output}");
+            }
             try
             {
                 using var response = await http.GetAsync("files");

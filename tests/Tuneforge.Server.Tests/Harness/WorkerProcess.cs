@@ -41,7 +41,11 @@ public sealed class WorkerProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!worker.Output.Contains("worker: started", StringComparison.Ordinal))
         {
-            if (worker.HasExited) throw new InvalidOperationException($"tuneforge worker exited with {worker._process.ExitCode}:\n{worker.Output}");
+            if (worker.HasExited)
+            {
+                worker._process.WaitForExit(); // and for the last lines of its output to be read
+                throw new InvalidOperationException($"tuneforge worker exited with {worker._process.ExitCode}:\n{worker.Output}");
+            }
             if (DateTime.UtcNow > deadline)
             {
                 worker.Kill();
