@@ -15,7 +15,7 @@ namespace Tuneforge.Bench;
 /// </summary>
 public sealed class ApiBenchmark : IBenchmark
 {
-    private const string Key = "bench-key";
+    internal const string Key = "bench-key";
 
     public string Name => "api";
 
@@ -131,7 +131,7 @@ public sealed class ApiBenchmark : IBenchmark
         for (long written = 0; written < bytes; written += line.Length) file.Write(line);
     }
 
-    private static async Task<string> UploadAsync(HttpClient http, byte[] bytes, string name)
+    internal static async Task<string> UploadAsync(HttpClient http, byte[] bytes, string name)
     {
         var content = new MultipartFormDataContent { { new StringContent("fine-tune"), "purpose" }, { new ByteArrayContent(bytes), "file", name } };
         using var response = await http.PostAsync("files", content);
@@ -151,7 +151,8 @@ public sealed class ApiBenchmark : IBenchmark
         return 0;
     }
 
-    private static Process StartServer(string dataDir, out int port)
+    /// <param name="environment">extra environment of the service, e.g. <c>TUNEFORGE_DATABASE</c></param>
+    internal static Process StartServer(string dataDir, out int port, IReadOnlyDictionary<string, string>? environment = null)
     {
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
         {
@@ -164,6 +165,7 @@ public sealed class ApiBenchmark : IBenchmark
         foreach (var arg in new[] { cli, "serve", "--port", port.ToString(), "--data-dir", dataDir, "--workers", "0" })
             start.ArgumentList.Add(arg);
         start.Environment["TUNEFORGE_API_KEYS"] = $"{Key}:bench";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("serve: " + e.Data); };
@@ -172,7 +174,7 @@ public sealed class ApiBenchmark : IBenchmark
         return process;
     }
 
-    private static async Task WaitReadyAsync(HttpClient http, Process server)
+    internal static async Task WaitReadyAsync(HttpClient http, Process server)
     {
         for (var i = 0; i < 600; i++)
         {
@@ -188,7 +190,7 @@ public sealed class ApiBenchmark : IBenchmark
         throw new TimeoutException("tuneforge serve did not start");
     }
 
-    private static int IntArg(string[] args, string name, int fallback)
+    internal static int IntArg(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var value) ? value : fallback;

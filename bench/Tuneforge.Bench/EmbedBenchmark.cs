@@ -25,7 +25,7 @@ public sealed class EmbedBenchmark : IBenchmark
         var random = new Random(7);
         var texts = Enumerable.Range(0, sentences).Select(_ =>
             $"{Pick(random, Subjects)} {Pick(random, Verbs)} {Pick(random, Objects)} {Pick(random, Tails)}").ToList();
-        Console.WriteLine($"cpu: {Cpu()}");
+        Console.WriteLine($"cpu: {Machine.Cpu()}");
 
         var load = Stopwatch.StartNew();
         using var embedder = SentenceEmbedder.Load(threads: threads);
@@ -53,14 +53,5 @@ public sealed class EmbedBenchmark : IBenchmark
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : null;
-    }
-
-    private static string Cpu()
-    {
-        var info = File.Exists("/proc/cpuinfo") ? File.ReadAllText("/proc/cpuinfo") : "";
-        var model = info.Split('\n').FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown";
-        var flags = info.Split('\n').FirstOrDefault(l => l.StartsWith("flags"))?.Split(':', 2)[1].Split(' ') ?? [];
-        var wanted = new[] { "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16" }.Where(flags.Contains);
-        return $"{model}, {Environment.ProcessorCount} cores, {string.Join(' ', wanted)}";
     }
 }

@@ -39,7 +39,7 @@ public class ChatAdaptersApiTests(ServingFixture service) : IClassFixture<Servin
         for (var a = 0; a < 2; a++)
         {
             var dir = WriteAdapter(Path.Combine(service.DataDir, "adapters", $"a{a}"), baseDir, seed: 100 + a);
-            new SqliteModelRepository(Database.Open(service.DataDir)).Insert(
+            new SqliteModelRepository(service.Service.OpenDatabase()).Insert(
                 new FineTunedModel(ids[a], orgId, $"ftjob-test{a}", BaseId, baseDir, dir, null, 1767225600 + a));
         }
 
@@ -127,7 +127,7 @@ public class ChatAdaptersApiTests(ServingFixture service) : IClassFixture<Servin
     }
 
     private string OrganizationId(string key) =>
-        new SqliteAccountStore(Database.Open(service.DataDir)).Authenticate(key)?.Id ?? throw new InvalidOperationException("org-a not seeded");
+        new SqliteAccountStore(service.Service.OpenDatabase()).Authenticate(key)?.Id ?? throw new InvalidOperationException("org-a not seeded");
 
     /// <summary>The service process's resident memory (VmRSS).</summary>
     private long ResidentBytes()

@@ -62,9 +62,7 @@ public class ConnectionsApiTests(TwoServices services)
         using (var created = await CreateAsync(http, new { name = "sealed", base_url = "http://127.0.0.1:9/v1", api_key = Secret }))
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
-        SqliteConnection.ClearAllPools();
-        var db = Path.Combine(services.A.DataDir, "tuneforge.db");
-        var bytes = File.ReadAllBytes(db).Concat(File.Exists(db + "-wal") ? File.ReadAllBytes(db + "-wal") : []).ToArray();
+        var bytes = StoredBytes(services.A);
         Assert.Contains("http://127.0.0.1:9/v1", Encoding.UTF8.GetString(bytes)); // the row is really in these bytes
         Assert.DoesNotContain("remote-secret", Encoding.UTF8.GetString(bytes));
         Assert.DoesNotContain("remote-secret", Encoding.Unicode.GetString(bytes));
@@ -72,6 +70,21 @@ public class ConnectionsApiTests(TwoServices services)
         var keyFile = Path.Combine(services.A.DataDir, "secret.key");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
         Assert.Equal(32, Convert.FromBase64String(File.ReadAllText(keyFile).Trim()).Length);
+    }
+
+    /// <summary>What the store holds on disk: the SQLite file and its log, or on PostgreSQL every connection row as text.</summary>
+    private static byte[] StoredBytes(ServiceProcess service)
+    {
+        if (service.DatabaseUrl is { } url)
+        {
+            using var pg = new Npgsql.NpgsqlConnection(Tuneforge.Core.Storage.DatabaseUrl.ToPostgresConnectionString(url));
+            pg.Open();
+            using var rows = new Npgsql.NpgsqlCommand("SELECT string_agg(c::text, ' ') FROM connections c", pg);
+            return Encoding.UTF8.GetBytes(rows.ExecuteScalar() as string ?? "");
+        }
+        SqliteConnection.ClearAllPools();
+        var db = Path.Combine(service.DataDir, "tuneforge.db");
+        return File.ReadAllBytes(db).Concat(File.Exists(db + "-wal") ? File.ReadAllBytes(db + "-wal") : []).ToArray();
     }
 
     [Fact]

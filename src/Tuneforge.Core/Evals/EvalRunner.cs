@@ -12,8 +12,8 @@ namespace Tuneforge.Core.Evals;
 /// </summary>
 public sealed class EvalRunner(IEvalRepository evals, IEvalRunQueue queue, IEvalChatModels models, ITextEmbedder? embedder = null)
 {
-    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(2);
+    /// <summary>Also how soon a cancel is seen while a row is graded; never less often than the lease needs.</summary>
+    private static TimeSpan HeartbeatInterval => TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, LeaseTiming.HeartbeatInterval.Ticks));
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(300);
 
     /// <summary>A run whose worker died this many times is failed instead of claimed again (e.g. a row runs it out of memory).</summary>
@@ -30,8 +30,8 @@ public sealed class EvalRunner(IEvalRepository evals, IEvalRunQueue queue, IEval
         {
             try
             {
-                queue.FreeAbandoned(Environment.MachineName, WorkerLoop.IsAlive);
-                var run = queue.Claim(lease, LeaseDuration);
+                queue.FreeAbandoned(Lease.ThisHost, WorkerLoop.IsAlive);
+                var run = queue.Claim(lease, LeaseTiming.Duration);
                 if (run is null)
                 {
                     await WorkerLoop.Idle(IdleWait, stopping);
@@ -102,7 +102,7 @@ public sealed class EvalRunner(IEvalRepository evals, IEvalRunQueue queue, IEval
             try
             {
                 await Task.Delay(HeartbeatInterval, held.Token);
-                if (!queue.Heartbeat(runId, owner, LeaseDuration))
+                if (!queue.Heartbeat(runId, owner, LeaseTiming.Duration))
                 {
                     await held.CancelAsync();
                     return;

@@ -4,7 +4,14 @@ namespace Tuneforge.Core.Jobs;
 public sealed record Lease(string Owner, string Host, int ProcessId)
 {
     public static Lease ForThisProcess(string slot) =>
-        new($"{Environment.MachineName}:{Environment.ProcessId}:{slot}:{Ids.Random(6)}", Environment.MachineName, Environment.ProcessId);
+        new($"{ThisHost}:{Environment.ProcessId}:{slot}:{Ids.Random(6)}", ThisHost, Environment.ProcessId);
+
+    /// <summary>
+    /// The name leases give this machine: the host name, or <c>TUNEFORGE_NODE_NAME</c> where host names are not
+    /// distinct (a worker frees at once the leases of dead processes on its own host, so two machines must differ).
+    /// </summary>
+    public static string ThisHost { get; } =
+        Environment.GetEnvironmentVariable("TUNEFORGE_NODE_NAME") is { Length: > 0 } name ? name : Environment.MachineName;
 }
 
 /// <summary>A job whose holder went away, and the status it had then.</summary>

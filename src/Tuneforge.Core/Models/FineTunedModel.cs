@@ -29,4 +29,6 @@ public interface IModelRepository
     IReadOnlyList<FineTunedModel> List(string organizationId);
     /// <summary>Deletes the model and the checkpoint models under it; returns what was deleted.</summary>
     IReadOnlyList<FineTunedModel> DeleteWithCheckpoints(string organizationId, string modelId);
+    /// <summary>Deletes this one row, leaving the checkpoint models under it (a job that did not finish after all keeps them).</summary>
+    void DeleteOnly(string organizationId, string modelId);
 }

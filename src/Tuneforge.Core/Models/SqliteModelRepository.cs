@@ -47,6 +47,12 @@ public sealed class SqliteModelRepository(Database db) : IModelRepository
         return doomed;
     }
 
+    public void DeleteOnly(string organizationId, string modelId)
+    {
+        using var connection = db.Connect();
+        connection.Run("DELETE FROM models WHERE organization_id = @org AND id = @id", ("@id", modelId), ("@org", organizationId));
+    }
+
     private FineTunedModel Read(DbDataReader r) => new(
         r.String("id"), r.String("organization_id"), r.String("job_id"), r.String("base_model"), DataPaths.Resolve(db.DataDir, r.String("base_model_dir")),
         DataPaths.Resolve(db.DataDir, r.String("adapter_dir")), r.NullableString("parent_id"), r.Long("created_at"));

@@ -88,6 +88,8 @@ public sealed class SqliteReviewRepository(Database db) : IReviewRepository
     {
         using var connection = db.Connect();
         using var transaction = connection.BeginTransaction();
+        // revision orders every review of the store (results read "changed since"): no two writers may take one number.
+        db.Dialect.Serialize(connection, "reviews.revision");
         connection.Run(
             "INSERT INTO reviews (id, set_id, item_id, organization_id, reviewer, choice, chosen_answer, better_answer, revision, created_at) " +
             "SELECT @id, @set, @item, organization_id, @reviewer, @choice, @chosen, @better, " +

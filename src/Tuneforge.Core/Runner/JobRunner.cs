@@ -12,8 +12,6 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
 {
     private readonly Trainer _train = trainer ?? FineTuner.Run;
 
-    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(30);
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(300);
 
     /// <summary>A job whose worker died this many times is failed instead of run again (e.g. it runs out of memory).</summary>
@@ -33,7 +31,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
     /// <summary>Frees abandoned jobs; returns how many it re-queued.</summary>
     public int FreeAbandoned()
     {
-        var freed = context.Queue.FreeAbandoned(Environment.MachineName, WorkerLoop.IsAlive);
+        var freed = context.Queue.FreeAbandoned(Lease.ThisHost, WorkerLoop.IsAlive);
         foreach (var job in freed.Where(j => j.Status == JobStatus.Running))
         {
             var last = context.Jobs.ListCheckpoints(job.JobId, null, 1).Items.FirstOrDefault();
@@ -53,7 +51,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
             try
             {
                 FreeAbandoned();
-                var job = context.Queue.ClaimForValidation(lease, LeaseDuration);
+                var job = context.Queue.ClaimForValidation(lease, LeaseTiming.Duration);
                 if (job is null)
                 {
                     await WorkerLoop.Idle(IdleWait, stopping);
@@ -77,7 +75,7 @@ public sealed class JobRunner(RunnerContext context, Trainer? trainer = null)
         {
             try
             {
-                var job = context.Queue.ClaimForTraining(lease, LeaseDuration);
+                var job = context.Queue.ClaimForTraining(lease, LeaseTiming.Duration);
                 if (job is null)
                 {
                     await WorkerLoop.Idle(IdleWait, stopping);

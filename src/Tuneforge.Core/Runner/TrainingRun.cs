@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Tuneforge.Core.Datasets;
 using Tuneforge.Core.Files;
 using Tuneforge.Core.Jobs;
@@ -24,9 +25,11 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
     {
         var jobs = context.Jobs;
         var resumeFrom = jobs.ListCheckpoints(job.Id, null, 1).Items.FirstOrDefault();
+        // The message stays as scripts read it; the event's data says which worker (host, process) took the job.
         jobs.AddEvent(job.Id, EventLevel.Info, resumeFrom is null
             ? "Fine-tuning job started"
-            : $"Fine-tuning job resumed from its checkpoint at step {resumeFrom.Step}");
+            : $"Fine-tuning job resumed from its checkpoint at step {resumeFrom.Step}",
+            dataJson: JsonSerializer.Serialize(new { worker = new { host = lease.Host, pid = lease.ProcessId } }));
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(workerStopping);
         var observer = new JobObserver(context, job);
@@ -73,10 +76,10 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
             await Task.WhenAny(training, Task.Delay(StatusPoll));
             if (training.IsCompleted || stop.IsCancellationRequested) continue;
             if (context.Jobs.Get(job.Id)?.Status != JobStatus.Running) stop.Cancel();
-            if (DateTime.UtcNow - lastHeartbeat > JobRunner.HeartbeatInterval)
+            if (DateTime.UtcNow - lastHeartbeat > LeaseTiming.HeartbeatInterval)
             {
                 lastHeartbeat = DateTime.UtcNow;
-                if (!context.Queue.Heartbeat(job.Id, lease.Owner, JobRunner.LeaseDuration))
+                if (!context.Queue.Heartbeat(job.Id, lease.Owner, LeaseTiming.Duration))
                 {
                     _leaseLost = true; // another worker took the job over after our lease ran out: leave it to them
                     stop.Cancel();
@@ -109,14 +112,17 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         var incoming = context.FileService.Store.ReceiveAsync(new MemoryStream(csv), long.MaxValue, CancellationToken.None).GetAwaiter().GetResult();
         var resultFile = context.FileService.Save(job.OrganizationId, incoming, "step_metrics.csv", FilePurposes.FineTuneResults);
 
+        // The model is stored before the job says succeeded: a client (on any node) that sees the status can use
+        // fine_tuned_model at once.
+        context.Models.Insert(new FineTunedModel(job.PlannedModelName, job.OrganizationId, job.Id, job.Model, job.BaseModelDir,
+            Path.GetFullPath(result.FinalCheckpointDir), null, Clock.NowSeconds()));
         if (!jobs.Complete(job.Id, lease.Owner, job.PlannedModelName, trainedTokens, [resultFile.Id]))
         {
-            // Cancelled or paused while the last step finished: the job keeps that status.
+            // Cancelled or paused while the last step finished: the job keeps that status and has no model.
+            context.Models.DeleteOnly(job.OrganizationId, job.PlannedModelName);
             context.FileService.Delete(job.OrganizationId, resultFile.Id);
             return;
         }
-        context.Models.Insert(new FineTunedModel(job.PlannedModelName, job.OrganizationId, job.Id, job.Model, job.BaseModelDir,
-            Path.GetFullPath(result.FinalCheckpointDir), null, Clock.NowSeconds()));
         jobs.AddEvent(job.Id, EventLevel.Info, $"New fine-tuned model created: {job.PlannedModelName}");
         jobs.AddEvent(job.Id, EventLevel.Info, "The job has successfully completed");
     }

@@ -1,6 +1,7 @@
 using Tuneforge.Core.Connections;
 using Tuneforge.Core.Evals;
 using Tuneforge.Core.Inference;
+using Tuneforge.Core.Jobs;
 using Tuneforge.Core.Models;
 
 namespace Tuneforge.Core.Runner;
@@ -18,6 +19,12 @@ public static class WorkerHost
     public static async Task<int> RunAsync(string dataDir, int slots, int? parentProcessId, bool stopOnEndOfInput, string? modelsDir = null,
         string? databaseUrl = null)
     {
+        try { _ = LeaseTiming.Duration; }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"worker: {e.Message}");
+            return 2;
+        }
         var context = new RunnerContext(dataDir, databaseUrl);
         using var stopping = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };

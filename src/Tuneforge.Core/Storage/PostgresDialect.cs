@@ -61,6 +61,10 @@ internal sealed partial class PostgresDialect(string connectionString) : SqlDial
 
     public override string ForUpdate => " FOR UPDATE";
 
+    /// <summary>A transaction-scoped advisory lock on the name's hash: PostgreSQL's READ COMMITTED would let two writers read one MAX.</summary>
+    public override void Serialize(DbConnection connection, string resource) =>
+        connection.Run("SELECT pg_advisory_xact_lock(hashtext(@resource))", ("@resource", resource));
+
     public override string NoLimit => "LIMIT ALL";
 
     public override string JsonMember(string column, string parameter) => $"({column}::jsonb ->> {parameter})";

@@ -19,6 +19,13 @@ internal abstract class SqlDialect : IDisposable
     /// <summary>Appended to a select whose row is then rewritten in the same transaction (read-modify-write).</summary>
     public virtual string ForUpdate => "";
 
+    /// <summary>
+    /// Makes the transactions that call this with one <paramref name="resource"/> name run one after the other from
+    /// here to their commit, e.g. to hand out a number from <c>MAX(…) + 1</c>. SQLite needs nothing: it has one writer
+    /// at a time and a single statement reads and writes under its lock.
+    /// </summary>
+    public virtual void Serialize(DbConnection connection, string resource) { }
+
     /// <summary>A LIMIT that takes every row, for <c>… {NoLimit} OFFSET n</c>.</summary>
     public abstract string NoLimit { get; }
 

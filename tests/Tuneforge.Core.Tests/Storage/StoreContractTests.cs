@@ -214,6 +214,28 @@ public class StoreContractTests
         Assert.Equal(set.Id, Assert.Single(reviews.List(data.Organization.Id, new ListCursor(null, 10, false)).Items).Id);
     }
 
+    [Theory, MemberData(nameof(Stores.Both), MemberType = typeof(Stores))]
+    public void Reviewers_judging_at_once_each_get_a_revision_of_their_own(Store store)
+    {
+        using var data = new TempDataDir(store);
+        var reviews = new SqliteReviewRepository(data.Db);
+        var set = new ReviewSet("rset_" + Guid.NewGuid().ToString("N"), data.Organization.Id, "s", JsonDocument.Parse("{}").RootElement,
+            ["m1", "m2"], 1, null, 1);
+        var item = new ReviewItem("ritem_" + Guid.NewGuid().ToString("N"), set.Id, 0, [new EvalMessage("user", "q")],
+            [new ReviewAnswer("m1", "a"), new ReviewAnswer("m2", "b")]);
+        reviews.Insert(set, [item]);
+
+        // 8 reviewers (as on several API nodes) judge together, 5 times each: no two judgements share a revision.
+        var revisions = new ConcurrentBag<long>();
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, reviewer =>
+        {
+            for (var i = 0; i < 5; i++)
+                revisions.Add(reviews.Upsert(new Review("rev_" + Guid.NewGuid().ToString("N"), set.Id, item.Id, 0, $"r{reviewer}",
+                    ReviewChoice.Tie, null, null, i, 0, null)).Revision);
+        });
+        Assert.Equal(40, revisions.Distinct().Count());
+    }
+
     [Theory]
     [InlineData("postgres://tf:p%40ss@db.internal:6543/tuneforge", "db.internal", 6543, "tuneforge", "tf", "p@ss")]
     [InlineData("postgresql://tf@localhost/tf_main", "localhost", 5432, "tf_main", "tf", null)]

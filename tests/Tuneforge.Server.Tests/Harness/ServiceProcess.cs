@@ -15,11 +15,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ServiceProcess(Process process, int port, string dataDir)
+    private ServiceProcess(Process process, int port, string dataDir, string? databaseUrl)
     {
         _process = process;
         Port = port;
         DataDir = dataDir;
+        DatabaseUrl = databaseUrl;
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
         process.BeginOutputReadLine();
@@ -28,6 +29,10 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     public int Port { get; }
     public string DataDir { get; }
+    /// <summary>The PostgreSQL database the service runs on; null when it is SQLite in <see cref="DataDir"/>.</summary>
+    public string? DatabaseUrl { get; }
+    /// <summary>The service's store, opened in the test process.</summary>
+    public Tuneforge.Core.Storage.Database OpenDatabase() => Tuneforge.Core.Storage.Database.Open(DataDir, DatabaseUrl);
     public Uri BaseUri => new($"http://127.0.0.1:{Port}/v1/");
     public string Output { get { lock (_output) return _output.ToString(); } }
 
@@ -66,8 +71,13 @@ public sealed class ServiceProcess : IAsyncDisposable
             start.ArgumentList.Add(arg);
         start.Environment["TUNEFORGE_API_KEYS"] = apiKeys;
         start.Environment["TUNEFORGE_THREADS"] = "1";
+        // A test that chose its store keeps it; the others run on the suite's (TUNEFORGE_TEST_DATABASE).
+        var databaseUrl = extraArgs.Contains("--database") ? extraArgs[Array.IndexOf(extraArgs, "--database") + 1]
+            : environment.TryGetValue("TUNEFORGE_DATABASE", out var given) ? given
+            : TestDatabase.For(dataDir);
+        if (databaseUrl is not null) start.Environment["TUNEFORGE_DATABASE"] = databaseUrl;
         foreach (var (name, value) in environment) start.Environment[name] = value;
-        var service = new ServiceProcess(Process.Start(start)!, port, dataDir);
+        var service = new ServiceProcess(Process.Start(start)!, port, dataDir, databaseUrl);
         await service.WaitUntilReadyAsync(apiKeys.Split(',')[0].Split(':')[0]);
         return service;
     }
@@ -93,7 +103,10 @@ public sealed class ServiceProcess : IAsyncDisposable
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
+            {
+                _process.WaitForExit(); // and for the last lines of its output to be read
                 throw new InvalidOperationException($"tuneforge serve exited with {_process.ExitCode}:\n{Output}");
+            }
             try
             {
                 using var response = await http.GetAsync("files");
@@ -121,7 +134,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>The Cli project's own build output, in the same configuration as this test assembly.</summary>
-    private static string CliAssembly()
+    internal static string CliAssembly()
     {
         var here = AppContext.BaseDirectory; // tests/Tuneforge.Server.Tests/bin/<Configuration>/<tfm>/
         var tfm = new DirectoryInfo(here).Name;

@@ -40,7 +40,7 @@ public sealed class TwoServices : IAsyncLifetime
     /// <summary>A's base URL as a connection stores it (with /v1, no trailing slash).</summary>
     public string BaseUrlB => B.BaseUri.ToString().TrimEnd('/');
 
-    public Database DatabaseA => Database.Open(A.DataDir);
+    public Database DatabaseA => A.OpenDatabase();
 
     /// <summary>A's connection store with A's own key file, as the service opens it.</summary>
     public ConnectionStore StoreA(SecretCipher? cipher = null) => new(DatabaseA, cipher ?? SecretCipher.Load(A.DataDir, environmentValue: null));
