@@ -34,7 +34,14 @@ public static unsafe class RowOps
     /// <summary>output[j] = silu(gateUp[j]) · gateUp[n + j] for one row of the stacked gate|up projection.</summary>
     public static void SiluMul(float* gateUp, float* output, int n)
     {
-        for (var j = 0; j < n; j++)
+        // vector exp: as one MathF.Exp per value this was about a fifth of an 8-row decoding step
+        var j = 0;
+        for (; j + 8 <= n; j += 8)
+        {
+            var g = Vector256.Load(gateUp + j);
+            Vector256.Store(g / (Vector256<float>.One + Vector256.Exp(-g)) * Vector256.Load(gateUp + n + j), output + j);
+        }
+        for (; j < n; j++)
         {
             var g = gateUp[j];
             output[j] = g / (1f + MathF.Exp(-g)) * gateUp[n + j];
@@ -57,31 +64,57 @@ public static unsafe class RowOps
     }
 
     /// <summary>
-    /// One query head attending to <paramref name="length"/> cached positions: softmax(q·kᵀ/√d)·v. Keys and values
-    /// of position t sit at <c>keys + t·stride</c> (the cache interleaves the K/V heads).
+    /// The <paramref name="heads"/> query heads that share one K/V head (grouped-query attention), each attending to
+    /// <paramref name="length"/> cached positions: softmax(q·kᵀ/√d)·v. Query head h is at <c>q + h·d</c>, its output at
+    /// <c>output + h·d</c>; keys and values of position t sit at <c>keys + t·stride</c> (the cache interleaves the K/V
+    /// heads). Each cached key and value is read once for the whole group, and the exponentials are vector ones.
     /// </summary>
-    public static void Attend(float* q, float* keys, float* values, long stride, int length, int d, float* output)
+    public static void Attend(float* q, int heads, float* keys, float* values, long stride, int length, int d, float* output)
     {
-        var rented = ArrayPool<float>.Shared.Rent(length);
+        var rented = ArrayPool<float>.Shared.Rent(heads * length);
         try
         {
             fixed (float* scores = rented)
             {
                 var scale = 1f / MathF.Sqrt(d);
-                var max = float.NegativeInfinity;
                 for (var t = 0; t < length; t++)
                 {
-                    var s = Dot(q, keys + t * stride, d) * scale;
-                    scores[t] = s;
-                    if (s > max) max = s;
+                    var key = keys + t * stride;
+                    for (var h = 0; h < heads; h++) scores[h * length + t] = Dot(q + h * d, key, d) * scale;
                 }
-                var total = 0f;
-                for (var t = 0; t < length; t++) total += scores[t] = MathF.Exp(scores[t] - max);
-                new Span<float>(output, d).Clear();
-                for (var t = 0; t < length; t++) Axpy(scores[t] / total, values + t * stride, output, d);
+                for (var h = 0; h < heads; h++) Softmax(scores + h * length, length);
+                new Span<float>(output, heads * d).Clear();
+                for (var t = 0; t < length; t++)
+                {
+                    var value = values + t * stride;
+                    for (var h = 0; h < heads; h++) Axpy(scores[h * length + t], value, output + h * d, d);
+                }
             }
         }
         finally { ArrayPool<float>.Shared.Return(rented); }
+    }
+
+    /// <summary>x ← softmax(x) over n values, in place.</summary>
+    private static void Softmax(float* x, int n)
+    {
+        var max = float.NegativeInfinity;
+        for (var t = 0; t < n; t++) max = MathF.Max(max, x[t]);
+        var vmax = Vector256.Create(max);
+        var acc = Vector256<float>.Zero;
+        var i = 0;
+        for (; i + 8 <= n; i += 8)
+        {
+            var e = Vector256.Exp(Vector256.Load(x + i) - vmax);
+            Vector256.Store(e, x + i);
+            acc += e;
+        }
+        var total = Vector256.Sum(acc);
+        for (; i < n; i++) total += x[i] = MathF.Exp(x[i] - max);
+        var inverse = 1f / total;
+        var vi = Vector256.Create(inverse);
+        i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(x + i) * vi, x + i);
+        for (; i < n; i++) x[i] *= inverse;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
