@@ -123,12 +123,24 @@ public sealed class ServeBenchmark : IBenchmark
         using var adapter = ServeModel.Adapter(adapterDir, decoder.Dtype); // held in the serving dtype, as the service holds it
         GenerationRequest Request(int max, int[]? tokens = null, ServedAdapter? lora = null) =>
             new(tokens ?? prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']), lora);
+        // CPU time of this process (all threads) while decoding: on a machine shared with other work, wall time is
+        // mostly waiting for a core, and the wait differs between two phases measured a minute apart
+        using var self = Process.GetCurrentProcess();
+        double CpuSeconds() { self.Refresh(); return self.TotalProcessorTime.TotalSeconds; }
+        double b1Cpu = 0;
         double DecodeTps(ServedAdapter? lora, List<int>? tokens = null)
         {
             var times = new List<double>();
             var sw = Stopwatch.StartNew();
+            double cpuAtFirst = 0;
             foreach (var e in loop.Submit(Request(decode + 1, lora: lora)).ReadAllAsync().ToBlockingEnumerable())
-                if (e is TokenGenerated t) { times.Add(sw.Elapsed.TotalSeconds); tokens?.Add(t.TokenId); }
+                if (e is TokenGenerated t)
+                {
+                    times.Add(sw.Elapsed.TotalSeconds);
+                    if (times.Count == 1) cpuAtFirst = CpuSeconds();
+                    tokens?.Add(t.TokenId);
+                }
+            if (lora is null) b1Cpu = (times.Count - 1) / (CpuSeconds() - cpuAtFirst);
             return (times.Count - 1) / (times[^1] - times[0]);
         }
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
@@ -151,8 +163,12 @@ public sealed class ServeBenchmark : IBenchmark
         var readers = loop.Submit(Enumerable.Range(0, streams).Select(s => Request(decode, [prompt[0] + 1 + s, .. prompt[1..]])).ToList());
         foreach (var r in readers) r.ReadAsync().AsTask().GetAwaiter().GetResult();
         sw.Restart();
+        var cpuStart = CpuSeconds();
         var decoded = readers.Sum(r => r.ReadAllAsync().ToBlockingEnumerable().Count(e => e is TokenGenerated));
         var streamsTps = decoded / sw.Elapsed.TotalSeconds;
+        var streamsCpu = decoded / (CpuSeconds() - cpuStart);
+        Console.WriteLine($"tuneforge  tokens per CPU-second: batch 1 {b1Cpu:F1}, {streams} streams {streamsCpu:F1}: ratio {streamsCpu / b1Cpu:F2} " +
+                          "(what the wall-clock ratio is on an otherwise idle machine)");
         return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps, used);
     }
 

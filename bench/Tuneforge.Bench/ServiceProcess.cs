@@ -83,15 +83,24 @@ internal sealed class ServiceProcess : IDisposable
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
     }
 
-    /// <summary>The child processes of the service (its training worker), by /proc.</summary>
+    /// <summary>The child processes of the service (its training worker), by /proc: each thread lists the children it started.</summary>
     public IReadOnlyList<int> Children()
     {
+        var children = new List<int>();
         try
         {
-            return File.ReadAllText($"/proc/{Process.Id}/task/{Process.Id}/children")
-                .Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{Process.Id}/task"))
+            {
+                try
+                {
+                    children.AddRange(File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse));
+                }
+                catch (IOException) { } // the thread ended meanwhile
+            }
         }
-        catch (IOException) { return []; }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return children;
     }
 
     /// <summary>A memory field of /proc/PID/status in KiB (VmRSS now, VmHWM the high-water mark); 0 when the process is gone.</summary>
