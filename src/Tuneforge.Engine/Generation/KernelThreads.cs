@@ -32,7 +32,8 @@ internal static class KernelThreads
         }
     }
 
-    private const int SpinsBeforeSleep = 2000; // a few tens of microseconds of SpinWait before blocking
+    /// <summary>Rounds of SpinWait before a helper blocks; past the first few, each round yields the core to any other runnable thread.</summary>
+    private const int SpinsBeforeSleep = 2000;
 
     private static readonly object Gate = new();
     private static readonly SemaphoreSlim Wake = new(0);
