@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -15,8 +13,6 @@ namespace Tuneforge.Bench;
 /// </summary>
 public sealed class ApiBenchmark : IBenchmark
 {
-    internal const string Key = "bench-key";
-
     public string Name => "api";
 
     public int Run(string[] args)
@@ -25,31 +21,28 @@ public sealed class ApiBenchmark : IBenchmark
         var uploadMb = IntArg(args, "--upload-mb", 200);
         var work = Path.Combine(Path.GetTempPath(), "tuneforge-bench-api-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);
-        using var server = StartServer(Path.Combine(work, "data"), out var port);
         try
         {
-            RunAsync(server, port, work, requests, uploadMb).GetAwaiter().GetResult();
+            using var service = ServiceProcess.StartAsync(Path.Combine(work, "data"), "--workers", "0").GetAwaiter().GetResult();
+            RunAsync(service, work, requests, uploadMb).GetAwaiter().GetResult();
             return 0;
         }
         finally
         {
-            if (!server.HasExited) server.Kill(entireProcessTree: true);
-            server.WaitForExit(10_000);
             try { Directory.Delete(work, recursive: true); } catch (IOException) { }
         }
     }
 
-    private static async Task RunAsync(Process server, int port, string work, int requests, int uploadMb)
+    private static async Task RunAsync(ServiceProcess service, string work, int requests, int uploadMb)
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/v1/"), Timeout = TimeSpan.FromMinutes(10) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Key);
-        await WaitReadyAsync(http, server);
+        var http = service.Http;
+        var server = service.Process;
 
         // A small valid training file, and 100 files in the organisation so a listing returns a realistic page.
         var training = string.Concat(Enumerable.Range(0, 12).Select(i =>
             $"{{\"messages\":[{{\"role\":\"user\",\"content\":\"q{i}\"}},{{\"role\":\"assistant\",\"content\":\"a{i}\"}}]}}\n"));
         var fileId = "";
-        for (var i = 0; i < 100; i++) fileId = await UploadAsync(http, Encoding.UTF8.GetBytes(training), $"train{i}.jsonl");
+        for (var i = 0; i < 100; i++) fileId = await service.UploadAsync(Encoding.UTF8.GetBytes(training), $"train{i}.jsonl");
         var createBody = $"{{\"model\":\"tuneforge-tiny\",\"training_file\":\"{fileId}\",\"suffix\":\"bench\"}}";
 
         Console.WriteLine($"tuneforge api benchmark: {requests} sequential requests per operation on loopback, server pid {server.Id}");
@@ -67,14 +60,14 @@ public sealed class ApiBenchmark : IBenchmark
         copy.Stop();
         File.Delete(bigPath + ".copy");
 
-        var rssBefore = ResidentKiB(server.Id, "VmRSS");
+        var rssBefore = ServiceProcess.ResidentKiB(server.Id, "VmRSS");
         long peakRss = rssBefore;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
             while (!sampling.IsCancellationRequested)
             {
-                peakRss = Math.Max(peakRss, ResidentKiB(server.Id, "VmRSS"));
+                peakRss = Math.Max(peakRss, ServiceProcess.ResidentKiB(server.Id, "VmRSS"));
                 await Task.Delay(10);
             }
         });
@@ -96,7 +89,7 @@ public sealed class ApiBenchmark : IBenchmark
         Console.WriteLine($"upload {mb:0} MB: {upload.Elapsed.TotalSeconds:0.00} s = {mb / upload.Elapsed.TotalSeconds:0} MB/s " +
                           $"(local file copy {mb / copy.Elapsed.TotalSeconds:0} MB/s; upload/copy ratio {copy.Elapsed.TotalSeconds / upload.Elapsed.TotalSeconds:0.00})");
         Console.WriteLine($"server resident memory: {rssBefore / 1024.0:0} MiB before the upload, peak {peakRss / 1024.0:0} MiB during it " +
-                          $"(+{(peakRss - rssBefore) / 1024.0:0} MiB; the file is {mb:0} MB); lifetime high-water mark {ResidentKiB(server.Id, "VmHWM") / 1024.0:0} MiB");
+                          $"(+{(peakRss - rssBefore) / 1024.0:0} MiB; the file is {mb:0} MB); lifetime high-water mark {ServiceProcess.ResidentKiB(server.Id, "VmHWM") / 1024.0:0} MiB");
     }
 
     private static async Task<double[]> MeasureAsync(int count, Func<Task<HttpResponseMessage>> request)
@@ -129,65 +122,6 @@ public sealed class ApiBenchmark : IBenchmark
             "{\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('q', 200) + "\"},{\"role\":\"assistant\",\"content\":\"" + new string('a', 200) + "\"}]}\n");
         using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
         for (long written = 0; written < bytes; written += line.Length) file.Write(line);
-    }
-
-    internal static async Task<string> UploadAsync(HttpClient http, byte[] bytes, string name)
-    {
-        var content = new MultipartFormDataContent { { new StringContent("fine-tune"), "purpose" }, { new ByteArrayContent(bytes), "file", name } };
-        using var response = await http.PostAsync("files", content);
-        var body = await response.Content.ReadAsStringAsync();
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!;
-    }
-
-    private static long ResidentKiB(int pid, string field)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-                if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
-        }
-        catch (IOException) { }
-        return 0;
-    }
-
-    /// <param name="environment">extra environment of the service, e.g. <c>TUNEFORGE_DATABASE</c></param>
-    internal static Process StartServer(string dataDir, out int port, IReadOnlyDictionary<string, string>? environment = null)
-    {
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        var cli = Path.Combine(AppContext.BaseDirectory, "tuneforge.dll");
-        if (!File.Exists(cli)) throw new FileNotFoundException("tuneforge.dll is built next to the bench program", cli);
-        var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { cli, "serve", "--port", port.ToString(), "--data-dir", dataDir, "--workers", "0" })
-            start.ArgumentList.Add(arg);
-        start.Environment["TUNEFORGE_API_KEYS"] = $"{Key}:bench";
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("serve: " + e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    internal static async Task WaitReadyAsync(HttpClient http, Process server)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            if (server.HasExited) throw new InvalidOperationException("tuneforge serve exited early");
-            try
-            {
-                using var response = await http.GetAsync("models");
-                if (response.StatusCode == HttpStatusCode.OK) return;
-            }
-            catch (HttpRequestException) { }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("tuneforge serve did not start");
     }
 
     internal static int IntArg(string[] args, string name, int fallback)

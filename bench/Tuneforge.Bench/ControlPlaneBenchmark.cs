@@ -43,48 +43,32 @@ public sealed class ControlPlaneBenchmark : IBenchmark
     private static void Measure(string label, int nodes, Dictionary<string, string> environment, int clients, int perClient)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "tuneforge-bench-control-" + Guid.NewGuid().ToString("N"));
-        var servers = new List<Process>();
+        var servers = new List<ServiceProcess>();
         try
         {
-            var ports = new List<int>();
-            for (var i = 0; i < nodes; i++)
-            {
-                servers.Add(ApiBenchmark.StartServer(dataDir, out var port, environment));
-                ports.Add(port);
-                if (i == 0) WaitReady(servers[0], port); // the first node creates the schema
-            }
-            for (var i = 1; i < nodes; i++) WaitReady(servers[i], ports[i]);
-            var result = RunClientsAsync(ports, clients, perClient).GetAwaiter().GetResult();
+            // The first node creates the schema; the others start after it.
+            servers.Add(ServiceProcess.StartAsync(dataDir, environment, "--workers", "0").GetAwaiter().GetResult());
+            var others = Enumerable.Range(1, nodes - 1).Select(_ => ServiceProcess.StartAsync(dataDir, environment, "--workers", "0")).ToList();
+            servers.AddRange(Task.WhenAll(others).GetAwaiter().GetResult());
+            var result = RunClientsAsync(servers, clients, perClient).GetAwaiter().GetResult();
             result.Print(label);
         }
         finally
         {
-            foreach (var server in servers)
-            {
-                if (!server.HasExited) server.Kill(entireProcessTree: true);
-                server.WaitForExit(10_000);
-                server.Dispose();
-            }
+            foreach (var server in servers) server.Dispose();
             try { Directory.Delete(dataDir, recursive: true); } catch (IOException) { }
         }
     }
 
-    private static void WaitReady(Process server, int port)
-    {
-        using var http = Client(port);
-        ApiBenchmark.WaitReadyAsync(http, server).GetAwaiter().GetResult();
-    }
-
     /// <summary>Client i talks to node i mod N over a connection of its own, creating jobs one after another.</summary>
-    private static async Task<Result> RunClientsAsync(List<int> ports, int clients, int perClient)
+    private static async Task<Result> RunClientsAsync(List<ServiceProcess> servers, int clients, int perClient)
     {
         var training = string.Concat(Enumerable.Range(0, 12).Select(i =>
             $"{{\"messages\":[{{\"role\":\"user\",\"content\":\"q{i}\"}},{{\"role\":\"assistant\",\"content\":\"a{i}\"}}]}}\n"));
-        string fileId;
-        using (var first = Client(ports[0])) fileId = await ApiBenchmark.UploadAsync(first, Encoding.UTF8.GetBytes(training), "train.jsonl");
+        var fileId = await servers[0].UploadAsync(Encoding.UTF8.GetBytes(training), "train.jsonl");
         var body = $"{{\"model\":\"tuneforge-tiny\",\"training_file\":\"{fileId}\",\"suffix\":\"bench\"}}";
 
-        var https = Enumerable.Range(0, clients).Select(i => Client(ports[i % ports.Count])).ToList();
+        var https = Enumerable.Range(0, clients).Select(i => Client(servers[i % servers.Count].Port)).ToList();
         try
         {
             // Warm-up: every client's connection opened, JIT and connection pools of every node filled.
@@ -128,7 +112,7 @@ public sealed class ControlPlaneBenchmark : IBenchmark
         {
             BaseAddress = new Uri($"http://127.0.0.1:{port}/v1/"), Timeout = TimeSpan.FromMinutes(5),
         };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiBenchmark.Key);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServiceProcess.Key);
         return http;
     }
 

@@ -46,6 +46,7 @@ public sealed class ServeBenchmark : IBenchmark
                   --avx2-only       both sides as on a CPU with AVX2 but no AVX-512/native bf16 (reruns itself)
                   --no-reference    skip the PyTorch reference
                   --no-llamacpp     skip llama.cpp (LLamaSharp)
+                  --steps-only      only the decoding step (no loop, no sampling) at batch 1 and N, per kernel variant
                 """);
             return 0;
         }
@@ -75,6 +76,11 @@ public sealed class ServeBenchmark : IBenchmark
             SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
             File.WriteAllText(Path.Combine(work, "config.json"), ServeModel.Config.ToJson());
 
+            if (args.Contains("--steps-only"))
+            {
+                StepProfile(weights, prompt, streams, dtype, path);
+                return 0;
+            }
             var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype, path, Path.Combine(work, "adapter"));
             Report("tuneforge", ours);
             var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
@@ -118,12 +124,24 @@ public sealed class ServeBenchmark : IBenchmark
         using var adapter = ServeModel.Adapter(adapterDir, decoder.Dtype); // held in the serving dtype, as the service holds it
         GenerationRequest Request(int max, int[]? tokens = null, ServedAdapter? lora = null) =>
             new(tokens ?? prompt, SamplingSettings.Greedy(max), [], () => new TextStream(_ => [(byte)'x']), lora);
+        // CPU time of this process (all threads) while decoding: on a machine shared with other work, wall time is
+        // mostly waiting for a core, and the wait differs between two phases measured a minute apart
+        using var self = Process.GetCurrentProcess();
+        double CpuSeconds() { self.Refresh(); return self.TotalProcessorTime.TotalSeconds; }
+        double b1Cpu = 0;
         double DecodeTps(ServedAdapter? lora, List<int>? tokens = null)
         {
             var times = new List<double>();
             var sw = Stopwatch.StartNew();
+            double cpuAtFirst = 0;
             foreach (var e in loop.Submit(Request(decode + 1, lora: lora)).ReadAllAsync().ToBlockingEnumerable())
-                if (e is TokenGenerated t) { times.Add(sw.Elapsed.TotalSeconds); tokens?.Add(t.TokenId); }
+                if (e is TokenGenerated t)
+                {
+                    times.Add(sw.Elapsed.TotalSeconds);
+                    if (times.Count == 1) cpuAtFirst = CpuSeconds();
+                    tokens?.Add(t.TokenId);
+                }
+            if (lora is null) b1Cpu = (times.Count - 1) / (CpuSeconds() - cpuAtFirst);
             return (times.Count - 1) / (times[^1] - times[0]);
         }
         loop.RunAsync(Request(4)).GetAwaiter().GetResult(); // warm-up
@@ -146,9 +164,86 @@ public sealed class ServeBenchmark : IBenchmark
         var readers = loop.Submit(Enumerable.Range(0, streams).Select(s => Request(decode, [prompt[0] + 1 + s, .. prompt[1..]])).ToList());
         foreach (var r in readers) r.ReadAsync().AsTask().GetAwaiter().GetResult();
         sw.Restart();
+        var cpuStart = CpuSeconds();
         var decoded = readers.Sum(r => r.ReadAllAsync().ToBlockingEnumerable().Count(e => e is TokenGenerated));
         var streamsTps = decoded / sw.Elapsed.TotalSeconds;
+        var streamsCpu = decoded / (CpuSeconds() - cpuStart);
+        Console.WriteLine($"tuneforge  tokens per CPU-second: batch 1 {b1Cpu:F1}, {streams} streams {streamsCpu:F1}: ratio {streamsCpu / b1Cpu:F2} " +
+                          "(what the wall-clock ratio is on an otherwise idle machine)");
         return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps, used);
+    }
+
+    /// <summary>
+    /// --steps-only: the decoding step alone (no generation loop, no sampling) at batch 1 and at <paramref name="streams"/>
+    /// rows, for each way the step can multiply (row kernel in 256- or 512-bit registers, libtorch's GEMM), interleaved so
+    /// a burst of load hits all; best and median of 12 steps each. Tells the kernels' scaling from the loop's.
+    /// </summary>
+    private static void StepProfile(Dictionary<string, TorchSharp.torch.Tensor> weights, int[] prompt, int streams, ScalarType dtype, DecodePath? path)
+    {
+        using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + 160, decodePath: path);
+        Console.WriteLine($"decoding step {decoder.DecodingPath}");
+        var slots = Enumerable.Range(0, streams).Select(_ => decoder.AcquireSlot()).ToArray();
+        decoder.Prefill(slots[0], prompt, null).Dispose();
+        foreach (var s in slots.Skip(1)) decoder.CopySlot(slots[0], s);
+        var gemmFrom = decoder.GemmFromRows;
+        var variants = new List<(string Name, Action Set)>
+        {
+            ("row kernel, 256-bit", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; }),
+        };
+        if (RowMatmul.Wide) variants.Add(("row kernel, 512-bit", () => { RowMatmul.Wide = true; decoder.GemmFromRows = int.MaxValue; }));
+        if (decoder.WeightDtype == decoder.Dtype) variants.Add(("libtorch GEMM from 2 rows", () => { RowMatmul.Wide = true; decoder.GemmFromRows = 2; }));
+        var wide = RowMatmul.Wide;
+        // the kernel alone on the MLP's stacked gate|up matrix [3072, 576] in bf16, one thread: GFLOPS per row count
+        using (var w = TorchSharp.torch.randn(2 * ServeModel.Config.IntermediateSize, ServeModel.Config.HiddenSize).to(ScalarType.BFloat16))
+            foreach (var m in new[] { 1, 4, streams })
+                foreach (var w512 in RowMatmul.Wide ? new[] { false, true } : [false])
+                {
+                    RowMatmul.Wide = w512;
+                    using var x = TorchSharp.torch.randn(m, ServeModel.Config.HiddenSize);
+                    var best = double.MaxValue;
+                    for (var i = 0; i < 20; i++)
+                    {
+                        var clock = Stopwatch.StartNew();
+                        RowMatmul.Linear(x, w, threads: 1).Dispose();
+                        best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
+                    }
+                    Console.WriteLine($"  kernel [{m}, 576] x [3072, 576]^T bf16, 1 thread, {(w512 ? "512" : "256")}-bit: best {best:F3} ms = {2.0 * m * w.shape[0] * w.shape[1] / best / 1e6:F1} GFLOPS, {w.shape[0] * w.shape[1] * 2 / best / 1e6:F1} GB/s of weights");
+                }
+        RowMatmul.Wide = wide;
+        foreach (var batch in new[] { 1, streams })
+        {
+            var times = variants.Select(_ => new List<double>()).ToArray();
+            var cpu = variants.Select(_ => new List<double>()).ToArray();
+            var tokens = new int[batch];
+            var adapters = new ServedAdapter?[batch];
+            using var self = Process.GetCurrentProcess();
+            for (var step = 0; step < 13; step++)
+                for (var v = 0; v < variants.Count; v++)
+                {
+                    variants[v].Set();
+                    self.Refresh();
+                    var cpuBefore = self.TotalProcessorTime;
+                    var clock = Stopwatch.StartNew();
+                    decoder.Decode(slots.AsSpan(0, batch), tokens, adapters).Dispose();
+                    var wall = clock.Elapsed.TotalMilliseconds;
+                    self.Refresh();
+                    if (step == 0) continue;
+                    times[v].Add(wall);
+                    cpu[v].Add((self.TotalProcessorTime - cpuBefore).TotalMilliseconds);
+                }
+            for (var v = 0; v < variants.Count; v++)
+            {
+                var sorted = times[v].Order().ToList();
+                var cpuSorted = cpu[v].Order().ToList();
+                // CPU time of the whole process (all threads, spinning helpers included): on a machine shared with other
+                // work the wall time mostly measures waiting for a core
+                Console.WriteLine($"  {batch} row(s), {variants[v].Name,-26}: wall best {sorted[0],7:F2} ms, median {sorted[sorted.Count / 2],7:F2} ms " +
+                                  $"= {batch * 1000 / sorted[sorted.Count / 2],6:F0} tokens/s; cpu median {cpuSorted[cpuSorted.Count / 2],7:F2} ms per step");
+            }
+        }
+        RowMatmul.Wide = wide;
+        decoder.GemmFromRows = gemmFrom;
+        Console.WriteLine($"load average at the end: {LoadAverage()}");
     }
 
     private static Numbers? MeasurePyTorch(string checkpoint, int promptLength, int decode, int streams, int threads)
@@ -199,7 +294,7 @@ public sealed class ServeBenchmark : IBenchmark
     }
 
     /// <summary>The flags that decide the fast paths, as <c>grep -o 'avx512_bf16\|avx2' /proc/cpuinfo | sort -u</c> lists them.</summary>
-    private static string CpuFlags()
+    internal static string CpuFlags()
     {
         var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
         var found = new[] { "avx2", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
@@ -224,7 +319,7 @@ public sealed class ServeBenchmark : IBenchmark
         return child.ExitCode;
     }
 
-    private static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    internal static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     private static int Agreement(int[] a, int[] b)
     {

@@ -17,7 +17,8 @@ namespace Tuneforge.Bench;
 /// CPU (the trainer's own rule; the reference measures its two dtypes first) and the output names both.
 /// Options: --steps --warmup --seq --layers --rank --threads, --dtype auto|f32|bf16 (ours; a fixed dtype is also the
 /// reference's unless --reference-dtype auto|f32|bf16), --storage f32 (base matrices widened at load), --reference-steps N (1), --no-reference,
-/// --profile (one step timed per op family, with resident memory).
+/// --profile (one step timed per op family, with resident memory), --via-api (a fine-tuning job through the real service
+/// against the reference on the same rows: see <see cref="TrainThroughApi"/>).
 /// </summary>
 public sealed class TrainBenchmark : IBenchmark
 {
@@ -27,6 +28,7 @@ public sealed class TrainBenchmark : IBenchmark
     {
         int steps = IntArg(args, "--steps", 3), warmup = IntArg(args, "--warmup", 1), seq = IntArg(args, "--seq", 512);
         int threads = IntArg(args, "--threads", 2), rank = IntArg(args, "--rank", 16), layers = IntArg(args, "--layers", 30);
+        if (args.Contains("--via-api")) return TrainThroughApi.Run(args, threads);
         bool profile = args.Contains("--profile");
         bool withReference = !args.Contains("--no-reference") && !profile;
         // auto: what the trainer does with SmolLM2's bf16 checkpoint on this CPU (TUNEFORGE_TRAIN_DTYPE applies)
@@ -191,7 +193,8 @@ public sealed class TrainBenchmark : IBenchmark
         return 2.0 * n * n * n / best / 1e9;
     }
 
-    private static JsonElement? RunReference(ModelConfig shape, int seq, int rank, int steps, int warmup, int threads, string dtype)
+    /// <summary>The PyTorch reference's JSON line; <paramref name="data"/>: rows to train on (train_reference.py --data) instead of random tokens.</summary>
+    internal static JsonElement? RunReference(ModelConfig shape, int seq, int rank, int steps, int warmup, int threads, string dtype, string? data = null)
     {
         const string python = "/usr/bin/python3";
         if (!PythonHasTorch(python))
@@ -207,6 +210,7 @@ public sealed class TrainBenchmark : IBenchmark
                      "--kv-heads", $"{shape.NumKeyValueHeads}", "--intermediate", $"{shape.IntermediateSize}", "--vocab", $"{shape.VocabSize}",
                      "--seq", $"{seq}", "--rank", $"{rank}", "--alpha", $"{2 * rank}", "--steps", $"{steps}", "--warmup", $"{warmup}", "--threads", $"{threads}", "--dtype", dtype })
             psi.ArgumentList.Add(a);
+        if (data is not null) { psi.ArgumentList.Add("--data"); psi.ArgumentList.Add(data); }
         Console.WriteLine("running the PyTorch reference ...");
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();

@@ -3,7 +3,9 @@ straightforward way (Hugging Face module layout, PEFT-style LoRA, eager attentio
 
 The step is the one Tuneforge's trainer takes: frozen base weights without gradients, f32 LoRA weights
 (rank r on all seven projections, B = 0 at start, dropout on the adapter input) computed in the base dtype, mean
-cross-entropy over every token, AdamW on the adapters. --dtype auto first times a training-shaped matmul in f32 and
+cross-entropy over every token, AdamW on the adapters. With --data FILE (JSON {"rows": [{"ids": [...], "labels": [...]}]},
+labels -100 where no loss is taken) step i trains on row i mod n instead of random tokens: the rows a fine-tuning job
+trains on, in its order (bench/train --via-api), so both sides see the same shapes and data. --dtype auto first times a training-shaped matmul in f32 and
 bf16 and computes in the faster one (on CPUs without native bf16 this build's bf16 is emulated; on CPUs with AMX its
 f32 has no optimised BLAS). Prints one JSON line with the dtype used, both probe speeds, tokens/s and peak RSS.
 """
@@ -26,6 +28,7 @@ p.add_argument("--steps", type=int, default=3)
 p.add_argument("--warmup", type=int, default=1)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--dtype", choices=["auto", "bf16", "f32"], default="auto")
+p.add_argument("--data", default=None)
 a = p.parse_args()
 
 torch.set_num_threads(a.threads)
@@ -91,6 +94,7 @@ class Layer(torch.nn.Module):
         self.gate_proj, self.up_proj, self.down_proj = LoraLinear(H, I), LoraLinear(H, I), LoraLinear(I, H)
 
     def forward(self, x, cos, sin, mask):
+        T = x.shape[0]
         h = self.input_layernorm(x)
         q = self.q_proj(h).view(T, NQ, HD).transpose(0, 1)
         k = self.k_proj(h).view(T, NKV, HD).transpose(0, 1)
@@ -110,36 +114,49 @@ class Model(torch.nn.Module):
         self.embed_tokens = torch.nn.Parameter((torch.randn(V, H) * 0.02).to(dt), requires_grad=False)
         self.layers = torch.nn.ModuleList(Layer() for _ in range(L))
         self.norm = RMSNorm()
-        inv = 100000.0 ** (-torch.arange(0, HD, 2, dtype=torch.float64) / HD)
-        f = torch.arange(T, dtype=torch.float64)[:, None] * inv[None, :]
-        emb = torch.cat((f, f), -1)
-        self.cos, self.sin = emb.cos().to(dt), emb.sin().to(dt)
-        self.mask = torch.full((T, T), float("-inf")).triu(1).to(dt)
+        self.tables = {}
+
+    def rope_and_mask(self, n):
+        """cos, sin [n, HD] and the causal mask [n, n] of a row of n tokens, built once per length."""
+        if n not in self.tables:
+            inv = 100000.0 ** (-torch.arange(0, HD, 2, dtype=torch.float64) / HD)
+            f = torch.arange(n, dtype=torch.float64)[:, None] * inv[None, :]
+            emb = torch.cat((f, f), -1)
+            self.tables[n] = (emb.cos().to(dt), emb.sin().to(dt), torch.full((n, n), float("-inf")).triu(1).to(dt))
+        return self.tables[n]
 
     def forward(self, ids, labels):
+        cos, sin, mask = self.rope_and_mask(ids.shape[0])
         x = F.embedding(ids, self.embed_tokens)
         for layer in self.layers:
-            x = layer(x, self.cos, self.sin, self.mask)
+            x = layer(x, cos, sin, mask)
         logits = F.linear(self.norm(x), self.embed_tokens)  # tied head
-        return F.cross_entropy(logits.float(), labels)
+        return F.cross_entropy(logits.float(), labels, ignore_index=-100)
 
 
 model = Model()
 model.train()
 params = [p for p in model.parameters() if p.requires_grad]
 opt = torch.optim.AdamW(params, lr=2e-4, weight_decay=0.0)
-ids = torch.randint(0, V, (T + 1,))
-inputs, labels = ids[:-1], ids[1:]
+if a.data:
+    with open(a.data) as f:
+        rows = [(torch.tensor(r["ids"]), torch.tensor(r["labels"])) for r in json.load(f)["rows"]]
+else:
+    ids = torch.randint(0, V, (T + 1,))
+    rows = [(ids[:-1], ids[1:])]
 
-times = []
+times, cpu_times, tokens = [], [], []
 for step in range(a.warmup + a.steps):
-    t0 = time.perf_counter()
+    inputs, labels = rows[step % len(rows)]
+    t0, c0 = time.perf_counter(), time.process_time()
     loss = model(inputs, labels)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
     opt.zero_grad(set_to_none=True)
     times.append(time.perf_counter() - t0)
+    cpu_times.append(time.process_time() - c0)  # all threads: on a shared machine the wall time is mostly waiting
+    tokens.append(inputs.shape[0])
 
 measured = times[a.warmup:]
 step_s = sorted(measured)[len(measured) // 2]
@@ -148,7 +165,9 @@ print(json.dumps({
     "dtype": dtype_name,
     "matmul_gflops": probe,
     "step_seconds": step_s,
-    "tokens_per_second": T / step_s,
+    "tokens_per_second": sum(tokens[a.warmup:]) / sum(measured) if a.data else T / step_s,
+    "step_times": measured,
+    "step_cpu_times": cpu_times[a.warmup:],
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "loss": float(loss),
     "trainable_parameters": sum(p.numel() for p in params),

@@ -28,6 +28,7 @@ public static class MetricsRecord
             Number(json, "full_valid_mean_token_accuracy", m.FullValidMeanTokenAccuracy);
             json.WriteNumber("total_steps", m.TotalSteps);
             json.WriteNumber("epoch", m.Epoch);
+            Number(json, "step_seconds", m.StepSeconds);   // not in OpenAI's events: how long the optimizer step took
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());

@@ -173,25 +173,28 @@ public sealed unsafe partial class BatchDecoder
         for (var r = 0; r < rows; r++) RowOps.RmsNorm(h + (long)r * hidden, weight, _eps, output + (long)r * hidden, hidden);
     }
 
-    /// <summary>Every query head of every row against its slot's cache (the new position already written).</summary>
+    /// <summary>
+    /// Every query head of every row against its slot's cache (the new position already written); the query heads
+    /// sharing a K/V head go together, so each cached key and value is read once per row and K/V head.
+    /// </summary>
     private void Attend(RowLayer l, float* qkv, float* output, int[] slots, long[] positions, long slotStride, long positionStride)
     {
-        int heads = _heads, groups = _groups, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d;
+        int heads = _heads, kvHeads = _kvHeads, groups = _groups, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d;
         nint q = (nint)qkv, o = (nint)output;
         void One(int task)
         {
-            int r = task / heads, head = task % heads;
-            var cacheAt = slots[r] * slotStride + head / groups * d;
-            RowOps.Attend((float*)q + (long)r * qkvWidth + head * d, (float*)l.Keys + cacheAt, (float*)l.Values + cacheAt,
-                positionStride, (int)positions[r] + 1, d, (float*)o + ((long)r * heads + head) * d);
+            int r = task / kvHeads, kv = task % kvHeads;
+            var cacheAt = slots[r] * slotStride + kv * d;
+            RowOps.Attend((float*)q + (long)r * qkvWidth + kv * groups * d, groups, (float*)l.Keys + cacheAt, (float*)l.Values + cacheAt,
+                positionStride, (int)positions[r] + 1, d, (float*)o + ((long)r * heads + kv * groups) * d);
         }
-        var tasks = slots.Length * heads;
+        var tasks = slots.Length * kvHeads;
         // Split between threads only when there is enough to split: a handful of short heads is quicker on one.
         var work = 0L;
         foreach (var p in positions) work += (p + 1) * heads;
         if (TorchRuntime.Threads == 1 || work < 4096) { for (var t = 0; t < tasks; t++) One(t); return; }
         var parts = Math.Min(tasks, 4 * TorchRuntime.Threads);
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = TorchRuntime.Threads }, part =>
+        KernelThreads.For(parts, TorchRuntime.Threads, part =>
         {
             for (var t = part; t < tasks; t += parts) One(t);
         });

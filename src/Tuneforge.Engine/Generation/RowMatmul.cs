@@ -13,7 +13,8 @@ namespace Tuneforge.Engine.Generation;
 /// is tuned for many rows; this kernel is for 1–16. Tiles of four x rows by two w rows (then 2×4, 1×4; a single row
 /// takes eight w rows at a time) keep the accumulators in registers; a block of four w rows comes from memory once
 /// and from L1 for every further group of x rows, and each widened weight vector serves four rows (measured at 8
-/// rows: 37 GFLOPS against 28 for 2×4 tiles). Output columns are split between <see cref="TorchRuntime.Threads"/> threads.
+/// rows: 37 GFLOPS against 28 for 2×4 tiles). Output columns are split between <see cref="TorchRuntime.Threads"/> threads
+/// (<see cref="KernelThreads"/>: never waiting for a thread that has not woken yet).
 /// </summary>
 public static unsafe class RowMatmul
 {
@@ -54,7 +55,7 @@ public static unsafe class RowMatmul
         var block = (n / parts + 7) & ~7;
         parts = (n + block - 1) / block;
         nint xa = (nint)x, wa = (nint)w, ya = (nint)y;
-        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        KernelThreads.For(parts, threads, t =>
             Columns<TW>((float*)xa, m, k, (void*)wa, n, (float*)ya, t * block, Math.Min(n, (t + 1) * block)));
     }
 
@@ -70,6 +71,8 @@ public static unsafe class RowMatmul
             // The first group of rows prefetches the next block of four weight rows (later groups find the current
             // block in cache).
             var i = 0;
+            if (Wide)
+                for (; i + 4 <= m; i += 4) Tile4x4Wide<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n, i == 0 ? 4 : 0);
             for (; i + 4 <= m; i += 4)
             {
                 var ahead = i == 0 ? 2 : 0;
@@ -91,6 +94,60 @@ public static unsafe class RowMatmul
                 for (; c < k; c++) sum += x0[c] * TW.Load1(w, w0 + c);
                 y[(long)i * n + j] = sum;
             }
+    }
+
+    /// <summary>
+    /// Whether the 512-bit tile runs: AVX-512 present and not switched off (DOTNET_EnableAVX512F=0, as
+    /// bench/serve --avx2-only sets). Twice the lanes of an AVX2 FMA: with four rows and more a step is bound by
+    /// arithmetic rather than by reading weights, so this is where 8 concurrent streams gain.
+    /// </summary>
+    internal static bool Wide { get; set; } = Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+
+    /// <summary>Four rows of x against four rows of w in 512-bit registers: sixteen accumulators, each widened weight vector serving four rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile4x4Wide<TW>(float* x0, void* w, long w0, float* y, int k, int n, int prefetchRows) where TW : struct, IWeightFormat
+    {
+        float* x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        long w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        var ahead = new Prefetch<TW>(w, w0 + 4L * k, prefetchRows, k, 16);
+        var c = 0;
+        for (; c + 16 <= k; c += 16)
+        {
+            ahead.Step();
+            var v0 = TW.Load16(w, w0 + c);
+            var v1 = TW.Load16(w, w1 + c);
+            var v2 = TW.Load16(w, w2 + c);
+            var v3 = TW.Load16(w, w3 + c);
+            var u = Avx512F.LoadVector512(x0 + c);
+            a00 = Avx512F.FusedMultiplyAdd(u, v0, a00); a01 = Avx512F.FusedMultiplyAdd(u, v1, a01);
+            a02 = Avx512F.FusedMultiplyAdd(u, v2, a02); a03 = Avx512F.FusedMultiplyAdd(u, v3, a03);
+            u = Avx512F.LoadVector512(x1 + c);
+            a10 = Avx512F.FusedMultiplyAdd(u, v0, a10); a11 = Avx512F.FusedMultiplyAdd(u, v1, a11);
+            a12 = Avx512F.FusedMultiplyAdd(u, v2, a12); a13 = Avx512F.FusedMultiplyAdd(u, v3, a13);
+            u = Avx512F.LoadVector512(x2 + c);
+            a20 = Avx512F.FusedMultiplyAdd(u, v0, a20); a21 = Avx512F.FusedMultiplyAdd(u, v1, a21);
+            a22 = Avx512F.FusedMultiplyAdd(u, v2, a22); a23 = Avx512F.FusedMultiplyAdd(u, v3, a23);
+            u = Avx512F.LoadVector512(x3 + c);
+            a30 = Avx512F.FusedMultiplyAdd(u, v0, a30); a31 = Avx512F.FusedMultiplyAdd(u, v1, a31);
+            a32 = Avx512F.FusedMultiplyAdd(u, v2, a32); a33 = Avx512F.FusedMultiplyAdd(u, v3, a33);
+        }
+        float* y1 = y + n, y2 = y1 + n, y3 = y2 + n;
+        y[0] = Vector512.Sum(a00); y[1] = Vector512.Sum(a01); y[2] = Vector512.Sum(a02); y[3] = Vector512.Sum(a03);
+        y1[0] = Vector512.Sum(a10); y1[1] = Vector512.Sum(a11); y1[2] = Vector512.Sum(a12); y1[3] = Vector512.Sum(a13);
+        y2[0] = Vector512.Sum(a20); y2[1] = Vector512.Sum(a21); y2[2] = Vector512.Sum(a22); y2[3] = Vector512.Sum(a23);
+        y3[0] = Vector512.Sum(a30); y3[1] = Vector512.Sum(a31); y3[2] = Vector512.Sum(a32); y3[3] = Vector512.Sum(a33);
+        for (; c < k; c++)
+        {
+            float v0 = TW.Load1(w, w0 + c), v1 = TW.Load1(w, w1 + c), v2 = TW.Load1(w, w2 + c), v3 = TW.Load1(w, w3 + c);
+            y[0] += x0[c] * v0; y[1] += x0[c] * v1; y[2] += x0[c] * v2; y[3] += x0[c] * v3;
+            y1[0] += x1[c] * v0; y1[1] += x1[c] * v1; y1[2] += x1[c] * v2; y1[3] += x1[c] * v3;
+            y2[0] += x2[c] * v0; y2[1] += x2[c] * v1; y2[2] += x2[c] * v2; y2[3] += x2[c] * v3;
+            y3[0] += x3[c] * v0; y3[1] += x3[c] * v1; y3[2] += x3[c] * v2; y3[3] += x3[c] * v3;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -234,11 +291,13 @@ public static unsafe class RowMatmul
         private readonly int _perStep;
         private long _line;
 
-        public Prefetch(void* w, long index, int rows, int k)
+        /// <param name="stepWidth">the k values a tile consumes per step (8, or 16 in 512-bit registers)</param>
+        public Prefetch(void* w, long index, int rows, int k, int stepWidth = 8)
         {
             _next = (byte*)TW.Address(w, index);
             _lines = (long)rows * k * TW.Bytes / 64;
-            _perStep = (int)((_lines + k / 8 - 1) / Math.Max(1, k / 8));
+            var steps = Math.Max(1, k / stepWidth);
+            _perStep = (int)((_lines + steps - 1) / steps);
             _line = 0;
         }
 
@@ -255,6 +314,7 @@ public static unsafe class RowMatmul
         static abstract int Bytes { get; }
         static abstract void* Address(void* w, long index);
         static abstract Vector256<float> Load8(void* w, long index);
+        static abstract Vector512<float> Load16(void* w, long index);
         static abstract float Load1(void* w, long index);
     }
 
@@ -269,6 +329,10 @@ public static unsafe class RowMatmul
             Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((ushort*)w + index), 16).AsSingle();
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(void* w, long index) =>
+            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256((ushort*)w + index)), 16).AsSingle();
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Load1(void* w, long index) => BitConverter.Int32BitsToSingle(((ushort*)w)[index] << 16);
     }
 
@@ -279,6 +343,9 @@ public static unsafe class RowMatmul
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(void* w, long index) => Avx.LoadVector256((float*)w + index);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(void* w, long index) => Avx512F.LoadVector512((float*)w + index);
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static float Load1(void* w, long index) => ((float*)w)[index];

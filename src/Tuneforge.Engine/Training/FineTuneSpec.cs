@@ -42,7 +42,8 @@ public sealed record StepMetrics(
     double? FullValidLoss = null,
     double? FullValidMeanTokenAccuracy = null,
     long TrainedTokens = 0,
-    double TokensPerSecond = 0);
+    double TokensPerSecond = 0,
+    double? StepSeconds = null);   // the optimizer step alone (forward, backward, AdamW), without validation or reporting
 
 /// <summary>A finished checkpoint folder (PEFT adapter + resume state) written at an epoch end.</summary>
 public sealed record CheckpointInfo(int Step, int Epoch, string Directory, StepMetrics Metrics);

@@ -69,12 +69,14 @@ public static class FineTuner
         {
             cancellationToken.ThrowIfCancellationRequested();
             var rows = plan.Rows(step);
+            long stepStart = Stopwatch.GetTimestamp();
             var (score, _) = trainer.Step(rows, schedule.At(step), hp.MaxGradNorm, DropoutSeed(spec.Seed, step), cancellationToken);
+            double stepSeconds = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
             trainedTokens += score.Tokens;
             tokensSinceStart += rows.Sum(r => r.Length);
             int epoch = plan.EpochOf(step);
             var metrics = new StepMetrics(step, total, epoch, score.Loss, score.Accuracy,
-                TrainedTokens: trainedTokens, TokensPerSecond: tokensSinceStart / Math.Max(1e-9, clock.Elapsed.TotalSeconds));
+                TrainedTokens: trainedTokens, TokensPerSecond: tokensSinceStart / Math.Max(1e-9, clock.Elapsed.TotalSeconds), StepSeconds: stepSeconds);
             bool epochEnd = plan.IsEpochEnd(step);
             if (valid.Count > 0 && (step % evalEvery == 0 || epochEnd))
             {

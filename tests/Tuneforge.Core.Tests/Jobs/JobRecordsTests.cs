@@ -46,6 +46,14 @@ public class JobRecordsTests
         Assert.Contains("\"step\":3,", json);
         Assert.Contains("\"train_loss\":1.5", json);
         Assert.DoesNotContain("valid_loss", json);
+        Assert.DoesNotContain("step_seconds", json);
+    }
+
+    [Fact]
+    public void Metrics_json_carries_the_optimizer_step_s_time_when_measured()
+    {
+        var json = MetricsRecord.ToJson(new StepMetrics(3, 10, 1, 1.5, 0.25, StepSeconds: 2.5));
+        Assert.Contains("\"step_seconds\":2.5", json);
     }
 
     [Fact]
