@@ -4,6 +4,7 @@ using Tuneforge.Engine;
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
+using Tuneforge.Inference;
 using ScalarType = TorchSharp.torch.ScalarType;
 using ServedAdapter = Tuneforge.Engine.Generation.FusedLoraFactors;
 
@@ -122,7 +123,7 @@ public sealed class ServeBenchmark : IBenchmark
         using var loop = new GenerationLoop(decoder);
         using var adapter = ServeModel.Adapter(adapterDir, decoder.Dtype); // held in the serving dtype, as the service holds it
         GenerationRequest Request(int max, int[]? tokens = null, ServedAdapter? lora = null) =>
-            new(tokens ?? prompt, SamplingOptions.Greedy(max), [], () => new TextStream(_ => [(byte)'x']), lora);
+            new(tokens ?? prompt, SamplingSettings.Greedy(max), [], () => new TextStream(_ => [(byte)'x']), lora);
         // CPU time of this process (all threads) while decoding: on a machine shared with other work, wall time is
         // mostly waiting for a core, and the wait differs between two phases measured a minute apart
         using var self = Process.GetCurrentProcess();

@@ -6,6 +6,7 @@ using ModelText = Tuneforge.Core.Inference.ModelText;
 using Tuneforge.Engine;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Server.Tests.Harness;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Server.Tests;
 
@@ -64,7 +65,7 @@ public class CompletionsApiTests(ServiceFixture service) : IClassFixture<Service
         using var decoder = BatchDecoder.Load(dir, dtype, slots: 1, contextLength: 2048);
         using var loop = new GenerationLoop(decoder);
         var text = ModelText.Load(dir, decoder.Config.EosTokenIds);
-        var events = await loop.RunAsync(new GenerationRequest(Prompt, SamplingOptions.Greedy(12), text.EosTokenIds, text.Detokenizer));
+        var events = await loop.RunAsync(new GenerationRequest(Prompt, SamplingSettings.Greedy(12), text.EosTokenIds, text.Detokenizer));
         var engine = events.OfType<TokenGenerated>().Select(t => Encoding.UTF8.GetString(text.Tokenizer.TokenBytes(t.TokenId))).ToList();
         Assert.NotEmpty(engine);
         Assert.Equal(engine, served);

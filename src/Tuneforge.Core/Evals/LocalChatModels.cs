@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tuneforge.Core.Inference;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Core.Evals;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Core.Inference;
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Tuneforge.Core.Models;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Core.Inference;
 

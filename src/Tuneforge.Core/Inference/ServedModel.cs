@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Tuneforge.Core.Models;
 using Tuneforge.Engine.Chat;
+using Tuneforge.Inference;
 using Generation = Tuneforge.Engine.Generation;
 
 namespace Tuneforge.Core.Inference;
@@ -52,10 +53,9 @@ public sealed class ServedModel : IServedModel
 
     public IReadOnlyList<ChannelReader<GenerationEvent>> Generate(IReadOnlyList<SequenceRequest> sequences, CancellationToken cancellationToken,
         bool continuePrompts = false) =>
-        _base.Loop.Submit(sequences.Select(q => new Generation.GenerationRequest(q.Prompt, EngineRecords.Sampling(q.Sampling), Text.EosTokenIds,
+        _base.Loop.Submit(sequences.Select(q => new Generation.GenerationRequest(q.Prompt, q.Sampling, Text.EosTokenIds,
                 () => Text.Detokenizer(continuePrompts ? q.Prompt : null), _adapter?.Weights, q.PromptLogprobs, Text.Tokenizer.VocabSize)).ToList(),
-                cancellationToken)
-            .Select(r => (ChannelReader<GenerationEvent>)new EngineRecords.EventReader(r)).ToList();
+                cancellationToken);
 
     public void Dispose()
     {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using static TorchSharp.torch;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Engine.Generation;
 

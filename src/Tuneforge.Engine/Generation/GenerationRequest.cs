@@ -1,3 +1,5 @@
+using Tuneforge.Inference;
+
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace Tuneforge.Engine.Generation;
 /// </summary>
 public sealed record GenerationRequest(
     IReadOnlyList<int> Prompt,
-    SamplingOptions Sampling,
+    SamplingSettings Sampling,
     IReadOnlyCollection<int> EosTokenIds,
     Func<IDetokenizer> Detokenizer,
     FusedLoraFactors? Adapter = null,
@@ -21,23 +23,3 @@ public interface IDetokenizer
     string Push(int tokenId);
     string Flush();
 }
-
-public static class FinishReasons
-{
-    public const string Stop = "stop", Length = "length";
-}
-
-/// <summary>What a running generation reports, in order: prompt scores (if asked), tokens, then the finish.</summary>
-public abstract record GenerationEvent;
-
-/// <summary>Log-probabilities of the prompt tokens; the first token has none (null).</summary>
-public sealed record PromptScored(IReadOnlyList<TokenChoiceLogprobs?> Logprobs) : GenerationEvent;
-
-/// <summary>
-/// A generated token and the text released with it: text that might begin a stop string is held back and released
-/// with a later token or the finish, so the texts of all events concatenate to the completion.
-/// </summary>
-public sealed record TokenGenerated(int TokenId, string Text, TokenChoiceLogprobs? Logprobs) : GenerationEvent;
-
-/// <summary>The end: <paramref name="Text"/> is what was still held back; counts are exact token counts.</summary>
-public sealed record GenerationFinished(string FinishReason, string Text, int PromptTokens, int CompletionTokens) : GenerationEvent;

@@ -1,3 +1,5 @@
+using Tuneforge.Inference;
+
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>Log-softmax facts about one row of logits without materialising the whole distribution.</summary>

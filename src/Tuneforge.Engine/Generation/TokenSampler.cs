@@ -1,3 +1,5 @@
+using Tuneforge.Inference;
+
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
@@ -10,14 +12,14 @@ public sealed class TokenSampler
     // Tokens at or above this probability are sorted for top_p; if they do not reach top_p everything is sorted.
     private const float NucleusPrefilter = 1e-4f;
 
-    private readonly SamplingOptions _options;
+    private readonly SamplingSettings _options;
     private readonly Random _random;
     private readonly Dictionary<int, int> _generatedCounts = [];
     private float[] _probs = [];
     private int[] _order = [];
     private float[] _keys = [];
 
-    public TokenSampler(SamplingOptions options, long? seed = null)
+    public TokenSampler(SamplingSettings options, long? seed = null)
     {
         _options = options;
         var s = seed ?? options.Seed;

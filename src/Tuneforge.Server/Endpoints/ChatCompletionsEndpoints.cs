@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Tuneforge.Core.Inference;
 using Tuneforge.Server.Contracts;
 using Tuneforge.Server.Http;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 

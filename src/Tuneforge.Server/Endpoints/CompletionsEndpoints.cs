@@ -7,6 +7,7 @@ using Tuneforge.Core;
 using Tuneforge.Core.Inference;
 using Tuneforge.Server.Contracts;
 using Tuneforge.Server.Http;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Tuneforge.Core;
 using Tuneforge.Core.Inference;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 

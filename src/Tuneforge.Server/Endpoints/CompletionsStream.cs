@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tuneforge.Core.Inference;
 using Tuneforge.Server.Contracts;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Unicode;
 using Tuneforge.Core.Inference;
 using Tuneforge.Server.Contracts;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Server.Endpoints;
 

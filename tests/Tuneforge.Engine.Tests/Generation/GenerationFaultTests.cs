@@ -1,4 +1,5 @@
 using Tuneforge.Engine.Generation;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Engine.Tests.Generation;
 
@@ -23,7 +24,7 @@ public class GenerationFaultTests
         using var generator = new GenerationLoop(decoder, FaultInjection.Parse("decode:1"));
 
         // Both are prefilled (a first token each), then decoded together in step 1, which throws.
-        var readers = generator.Submit([RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(6)), RandomCheckpoint.Request(PromptB, SamplingOptions.Greedy(6))]);
+        var readers = generator.Submit([RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(6)), RandomCheckpoint.Request(PromptB, SamplingSettings.Greedy(6))]);
         foreach (var reader in readers)
         {
             var events = new List<GenerationEvent>();
@@ -33,7 +34,7 @@ public class GenerationFaultTests
             Assert.Empty(events.OfType<GenerationFinished>());
         }
 
-        var next = await generator.RunAsync(RandomCheckpoint.Request(PromptB, SamplingOptions.Greedy(6))).WaitAsync(Hang);
+        var next = await generator.RunAsync(RandomCheckpoint.Request(PromptB, SamplingSettings.Greedy(6))).WaitAsync(Hang);
         Assert.Equal(expected, RandomCheckpoint.Tokens(next));
         Assert.Equal(decoder.SlotCount, decoder.FreeSlots); // the failed requests gave their KV-cache slots back
     }
@@ -44,7 +45,7 @@ public class GenerationFaultTests
         var expected = await AloneAsync(PromptB, 4);
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder, FaultInjection.Parse("prefill:1"));
-        var readers = generator.Submit([RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(4)), RandomCheckpoint.Request(PromptB, SamplingOptions.Greedy(4))]);
+        var readers = generator.Submit([RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(4)), RandomCheckpoint.Request(PromptB, SamplingSettings.Greedy(4))]);
 
         var failed = new List<GenerationEvent>();
         var fault = await Assert.ThrowsAsync<InjectedFaultException>(() => DrainAsync(readers[0], failed));
@@ -72,6 +73,6 @@ public class GenerationFaultTests
     {
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder);
-        return RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(prompt, SamplingOptions.Greedy(tokens))));
+        return RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(prompt, SamplingSettings.Greedy(tokens))));
     }
 }

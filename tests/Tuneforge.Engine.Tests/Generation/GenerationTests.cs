@@ -1,5 +1,6 @@
 using Tuneforge.Engine.Generation;
 using static TorchSharp.torch;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Engine.Tests.Generation;
 
@@ -25,7 +26,7 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder(dtype: dtype, path: path, gemm: gemm);
         using var generator = new GenerationLoop(decoder);
-        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(12)));
+        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(12)));
         var cached = RandomCheckpoint.Tokens(events);
 
         // Reference: run the whole sequence through a fresh prefill for every new token, no cache reuse.
@@ -57,12 +58,12 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder(dtype: dtype, path: path, gemm: gemm);
         using var generator = new GenerationLoop(decoder);
-        var sampled = new SamplingOptions { Temperature = 0.9, TopP = 0.9, Seed = 42, MaxTokens = 10 };
+        var sampled = new SamplingSettings { Temperature = 0.9, TopP = 0.9, Seed = 42, MaxTokens = 10 };
         var requests = new[]
         {
-            RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(10)),
+            RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(10)),
             RandomCheckpoint.Request(PromptB, sampled),
-            RandomCheckpoint.Request(PromptC, SamplingOptions.Greedy(6)),
+            RandomCheckpoint.Request(PromptC, SamplingSettings.Greedy(6)),
         };
         var alone = new List<int[]>();
         foreach (var r in requests) alone.Add(RandomCheckpoint.Tokens(await generator.RunAsync(r)));
@@ -76,14 +77,14 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder);
-        SamplingOptions Sampled(int seed) => new() { Temperature = 1.0, Seed = seed, MaxTokens = 8 };
+        SamplingSettings Sampled(int seed) => new() { Temperature = 1.0, Seed = seed, MaxTokens = 8 };
         var requests = new[]
         {
-            RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(8)),
+            RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(8)),
             RandomCheckpoint.Request(PromptA, Sampled(1)),
             RandomCheckpoint.Request(PromptA, Sampled(2)),
-            RandomCheckpoint.Request(PromptB, SamplingOptions.Greedy(8)),
-            RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(8)),
+            RandomCheckpoint.Request(PromptB, SamplingSettings.Greedy(8)),
+            RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(8)),
         };
         var alone = new List<int[]>();
         foreach (var r in requests) alone.Add(RandomCheckpoint.Tokens(await generator.RunAsync(r)));
@@ -120,7 +121,7 @@ public class GenerationTests
         using var first = FusedLoraFactors.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "a"), seed: 11), RandomCheckpoint.Config, factors);
         using var second = FusedLoraFactors.Load(RandomCheckpoint.WriteAdapter(Path.Combine(dir.Path, "b"), seed: 12), RandomCheckpoint.Config, factors);
         using var generator = new GenerationLoop(decoder);
-        var greedy = SamplingOptions.Greedy(10);
+        var greedy = SamplingSettings.Greedy(10);
         var requests = new[]
         {
             RandomCheckpoint.Request(PromptA, greedy, first),
@@ -156,7 +157,7 @@ public class GenerationTests
         async Task<int[][]> Generate(BatchDecoder decoder)
         {
             using var loop = new GenerationLoop(decoder);
-            var results = await Task.WhenAll(new[] { PromptA, PromptC }.Select(p => loop.RunAsync(RandomCheckpoint.Request(p, SamplingOptions.Greedy(8)))));
+            var results = await Task.WhenAll(new[] { PromptA, PromptC }.Select(p => loop.RunAsync(RandomCheckpoint.Request(p, SamplingSettings.Greedy(8)))));
             return results.Select(RandomCheckpoint.Tokens).ToArray();
         }
         Assert.Equal(await Generate(forced), await Generate(measured));
@@ -167,7 +168,7 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder);
-        SamplingOptions Seeded(long seed) => new() { Temperature = 1.5, Seed = seed, MaxTokens = 20 };
+        SamplingSettings Seeded(long seed) => new() { Temperature = 1.5, Seed = seed, MaxTokens = 20 };
         var a = RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(PromptB, Seeded(7))));
         var b = RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(PromptB, Seeded(7))));
         var c = RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(PromptB, Seeded(8))));
@@ -180,11 +181,11 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder);
-        var full = RandomCheckpoint.Text(await generator.RunAsync(RandomCheckpoint.Request(PromptC, SamplingOptions.Greedy(16))));
+        var full = RandomCheckpoint.Text(await generator.RunAsync(RandomCheckpoint.Request(PromptC, SamplingSettings.Greedy(16))));
         Assert.Equal(16, full.Length); // one letter per token
         var stop = full.Substring(6, 3); // spans three tokens
         var cut = full.IndexOf(stop, StringComparison.Ordinal);
-        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptC, SamplingOptions.Greedy(16) with { Stop = ["zzzzzz", stop] }));
+        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptC, SamplingSettings.Greedy(16) with { Stop = ["zzzzzz", stop] }));
         var finish = events.OfType<GenerationFinished>().Single();
         Assert.Equal(full[..cut], RandomCheckpoint.Text(events));
         Assert.Equal("stop", finish.FinishReason);
@@ -197,10 +198,10 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder);
-        var tokens = RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(10))));
+        var tokens = RandomCheckpoint.Tokens(await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(10))));
         var eos = tokens[4];
         var firstAt = Array.IndexOf(tokens, eos);
-        var request = RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(10)) with { EosTokenIds = [eos, 95] };
+        var request = RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(10)) with { EosTokenIds = [eos, 95] };
         var events = await generator.RunAsync(request);
         Assert.Equal(tokens[..firstAt], RandomCheckpoint.Tokens(events));
         var finish = events.OfType<GenerationFinished>().Single();
@@ -213,7 +214,7 @@ public class GenerationTests
     {
         using var decoder = RandomCheckpoint.Decoder();
         using var generator = new GenerationLoop(decoder);
-        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(3), promptLogprobs: 5));
+        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(3), promptLogprobs: 5));
         var scores = events.OfType<PromptScored>().Single().Logprobs;
         Assert.Equal(PromptA.Length, scores.Count);
         Assert.Null(scores[0]);
@@ -232,13 +233,13 @@ public class GenerationTests
         using var decoder = RandomCheckpoint.Decoder(slots: 1);
         using var generator = new GenerationLoop(decoder);
         using var cts = new CancellationTokenSource();
-        var reader = generator.Submit(RandomCheckpoint.Request(PromptA, SamplingOptions.Greedy(100)), cts.Token);
+        var reader = generator.Submit(RandomCheckpoint.Request(PromptA, SamplingSettings.Greedy(100)), cts.Token);
         // Cancelled at once: waiting for the first token first let a fast CPU finish all 100 tokens (about 20 ms)
         // before the cancel, and the request then ended normally.
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => { await foreach (var _ in reader.ReadAllAsync()) { } });
         // The only slot is free again: another request runs to the end.
-        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptB, SamplingOptions.Greedy(3)));
+        var events = await generator.RunAsync(RandomCheckpoint.Request(PromptB, SamplingSettings.Greedy(3)));
         Assert.Equal(3, events.OfType<GenerationFinished>().Single().CompletionTokens);
     }
 }

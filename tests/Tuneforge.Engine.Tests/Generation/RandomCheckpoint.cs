@@ -1,6 +1,7 @@
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using static TorchSharp.torch;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Engine.Tests.Generation;
 
@@ -73,7 +74,7 @@ internal static class RandomCheckpoint
     /// <summary>Each token is one letter, so texts are easy to read and stop strings easy to build.</summary>
     public static byte[] TokenBytes(int id) => [(byte)('a' + id % 26)];
 
-    public static GenerationRequest Request(int[] prompt, SamplingOptions sampling, FusedLoraFactors? adapter = null, int promptLogprobs = -1) =>
+    public static GenerationRequest Request(int[] prompt, SamplingSettings sampling, FusedLoraFactors? adapter = null, int promptLogprobs = -1) =>
         new(prompt, sampling, [], () => new TextStream(TokenBytes), adapter, promptLogprobs);
 
     public static int[] Tokens(IEnumerable<GenerationEvent> events) => events.OfType<TokenGenerated>().Select(t => t.TokenId).ToArray();

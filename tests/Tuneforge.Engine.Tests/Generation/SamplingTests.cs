@@ -1,4 +1,5 @@
 using Tuneforge.Engine.Generation;
+using Tuneforge.Inference;
 
 namespace Tuneforge.Engine.Tests.Generation;
 
@@ -9,30 +10,30 @@ public class SamplingTests
     [Fact]
     public void Temperature_zero_takes_the_largest_logit()
     {
-        var sampler = new TokenSampler(new SamplingOptions { Temperature = 0 });
+        var sampler = new TokenSampler(new SamplingSettings { Temperature = 0 });
         Assert.Equal(1, sampler.Next(Logits(), out _));
     }
 
     [Fact]
     public void A_tiny_top_p_keeps_only_the_likeliest_token()
     {
-        var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, TopP = 0.01, Seed = 3 });
+        var sampler = new TokenSampler(new SamplingSettings { Temperature = 1, TopP = 0.01, Seed = 3 });
         for (var i = 0; i < 20; i++) Assert.Equal(1, sampler.Next(Logits(), out _));
     }
 
     [Fact]
     public void Logit_bias_of_100_forces_a_token_and_minus_100_bans_it()
     {
-        var forced = new TokenSampler(new SamplingOptions { Temperature = 1, Seed = 1, LogitBias = new Dictionary<int, double> { [3] = 100 } });
+        var forced = new TokenSampler(new SamplingSettings { Temperature = 1, Seed = 1, LogitBias = new Dictionary<int, double> { [3] = 100 } });
         for (var i = 0; i < 10; i++) Assert.Equal(3, forced.Next(Logits(), out _));
-        var banned = new TokenSampler(new SamplingOptions { Temperature = 0, LogitBias = new Dictionary<int, double> { [1] = -100 } });
+        var banned = new TokenSampler(new SamplingSettings { Temperature = 0, LogitBias = new Dictionary<int, double> { [1] = -100 } });
         Assert.Equal(4, banned.Next(Logits(), out _));
     }
 
     [Fact]
     public void Frequency_penalty_moves_greedy_off_a_repeated_token()
     {
-        var sampler = new TokenSampler(new SamplingOptions { Temperature = 0, FrequencyPenalty = 0.2 });
+        var sampler = new TokenSampler(new SamplingSettings { Temperature = 0, FrequencyPenalty = 0.2 });
         Assert.Equal(1, sampler.Next(Logits(), out _)); // 3.0 vs 2.9
         Assert.Equal(4, sampler.Next(Logits(), out _)); // 3.0 - 0.2 < 2.9
     }
@@ -40,7 +41,7 @@ public class SamplingTests
     [Fact]
     public void Logprobs_are_of_the_raw_distribution_with_sorted_alternatives()
     {
-        var sampler = new TokenSampler(new SamplingOptions { Temperature = 0, Logprobs = true, TopLogprobs = 3, LogitBias = new Dictionary<int, double> { [0] = 50 } });
+        var sampler = new TokenSampler(new SamplingSettings { Temperature = 0, Logprobs = true, TopLogprobs = 3, LogitBias = new Dictionary<int, double> { [0] = 50 } });
         var token = sampler.Next(Logits(), out var lp);
         Assert.Equal(0, token);
         var logZ = Math.Log(Logits().Sum(v => Math.Exp(v)));
@@ -53,7 +54,7 @@ public class SamplingTests
     {
         int[] Draw(long seed)
         {
-            var s = new TokenSampler(new SamplingOptions { Temperature = 1.5, TopP = 0.9, Seed = seed });
+            var s = new TokenSampler(new SamplingSettings { Temperature = 1.5, TopP = 0.9, Seed = seed });
             return Enumerable.Range(0, 30).Select(i => s.Next(Logits(), out _)).ToArray();
         }
         Assert.Equal(Draw(9), Draw(9));

@@ -1,4 +1,4 @@
-namespace Tuneforge.Core.Inference;
+namespace Tuneforge.Inference;
 
 public static class FinishReasons
 {

@@ -1,4 +1,4 @@
-namespace Tuneforge.Core.Inference;
+namespace Tuneforge.Inference;
 
 /// <summary>
 /// How one sequence picks its next tokens and when it stops, as a request states it (OpenAI's fields):
@@ -18,10 +18,6 @@ public sealed record SamplingSettings
     /// <summary>Report the chosen token's log-probability.</summary>
     public bool Logprobs { get; init; }
     public int TopLogprobs { get; init; }
-}
 
-/// <summary>
-/// One sequence to generate: its prompt's token ids and how it samples. <see cref="PromptLogprobs"/> ≥ 0 asks for the
-/// prompt tokens' log-probabilities with that many alternatives each (the legacy completions <c>echo</c> + <c>logprobs</c>).
-/// </summary>
-public sealed record SequenceRequest(IReadOnlyList<int> Prompt, SamplingSettings Sampling, int PromptLogprobs = -1);
+    public static SamplingSettings Greedy(int maxTokens) => new() { Temperature = 0, MaxTokens = maxTokens };
+}
