@@ -94,6 +94,6 @@ public class RecipeTests(LiveService service) : IClassFixture<LiveService>
 
         var both = await CliProcess.RunAsync("models", "export", stepDir);
         Assert.Equal(2, both.ExitCode);
-        Assert.Equal("error: give exactly one of --merged DIR or --adapter DIR", both.Stderr.Trim());
+        Assert.Equal("error: give exactly one of --merged DIR, --adapter DIR or --archive FILE.zip", both.Stderr.Trim());
     }
 }

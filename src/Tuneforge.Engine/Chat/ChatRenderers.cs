@@ -17,7 +17,22 @@ internal abstract class ChatRenderer
             throw new ArgumentException($"messages[{index}]: role \"{message.Role}\" is not supported by the {family} template (supported: {string.Join(", ", roles)})");
     }
 
-    /// <summary>Appends user/assistant turns, checking they alternate as the [INST] templates require.</summary>
+    /// <summary>
+    /// Checks an optional leading system message followed by user/assistant turns that alternate from a user turn, as
+    /// the [INST] and Gemma templates require. Returns where the turns start (1 after a system message, else 0).
+    /// </summary>
+    protected static int RequireAlternatingTurns(IReadOnlyList<ChatMessage> messages, string family)
+    {
+        int offset = messages.Count > 0 && messages[0].Role == "system" ? 1 : 0;
+        for (int i = offset; i < messages.Count; i++)
+        {
+            RequireRole(messages[i], i, family, "user", "assistant");
+            RequireAlternation(messages[i], i - offset, i);
+        }
+        return offset;
+    }
+
+    /// <summary>Checks that user/assistant turns alternate from a user turn; <paramref name="loopIndex"/> counts turns from the first user turn.</summary>
     protected static void RequireAlternation(ChatMessage message, int loopIndex, int index)
     {
         if ((message.Role == "user") != (loopIndex % 2 == 0))
@@ -235,12 +250,7 @@ internal sealed class MistralV3Renderer(string bos, string eos, string userPrefi
 {
     public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
-        int offset = messages.Count > 0 && messages[0].Role == "system" ? 1 : 0;
-        for (int i = offset; i < messages.Count; i++)
-        {
-            RequireRole(messages[i], i, "mistral-v3", "user", "assistant");
-            RequireAlternation(messages[i], i - offset, i);
-        }
+        int offset = RequireAlternatingTurns(messages, "mistral-v3");
         text.Glue(bos);
         for (int i = offset; i < messages.Count; i++)
         {

@@ -9,12 +9,7 @@ internal sealed class Gemma3Renderer(string bos) : ChatRenderer
 {
     public override void Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, ChatTemplateVariables variables, ChatTextBuilder text)
     {
-        int offset = messages.Count > 0 && messages[0].Role == "system" ? 1 : 0;
-        for (int i = offset; i < messages.Count; i++)
-        {
-            RequireRole(messages[i], i, "gemma3", "user", "assistant");
-            RequireAlternation(messages[i], i - offset, i);
-        }
+        int offset = RequireAlternatingTurns(messages, "gemma3");
         text.Glue(bos);
         for (int i = offset; i < messages.Count; i++)
         {
