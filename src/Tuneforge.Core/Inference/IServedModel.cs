@@ -6,7 +6,8 @@ namespace Tuneforge.Core.Inference;
 
 /// <summary>
 /// The seam between the HTTP server and the engine (as vLLM's engine client is): a model readied for one request,
-/// spoken to only in Core's records. <see cref="InferenceService.Open"/> hands one out; <see cref="ServedModel"/> is
+/// spoken to only in Core's records and the generation records of Tuneforge.Inference (which the engine produces
+/// itself, so nothing is translated). <see cref="InferenceService.Open"/> hands one out; <see cref="ServedModel"/> is
 /// the implementation over the engine's batched decoder. Dispose it when the request ends (it holds the adapter's lease).
 /// </summary>
 public interface IServedModel : IDisposable
