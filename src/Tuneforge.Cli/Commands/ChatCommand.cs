@@ -17,7 +17,7 @@ public static class ChatCommand
         var model = new Option<string>("--model", "-m") { Description = "Model to chat with: a base model or a fine-tuned ft:... model.", Required = true };
         var question = new Argument<string?>("question") { Description = "The question to ask; omit it for an interactive session.", Arity = ArgumentArity.ZeroOrOne };
         var system = new Option<string?>("--system", "-s") { Description = "System message that starts the conversation." };
-        var sampling = new SamplingSettings();
+        var sampling = new SamplingOptions();
         var noStream = new Option<bool>("--no-stream") { Description = "Wait for the whole answer instead of streaming tokens as they arrive." };
         var command = new Command("chat", "Chat with a base or fine-tuned model (POST /v1/chat/completions).") { model, question, system, noStream };
         sampling.AddTo(command);
@@ -105,7 +105,7 @@ public static class ChatCommand
 }
 
 /// <summary>Sampling options shared by chat and complete; only the ones the user sets are sent.</summary>
-public sealed class SamplingSettings
+public sealed class SamplingOptions
 {
     private readonly Option<double?> _temperature = new("--temperature") { Description = "Sampling temperature, 0-2 (0 is greedy; service default 1)." };
     private readonly Option<double?> _topP = new("--top-p") { Description = "Nucleus sampling probability mass, 0-1 (service default 1)." };

@@ -12,7 +12,7 @@ public static class CompleteCommand
         var model = new Option<string>("--model", "-m") { Description = "Model to continue the text with (usually a base model).", Required = true };
         var prompt = new Argument<string>("prompt") { Description = "The text to continue." };
         var noStream = new Option<bool>("--no-stream") { Description = "Wait for the whole completion instead of streaming it." };
-        var sampling = new SamplingSettings();
+        var sampling = new SamplingOptions();
         var command = new Command("complete", "Continue a text with a model (POST /v1/completions); --max-tokens defaults to 16 as in OpenAI's API.") { model, prompt, noStream };
         sampling.AddTo(command);
         var client = ClientOptions.AddTo(command);
