@@ -145,7 +145,7 @@ internal static class RandomCheckpoint
         using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
         using var generator = new Generator((ulong)seed);
-        foreach (var (name, shape) in parsed.ParameterShapes())
+        foreach (var (name, shape) in DrawOrder(parsed))
         {
             Tensor value;
             if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(shape, generator: generator);
@@ -179,6 +179,24 @@ internal static class RandomCheckpoint
         File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"),
             new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap }.ToJsonString());
         return directory;
+    }
+
+    /// <summary>
+    /// The config's tensors in the order their random values are drawn: <see cref="ModelConfig.ParameterShapes"/> with
+    /// each layer's post-attention norm drawn right after its input norm (the order the checkpoints of these tests
+    /// have always been drawn in, so every seed keeps its weights).
+    /// </summary>
+    private static IEnumerable<(string Name, long[] Shape)> DrawOrder(ModelConfig config)
+    {
+        var all = config.ParameterShapes().ToList();
+        for (var i = 0; i < config.NumHiddenLayers; i++)
+        {
+            var post = all.FindIndex(p => p.Name == WeightNames.PostAttentionNorm(i));
+            var entry = all[post];
+            all.RemoveAt(post);
+            all.Insert(all.FindIndex(p => p.Name == WeightNames.InputNorm(i)) + 1, entry);
+        }
+        return all;
     }
 
     public static int[] Tokens(int count, int vocab, int seed)
