@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using Tuneforge.Engine.Checkpoints;
 
 namespace Tuneforge.Core.Datasets;
 
@@ -37,8 +38,18 @@ public sealed record ModelFootprint(
             heads,
             Int("num_key_value_heads", heads),
             Int("vocab_size", 0),
-            Int("max_position_embeddings", 2048),
+            ContextLimit(configPath) ?? Int("max_position_embeddings", 2048),
             Int("head_dim", hidden / Math.Max(1, heads)));
+    }
+
+    /// <summary>
+    /// The context the engine trains and serves a loadable model with (<see cref="ModelConfig.ContextLimit"/>: Phi-3's
+    /// sliding and LongRoPE windows cap max_position_embeddings); null when the engine cannot load the config.
+    /// </summary>
+    private static int? ContextLimit(string configPath)
+    {
+        try { return ModelConfig.Load(configPath).ContextLimit; }
+        catch (Exception e) when (e is UnsupportedCheckpointException or InvalidDataException) { return null; }
     }
 
     /// <summary>Sums the element counts in every safetensors header (8-byte little-endian length, then JSON).</summary>

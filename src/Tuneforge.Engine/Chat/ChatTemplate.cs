@@ -25,11 +25,12 @@ public sealed class ChatTemplate
         "zephyr (<|user|> ... </s>, TinyLlama-Chat)",
         "qwen3 (ChatML with <think> blocks: enable_thinking off by default, reasoning of past turns dropped)",
         "gemma3 (<start_of_turn>user/model, system text folded into the first user turn)",
+        "phi3 (<|user|>\\n ... <|end|>\\n, Phi-3 and Phi-3.5) / phi4-mini (<|user|> ... <|end|> without newlines)",
     ];
 
     private readonly ChatRenderer _renderer;
 
-    /// <summary>The family name: chatml, qwen2, qwen2.5, smollm2, llama3, llama3.1, llama3.2, llama2, mistral, mistral-v3, zephyr, qwen3, gemma3, plain.</summary>
+    /// <summary>The family name: chatml, qwen2, qwen2.5, smollm2, llama3, llama3.1, llama3.2, llama2, mistral, mistral-v3, zephyr, qwen3, gemma3, phi3, phi4-mini, plain.</summary>
     public string Family { get; }
     /// <summary>The template source exactly as found (null for the plain default).</summary>
     public string? Source { get; }

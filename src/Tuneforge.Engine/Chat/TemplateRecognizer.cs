@@ -19,6 +19,8 @@ internal static partial class TemplateRecognizer
         if (c.Contains("<think>") || c.Contains("reasoning_content") || c.Contains("enable_thinking")) return Qwen3(source, c);
         if (c.Contains("<start_of_turn>") && c.Contains("<end_of_turn>")) return Gemma3(source, c, bos);
 
+        if (c.Contains("<|end|>") && c.Contains("<|assistant|>")) return Phi3(source, c, eos);
+
         var outside = TemplateText.OutsideTags(source);
         if (c.Contains("<|user|>") && c.Contains("<|assistant|>") && !c.Contains("<|im_start|>")) return Zephyr(source, c, eos, outside);
         if (outside.Count > 0)
@@ -147,6 +149,24 @@ internal static partial class TemplateRecognizer
         if (!roles || !newlines || !c.Contains("{%ifloop.lastandadd_generation_prompt%}{{'<|assistant|>'}}"))
             throw Unrecognised(source, "it uses <|user|>/<|assistant|> markers but not the Zephyr layout");
         return ("zephyr", new ZephyrRenderer(Require(eos, "eos_token", "zephyr")), null);
+    }
+
+    /// <summary>Phi-3 / Phi-3.5 (role line, "\n" after the role and after &lt;|end|&gt;) and Phi-4-mini (no newlines); EOS closes a conversation without a generation prompt.</summary>
+    private static (string, ChatRenderer, string?) Phi3(string source, string c, string? eos)
+    {
+        const string ending = "{%ifadd_generation_prompt%}{{'<|assistant|>\\n'}}{%else%}{{eos_token}}{%endif%}";
+        bool phi3 = new[] { "user", "assistant" }.All(r => c.Contains($"{{%elifmessage.role=='{r}'%}}{{{{'<|{r}|>\\n'+message.content+'<|end|>\\n'}}}}"))
+            && c.Contains(ending);
+        if (phi3)
+        {
+            bool skipEmpty = c.Contains("{%ifmessage.role=='system'andmessage.content%}{{'<|system|>\\n'+message.content+'<|end|>\\n'}}");
+            if (skipEmpty || c.Contains("{%ifmessage.role=='system'%}{{'<|system|>\\n'+message.content+'<|end|>\\n'}}"))
+                return ("phi3", new Phi3Renderer("phi3", newlines: true, skipEmpty, Require(eos, "eos_token", "phi3")), null);
+        }
+        if (c.Contains("{%else%}{{'<|'+message.role+'|>'+message.content+'<|end|>'}}{%endif%}{%endfor%}")
+            && c.Contains("{%ifadd_generation_prompt%}{{'<|assistant|>'}}{%else%}{{eos_token}}{%endif%}"))
+            return ("phi4-mini", new Phi3Renderer("phi4-mini", newlines: false, skipEmptySystem: false, Require(eos, "eos_token", "phi4-mini")), null);
+        throw Unrecognised(source, "it uses <|assistant|> and <|end|> markers but not the Phi-3 or Phi-4-mini layout");
     }
 
     private static string Require(string? token, string name, string family) =>

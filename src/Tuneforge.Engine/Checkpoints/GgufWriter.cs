@@ -43,6 +43,9 @@ public static class GgufWriter
             throw new UnsupportedCheckpointException("attention_bias", "true", "the GGUF writer handles bias-free Llama models only");
         if (config.QkNorm)
             throw new UnsupportedCheckpointException("architectures", config.Architecture, "the GGUF writer writes llama.cpp's llama layout, which has no q_norm/k_norm");
+        if (config.Architecture == ModelConfig.Phi3)
+            throw new UnsupportedCheckpointException("architectures", config.Architecture,
+                "the GGUF writer writes llama.cpp's llama layout; Phi-3 (llama.cpp's phi3: fused qkv and gate|up, LongRoPE factors) is not written");
         var matrix = dtype == ScalarType.BFloat16 ? GgmlType.BF16 : GgmlType.F32;
         var meta = new List<(string Key, ValueType Type, object Value)>
         {

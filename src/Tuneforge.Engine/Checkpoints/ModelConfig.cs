@@ -12,8 +12,21 @@ namespace Tuneforge.Engine.Checkpoints;
 public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
 /// <summary>
+/// Phi-3's LongRoPE (<c>rope_scaling.type = "longrope"</c>, formerly <c>"su"</c>), as Hugging Face's
+/// <c>_compute_longrope_parameters</c>: inverse frequency i is θ^(−2i/rotary_dim) / <see cref="ShortFactor"/>[i], and
+/// cos and sin are multiplied by <see cref="AttentionFactor"/> (√(1 + ln s / ln original) with s = max_position_embeddings
+/// / original, unless config.json gives it). Hugging Face switches to <c>long_factor</c> once a sequence passes
+/// <see cref="OriginalMaxPositionEmbeddings"/>, which would change the rotation of keys already cached; the engine
+/// serves and trains within the original window only (<see cref="ModelConfig.ContextLimit"/>), where the short
+/// factors are the ones Hugging Face uses.
+/// </summary>
+public sealed record LongRopeScaling(IReadOnlyList<double> ShortFactor, IReadOnlyList<double> LongFactor, int OriginalMaxPositionEmbeddings,
+    double AttentionFactor);
+
+/// <summary>
 /// The one description of a network: the parts of a Hugging Face <c>config.json</c> the engine implements, for the
-/// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c>, <c>MistralForCausalLM</c>). Both runners (the
+/// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c>, <c>MistralForCausalLM</c>, and
+/// <c>Phi3ForCausalLM</c> for Phi-3 and Phi-4-mini, whose checkpoints store q|k|v and gate|up fused). Both runners (the
 /// trainer's <c>LoraNetwork</c> and the server's <c>BatchDecoder</c>) and the exporters read a network from it;
 /// <see cref="ParameterShapes"/> is the list of its tensors, <see cref="WeightNames"/> their names.
 /// <see cref="Parse"/> is the one capability check: it accepts exactly what both runners implement and rejects
@@ -23,7 +36,8 @@ public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, doub
 public sealed record ModelConfig
 {
     public const string Llama = "LlamaForCausalLM", Qwen2 = "Qwen2ForCausalLM", Qwen3 = "Qwen3ForCausalLM", Mistral = "MistralForCausalLM";
-    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Qwen3, Mistral];
+    public const string Phi3 = "Phi3ForCausalLM";
+    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Qwen3, Mistral, Phi3];
 
     public string Architecture { get; init; } = Llama;
     public required int VocabSize { get; init; }
@@ -38,6 +52,25 @@ public sealed record ModelConfig
     public double RmsNormEps { get; init; } = 1e-6;
     public double RopeTheta { get; init; } = 10000;
     public Llama3RopeScaling? RopeScaling { get; init; }
+    /// <summary>Phi-3's LongRoPE; null for unscaled RoPE (and for llama3 scaling, <see cref="RopeScaling"/>).</summary>
+    public LongRopeScaling? LongRope { get; init; }
+    /// <summary>
+    /// How many leading dimensions of each head RoPE rotates (Phi-3's <c>partial_rotary_factor</c> × head_dim; Phi-4-mini
+    /// rotates 96 of 128); the rest pass through unrotated. Always even; head_dim unless set.
+    /// </summary>
+    public int RotaryDim { get => _rotaryDim ?? HeadDim; init => _rotaryDim = value; }
+    private readonly int? _rotaryDim;
+    /// <summary>Phi-3's <c>sliding_window</c>; the engine attends over whole contexts, so it serves at most this many tokens.</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>
+    /// The longest sequence both runners handle exactly as Hugging Face does: max_position_embeddings, capped for Phi-3
+    /// by its sliding window (a context no longer than the window never leaves it, so full causal attention is exact)
+    /// and by LongRoPE's original window (beyond it Hugging Face changes the rotation factors). Training truncates to it
+    /// and serving allots no more context than it.
+    /// </summary>
+    public int ContextLimit => Math.Min(MaxPositionEmbeddings,
+        Math.Min(SlidingWindow ?? int.MaxValue, LongRope?.OriginalMaxPositionEmbeddings ?? int.MaxValue));
     public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections (always for Qwen2; <c>attention_bias</c> for Llama and Qwen3, which also biases o_proj).</summary>
     public bool QkvBias { get; init; }
@@ -51,6 +84,15 @@ public sealed record ModelConfig
     public bool QkNorm => Architecture == Qwen3;
 
     /// <summary>
+    /// The projections of a layer as the checkpoint names them (the modules LoRA targets): q/k/v/o/gate/up/down, or
+    /// Phi-3's qkv_proj/o_proj/gate_up_proj/down_proj, whose fused matrices are the runners' fused layout as stored.
+    /// </summary>
+    public IReadOnlyList<string> Projections => Architecture == Phi3 ? LayerProjections.Phi3 : LayerProjections.All;
+
+    /// <summary>The fused groups of <see cref="Projections"/> in layer order: q|k|v, o, gate|up, down.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> FusedProjections => Architecture == Phi3 ? LayerProjections.Phi3Fused : LayerProjections.Fused;
+
+    /// <summary>
     /// Every tensor a Hugging Face checkpoint with this config holds, by name (<see cref="WeightNames"/>), in
     /// checkpoint order: what the loaders read and what writers of random or synthetic checkpoints write (each
     /// chooses its own initialisation).
@@ -61,9 +103,9 @@ public sealed record ModelConfig
         for (var i = 0; i < NumHiddenLayers; i++)
         {
             yield return (WeightNames.InputNorm(i), [HiddenSize]);
-            foreach (var p in LayerProjections.All)
+            foreach (var p in Projections)
             {
-                if (p == LayerProjections.Gate) yield return (WeightNames.PostAttentionNorm(i), [HiddenSize]);
+                if (p is LayerProjections.Gate or LayerProjections.GateUp) yield return (WeightNames.PostAttentionNorm(i), [HiddenSize]);
                 yield return (WeightNames.Weight(i, p), [OutFeatures(p), InFeatures(p)]);
                 if (HasBias(p)) yield return (WeightNames.Bias(i, p), [OutFeatures(p)]);
                 if (p == LayerProjections.O && QkNorm)
@@ -82,15 +124,18 @@ public sealed record ModelConfig
     {
         LayerProjections.Q => NumAttentionHeads * HeadDim,
         LayerProjections.K or LayerProjections.V => NumKeyValueHeads * HeadDim,
+        LayerProjections.Qkv => (NumAttentionHeads + 2 * NumKeyValueHeads) * HeadDim,
         LayerProjections.O or LayerProjections.Down => HiddenSize,
         LayerProjections.Gate or LayerProjections.Up => IntermediateSize,
+        LayerProjections.GateUp => 2 * IntermediateSize,
         _ => throw UnknownProjection(projection),
     };
 
     /// <summary>Input width of a projection.</summary>
     public int InFeatures(string projection) => projection switch
     {
-        LayerProjections.Q or LayerProjections.K or LayerProjections.V or LayerProjections.Gate or LayerProjections.Up => HiddenSize,
+        LayerProjections.Q or LayerProjections.K or LayerProjections.V or LayerProjections.Gate or LayerProjections.Up
+            or LayerProjections.Qkv or LayerProjections.GateUp => HiddenSize,
         LayerProjections.O => NumAttentionHeads * HeadDim,
         LayerProjections.Down => IntermediateSize,
         _ => throw UnknownProjection(projection),
@@ -99,18 +144,18 @@ public sealed record ModelConfig
     /// <summary>Whether a projection has a bias: q/k/v with <see cref="QkvBias"/>, o with <see cref="OutputBias"/>, the MLP with <see cref="MlpBias"/>.</summary>
     public bool HasBias(string projection) => projection switch
     {
-        LayerProjections.Q or LayerProjections.K or LayerProjections.V => QkvBias,
+        LayerProjections.Q or LayerProjections.K or LayerProjections.V or LayerProjections.Qkv => QkvBias,
         LayerProjections.O => OutputBias,
-        LayerProjections.Gate or LayerProjections.Up or LayerProjections.Down => MlpBias,
+        LayerProjections.Gate or LayerProjections.Up or LayerProjections.GateUp or LayerProjections.Down => MlpBias,
         _ => throw UnknownProjection(projection),
     };
 
-    private static ArgumentException UnknownProjection(string projection) =>
-        new($"unknown projection '{projection}' (expected one of {string.Join(", ", LayerProjections.All)})", nameof(projection));
+    private ArgumentException UnknownProjection(string projection) =>
+        new($"unknown projection '{projection}' (expected one of {string.Join(", ", Projections)})", nameof(projection));
 
     /// <summary>Matmul parameters per token (every projection plus the LM head), the N of "6N FLOPs per token".</summary>
     public long MatmulParameters =>
-        LayerProjections.All.Sum(p => (long)OutFeatures(p) * InFeatures(p)) * NumHiddenLayers + (long)VocabSize * HiddenSize;
+        Projections.Sum(p => (long)OutFeatures(p) * InFeatures(p)) * NumHiddenLayers + (long)VocabSize * HiddenSize;
 
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>) of the checkpoint: "float32", "bfloat16", "float16"; null when absent.</summary>
     public string? TorchDtype { get; init; }
@@ -159,6 +204,7 @@ public sealed record ModelConfig
 
         CheckActivation(root);
         CheckSlidingWindow(root, architecture, maxPositions);
+        var rotaryDim = architecture == Phi3 ? PartialRotaryDim(root, headDim) : headDim;
         var attentionBias = OptionalBool(root, "attention_bias") ?? false;
         var mlpBias = OptionalBool(root, "mlp_bias") ?? false;
 
@@ -173,9 +219,13 @@ public sealed record ModelConfig
             NumKeyValueHeads = kvHeads,
             HeadDim = headDim,
             MaxPositionEmbeddings = maxPositions,
-            RmsNormEps = OptionalDouble(root, "rms_norm_eps") ?? 1e-6,
+            // Phi3Config's default eps is 1e-5, LlamaConfig's 1e-6.
+            RmsNormEps = OptionalDouble(root, "rms_norm_eps") ?? (architecture == Phi3 ? 1e-5 : 1e-6),
             RopeTheta = OptionalDouble(root, "rope_theta") ?? 10000,
-            RopeScaling = ParseRopeScaling(root),
+            RopeScaling = architecture == Phi3 ? null : ParseRopeScaling(root),
+            LongRope = architecture == Phi3 ? ParseLongRope(root, rotaryDim, maxPositions) : null,
+            RotaryDim = rotaryDim,
+            SlidingWindow = architecture == Phi3 ? OptionalInt(root, "sliding_window") : null,
             TieWordEmbeddings = OptionalBool(root, "tie_word_embeddings") ?? false,
             // Hugging Face reads attention_bias for Llama and Qwen3 (q, k, v and o) only, mlp_bias for Llama only.
             QkvBias = architecture == Qwen2 || (architecture is Llama or Qwen3 && attentionBias),
@@ -193,7 +243,7 @@ public sealed record ModelConfig
         var o = new JsonObject
         {
             ["architectures"] = new JsonArray(Architecture),
-            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Qwen3 => "qwen3", Mistral => "mistral", _ => "llama" },
+            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Qwen3 => "qwen3", Mistral => "mistral", Phi3 => "phi3", _ => "llama" },
             ["vocab_size"] = VocabSize,
             ["hidden_size"] = HiddenSize,
             ["intermediate_size"] = IntermediateSize,
@@ -211,6 +261,7 @@ public sealed record ModelConfig
         if (Architecture is Llama or Qwen3) o["attention_bias"] = QkvBias;
         if (Architecture == Llama) o["mlp_bias"] = MlpBias;
         if (Architecture is Qwen2 or Qwen3 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] = null; }
+        if (Architecture == Phi3) WritePhi3Fields(o);
         if (RopeScaling is { } s)
             o["rope_scaling"] = new JsonObject
             {
@@ -229,7 +280,8 @@ public sealed record ModelConfig
         "qwen2" => Qwen2,
         "qwen3" => Qwen3,
         "mistral" => Mistral,
-        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, qwen3, mistral"),
+        "phi3" => Phi3,
+        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, qwen3, mistral, phi3"),
     };
 
     private static void CheckActivation(JsonObject root)
@@ -241,6 +293,7 @@ public sealed record ModelConfig
     private static void CheckSlidingWindow(JsonObject root, string architecture, int maxPositions)
     {
         var window = OptionalInt(root, "sliding_window");
+        if (architecture == Phi3) return; // the window caps Phi-3's context instead (ContextLimit)
         if (architecture is Qwen2 or Qwen3)
         {
             // Qwen2 and Qwen3 apply the window only when use_sliding_window is true.
@@ -265,6 +318,63 @@ public sealed record ModelConfig
         var original = OptionalInt(s, "original_max_position_embeddings")
             ?? throw new UnsupportedCheckpointException("rope_scaling.original_max_position_embeddings", null, "required for llama3 rope scaling");
         return new Llama3RopeScaling(Need("factor"), Need("low_freq_factor"), Need("high_freq_factor"), original);
+    }
+
+    /// <summary>Phi3Config's <c>partial_rotary_factor</c> (default 1) times head_dim, as Hugging Face truncates it.</summary>
+    private static int PartialRotaryDim(JsonObject root, int headDim)
+    {
+        var factor = OptionalDouble(root, "partial_rotary_factor") ?? 1.0;
+        var dim = (int)(headDim * factor);
+        if (factor is <= 0 or > 1 || dim % 2 != 0 || dim == 0)
+            throw new UnsupportedCheckpointException("partial_rotary_factor", factor.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"must be in (0, 1] and give an even number of rotated dimensions of head_dim {headDim} (gives {dim})");
+        return dim;
+    }
+
+    /// <summary>
+    /// Phi-3's <c>rope_scaling</c>: null or "default" (plain RoPE), or "longrope" / "su" with one short and one long
+    /// factor per rotated pair; <c>original_max_position_embeddings</c> at the top level (Phi3Config) or inside.
+    /// </summary>
+    private static LongRopeScaling? ParseLongRope(JsonObject root, int rotaryDim, int maxPositions)
+    {
+        if (root["rope_scaling"] is not JsonObject s) return null;
+        var type = s["rope_type"]?.GetValue<string>() ?? s["type"]?.GetValue<string>();
+        if (type == "default") return null;
+        if (type is not ("longrope" or "su"))
+            throw new UnsupportedCheckpointException("rope_scaling.type", type, "Phi-3 is implemented with default or longrope (su) RoPE only");
+        double[] Factors(string name)
+        {
+            var factors = (s[name] as JsonArray)?.Select(n => n!.GetValue<double>()).ToArray()
+                ?? throw new UnsupportedCheckpointException($"rope_scaling.{name}", null, "required for longrope scaling");
+            if (factors.Length != rotaryDim / 2)
+                throw new UnsupportedCheckpointException($"rope_scaling.{name}", $"{factors.Length} values",
+                    $"longrope needs one factor per rotated pair ({rotaryDim / 2})");
+            return factors;
+        }
+        var original = OptionalInt(root, "original_max_position_embeddings") ?? OptionalInt(s, "original_max_position_embeddings") ?? maxPositions;
+        // _compute_longrope_parameters: factor defaults to max_position_embeddings / original, the attention factor to
+        // √(1 + ln factor / ln original) when the factor exceeds 1.
+        var factor = OptionalDouble(s, "factor") ?? (double)maxPositions / original;
+        var attention = OptionalDouble(s, "attention_factor") ?? (factor <= 1 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+        return new LongRopeScaling(Factors("short_factor"), Factors("long_factor"), original, attention);
+    }
+
+    /// <summary>Phi-3's fields in a config.json that Phi3Config (old ones too: rope_scaling with exactly type, short and long factors) reads back.</summary>
+    private void WritePhi3Fields(JsonObject o)
+    {
+        o["partial_rotary_factor"] = (double)RotaryDim / HeadDim;
+        o["sliding_window"] = SlidingWindow;
+        if (LongRope is not { } r) return;
+        o["original_max_position_embeddings"] = r.OriginalMaxPositionEmbeddings;
+        o["rope_scaling"] = new JsonObject
+        {
+            ["type"] = "longrope",
+            ["short_factor"] = new JsonArray(r.ShortFactor.Select(f => (JsonNode)f).ToArray()),
+            ["long_factor"] = new JsonArray(r.LongFactor.Select(f => (JsonNode)f).ToArray()),
+        };
+        var factor = (double)MaxPositionEmbeddings / r.OriginalMaxPositionEmbeddings;
+        var derived = factor <= 1 ? 1.0 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(r.OriginalMaxPositionEmbeddings));
+        if (Math.Abs(derived - r.AttentionFactor) > 1e-12) o["rope_scaling"]!["attention_factor"] = r.AttentionFactor;
     }
 
     private static string? ParseDtype(JsonObject root)

@@ -32,6 +32,8 @@ public static class WeightNames
 public static class LayerProjections
 {
     public const string Q = "q_proj", K = "k_proj", V = "v_proj", O = "o_proj", Gate = "gate_proj", Up = "up_proj", Down = "down_proj";
+    /// <summary>Phi-3's stored fusions: q|k|v rows in that order, gate|up rows in that order (modeling_phi3's chunk(2)).</summary>
+    public const string Qkv = "qkv_proj", GateUp = "gate_up_proj";
 
     /// <summary>Every projection in layer order.</summary>
     public static readonly IReadOnlyList<string> All = [Q, K, V, O, Gate, Up, Down];
@@ -39,18 +41,24 @@ public static class LayerProjections
     /// <summary>The fused groups in layer order: q|k|v, o, gate|up, down.</summary>
     public static readonly IReadOnlyList<IReadOnlyList<string>> Fused = [[Q, K, V], [O], [Gate, Up], [Down]];
 
+    /// <summary>Phi-3's projections in layer order: the same four fused groups, each one stored module (and one LoRA pair, as PEFT adapts them).</summary>
+    public static readonly IReadOnlyList<string> Phi3 = [Qkv, O, GateUp, Down];
+
+    public static readonly IReadOnlyList<IReadOnlyList<string>> Phi3Fused = [[Qkv], [O], [GateUp], [Down]];
+
     public static bool InAttention(string projection) => projection switch
     {
-        Q or K or V or O => true,
-        Gate or Up or Down => false,
-        _ => throw new ArgumentException($"unknown projection '{projection}' (expected one of {string.Join(", ", All)})", nameof(projection)),
+        Q or K or V or O or Qkv => true,
+        Gate or Up or Down or GateUp => false,
+        _ => throw new ArgumentException($"unknown projection '{projection}' (expected one of {string.Join(", ", All.Concat(Phi3).Distinct())})", nameof(projection)),
     };
 
-    /// <summary>Throws naming the first of <paramref name="targets"/> that is not a projection.</summary>
-    public static void CheckTargets(IEnumerable<string> targets, string paramName)
+    /// <summary>Throws naming the first of <paramref name="targets"/> that is not one of <paramref name="projections"/> (a config's <see cref="ModelConfig.Projections"/>).</summary>
+    public static void CheckTargets(IEnumerable<string> targets, string paramName, IReadOnlyList<string>? projections = null)
     {
+        projections ??= All;
         foreach (var t in targets)
-            if (!All.Contains(t))
-                throw new ArgumentException($"unknown LoRA target module '{t}' (expected some of {string.Join(", ", All)})", paramName);
+            if (!projections.Contains(t))
+                throw new ArgumentException($"unknown LoRA target module '{t}' (expected some of {string.Join(", ", projections)})", paramName);
     }
 }

@@ -26,6 +26,7 @@ public sealed unsafe partial class BatchDecoder
     private WeightMatrix _rowEmbed, _rowHead;
     private nint _rowFinalNorm;
     private double[] _inverseFrequencies = [];
+    private double _ropeScaling = 1.0; // LongRoPE's attention factor on cos and sin
 
     private static nint Address(Tensor? t)
     {
@@ -49,6 +50,7 @@ public sealed unsafe partial class BatchDecoder
         _rowHead = WeightMatrix.Of(_lmHead);
         _rowFinalNorm = Address(_finalNorm);
         _inverseFrequencies = Modeling.RotaryEmbedding.InverseFrequencies(Config);
+        _ropeScaling = Config.LongRope?.AttentionFactor ?? 1.0;
     }
 
     private void DisposeRows()
@@ -61,7 +63,8 @@ public sealed unsafe partial class BatchDecoder
     private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters, long[] positions)
     {
         int b = slots.Length, hidden = Config.HiddenSize, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d, attnWidth = _heads * d;
-        var half = d / 2;
+        int rotary = Config.RotaryDim, half = rotary / 2;   // Phi-3 rotates the first rotary_dim of each head only
+        var scaling = (float)_ropeScaling;
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var groups = Modeling.LoraRouting.GroupRows(adapters);
@@ -81,8 +84,8 @@ public sealed unsafe partial class BatchDecoder
             for (var j = 0; j < half; j++)
             {
                 var angle = positions[r] * _inverseFrequencies[j];
-                pang[r * d + j] = (float)Math.Cos(angle);
-                pang[r * d + half + j] = (float)Math.Sin(angle);
+                pang[r * d + j] = (float)Math.Cos(angle) * scaling;
+                pang[r * d + half + j] = (float)Math.Sin(angle) * scaling;
             }
         }
         var slotArray = slots.ToArray();
@@ -101,7 +104,7 @@ public sealed unsafe partial class BatchDecoder
                 if (l.QNorm != 0) // Qwen3: RMSNorm over each q and k head (in place), before RoPE
                     for (var head = 0; head < _heads + _kvHeads; head++)
                         RowOps.RmsNorm(row + head * d, (float*)(head < _heads ? l.QNorm : l.KNorm), _eps, row + head * d, d);
-                for (var head = 0; head < _heads + _kvHeads; head++) RowOps.Rope(row + head * d, pang + r * d, pang + r * d + half, d);
+                for (var head = 0; head < _heads + _kvHeads; head++) RowOps.Rope(row + head * d, pang + r * d, pang + r * d + half, rotary);
                 var at = slotArray[r] * slotStride + positions[r] * positionStride;
                 new ReadOnlySpan<float>(row + attnWidth, (int)positionStride).CopyTo(new Span<float>((float*)l.Keys + at, (int)positionStride));
                 new ReadOnlySpan<float>(row + attnWidth + positionStride, (int)positionStride).CopyTo(new Span<float>((float*)l.Values + at, (int)positionStride));

@@ -67,7 +67,7 @@ public sealed partial class BatchDecoder : IDisposable
         var rowsPossible = RowMatmul.IsSupported;
         // Computing in f32, a bf16 checkpoint's matrices stay bf16 wherever RowMatmul can widen them for few rows.
         WeightDtype = rowsPossible && checkpointDtype == bfloat16 ? bfloat16 : dtype;
-        ContextLength = Math.Min(context, config.MaxPositionEmbeddings);
+        ContextLength = Math.Min(context, config.ContextLimit);   // Phi-3: within its sliding and LongRoPE windows
         _heads = config.NumAttentionHeads; _kvHeads = config.NumKeyValueHeads; _headDim = config.HeadDim;
         _intermediate = config.IntermediateSize; _groups = _heads / _kvHeads; _eps = config.RmsNormEps;
         _lengths = new int[slots]; _used = new bool[slots];

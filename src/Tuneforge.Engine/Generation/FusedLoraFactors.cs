@@ -117,7 +117,7 @@ public sealed class FusedLoraFactors : IDisposable
                     bytes += factors.A.NumberOfElements * factors.A.ElementSize + factors.B.NumberOfElements * factors.B.ElementSize;
                     return factors;
                 }
-                var groups = LayerProjections.Fused.Select(Group).ToArray();   // qkv, o, gate_up, down
+                var groups = config.FusedProjections.Select(Group).ToArray();   // qkv, o, gate_up, down
                 layers[i] = new LoraLayerFactors(groups[0], groups[1], groups[2], groups[3]);
             }
         }

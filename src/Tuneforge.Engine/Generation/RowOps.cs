@@ -50,7 +50,7 @@ public static unsafe class RowOps
     }
 
     /// <summary>
-    /// Rotate-half RoPE on one head of d values in place: with c = cos, s = sin of the position's angles (d/2 each),
+    /// Rotate-half RoPE on the first d values of a head in place (d = rotary_dim): with c = cos, s = sin of the position's angles (d/2 each),
     /// x[j] ← x[j]·c[j] − x[j+d/2]·s[j] and x[j+d/2] ← x[j+d/2]·c[j] + x[j]·s[j].
     /// </summary>
     public static void Rope(float* x, float* cos, float* sin, int d)

@@ -29,6 +29,9 @@ public sealed class CausalLM : nn.Module
     {
         if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
             throw new ArgumentException($"compute dtype {dtype} is not a floating-point type", nameof(dtype));
+        if (config.Architecture == ModelConfig.Phi3)
+            throw new UnsupportedCheckpointException("architectures", config.Architecture,
+                "the readable CausalLM has no Phi-3 layout; the trainer (LoraNetwork) and the decoder (BatchDecoder) run it");
         Config = config;
         Dtype = dtype;
         _rope = new RotaryEmbedding(config);

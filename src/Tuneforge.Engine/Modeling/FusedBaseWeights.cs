@@ -70,7 +70,8 @@ public sealed class FusedBaseWeights : IDisposable
         for (var i = 0; i < result.Length; i++)
         {
             using var scope = NewDisposeScope();
-            var groups = LayerProjections.Fused.Select(members => Group(i, members)).ToArray();  // qkv, o, gate_up, down
+            // qkv, o, gate_up, down (Phi-3 stores each group as one matrix already)
+            var groups = config.FusedProjections.Select(members => Group(i, members)).ToArray();
             result[i] = new FusedLayerWeights(
                 InputNorm: Get(WeightNames.InputNorm(i), normDtype),
                 Qkv: groups[0].Weight, QkvBias: groups[0].Bias,

@@ -57,7 +57,9 @@ public static class PeftAdapterFolder
         SafetensorsWriter.Write(Path.Combine(dir, WeightsFile), adapter.ToPeftStateDict().OrderBy(t => t.Key, StringComparer.Ordinal),
             new Dictionary<string, string> { ["format"] = "pt" });
         var shortNames = adapter.Modules.Keys.Select(k => k[(k.LastIndexOf('.') + 1)..]).ToHashSet();
-        var targets = LayerProjections.All.Where(shortNames.Contains).Concat(shortNames.Except(LayerProjections.All).Order(StringComparer.Ordinal));
+        string[] known = [LayerProjections.Q, LayerProjections.K, LayerProjections.V, LayerProjections.Qkv, LayerProjections.O,
+            LayerProjections.Gate, LayerProjections.Up, LayerProjections.GateUp, LayerProjections.Down];   // layer order of either layout
+        var targets = known.Where(shortNames.Contains).Concat(shortNames.Except(known).Order(StringComparer.Ordinal));
         var config = new JsonObject
         {
             ["peft_type"] = "LORA",

@@ -8,7 +8,7 @@ public sealed record FineTuneHyperparameters(
     int LoraRank = 16,
     double LoraAlpha = 32,
     double LoraDropout = 0.05,
-    IReadOnlyList<string>? TargetModules = null,   // null: every projection (LayerProjections.All)
+    IReadOnlyList<string>? TargetModules = null,   // null: every projection (ModelConfig.Projections)
     int WarmupSteps = -1,            // -1: 3 % of the steps
     string Schedule = "linear",      // linear | cosine
     double WeightDecay = 0.0,

@@ -24,7 +24,7 @@ public static class FineTuner
         var config = ModelConfig.Load(Path.Combine(spec.BaseModelDir, "config.json"));
         var template = ChatTemplate.FromCheckpoint(spec.BaseModelDir);
         var encoder = new ChatEncoder(HfTokenizer.FromDirectory(spec.BaseModelDir), template);
-        int maxTokens = hp.MaxSequenceLength > 0 ? Math.Min(hp.MaxSequenceLength, config.MaxPositionEmbeddings) : config.MaxPositionEmbeddings;
+        int maxTokens = hp.MaxSequenceLength > 0 ? Math.Min(hp.MaxSequenceLength, config.ContextLimit) : config.ContextLimit;
 
         var train = TrainingData.Encode(spec.Train, encoder, maxTokens, observer.Warning, "training file");
         var valid = spec.Validation is { Count: > 0 } v ? TrainingData.Encode(v, encoder, maxTokens, observer.Warning, "validation file") : [];
@@ -38,13 +38,13 @@ public static class FineTuner
 
         var (dtype, storage, why) = ComputePrecision.Choose(config.CheckpointDtype);
         observer.Info($"Training {train.Count} examples for {hp.Epochs} epochs × {plan.StepsPerEpoch} steps (batch size {plan.BatchSize}), " +
-                      $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} on {string.Join(", ", hp.TargetModules ?? LayerProjections.All)}, " +
+                      $"LoRA rank {hp.LoraRank} alpha {hp.LoraAlpha.ToString(CultureInfo.InvariantCulture)} on {string.Join(", ", hp.TargetModules ?? config.Projections)}, " +
                       $"peak learning rate {schedule.PeakRate.ToString("G3", CultureInfo.InvariantCulture)} ({schedule.Kind} decay after {schedule.WarmupSteps} warm-up steps), computing in {why}");
         observer.Info(PackingReport(train, maxTokens));
 
         using var weights = CheckpointWeights.Open(spec.BaseModelDir);
         using var frozen = FrozenBase.FromTensors(config, name => weights.Load(name), dtype, storage);
-        using var lora = new LoraParameters(config, hp.LoraRank, hp.LoraAlpha, hp.TargetModules ?? LayerProjections.All);
+        using var lora = new LoraParameters(config, hp.LoraRank, hp.LoraAlpha, hp.TargetModules ?? config.Projections);
         lora.Initialize(spec.Seed);
         using var trainer = new LoraTrainer(frozen, lora, hp.LoraDropout, hp.WeightDecay);
 

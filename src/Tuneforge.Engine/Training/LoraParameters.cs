@@ -34,7 +34,7 @@ internal sealed class LoraParameters : IDisposable
     public double Scale => Alpha / Rank;
     public IReadOnlyList<string> TargetModules { get; }
     public IReadOnlyList<LoraSlot> Slots { get; }
-    /// <summary>groups[layer] in the order of <see cref="LayerProjections.Fused"/>.</summary>
+    /// <summary>groups[layer] in the order of <see cref="ModelConfig.FusedProjections"/>.</summary>
     public IReadOnlyList<LoraGroup[]> Groups { get; }
     /// <summary>f32 [total], requires grad (so that the forward records a graph); its gradient goes to <see cref="Grad"/>.</summary>
     public Tensor Flat { get; }
@@ -44,19 +44,19 @@ internal sealed class LoraParameters : IDisposable
     public LoraParameters(ModelConfig config, int rank, double alpha, IReadOnlyList<string> targetModules)
     {
         if (rank <= 0) throw new ArgumentOutOfRangeException(nameof(rank), rank, "LoRA rank must be positive");
-        LayerProjections.CheckTargets(targetModules, nameof(targetModules));
+        LayerProjections.CheckTargets(targetModules, nameof(targetModules), config.Projections);
         Rank = rank;
         Alpha = alpha;
-        TargetModules = LayerProjections.All.Where(targetModules.Contains).ToArray();
+        TargetModules = config.Projections.Where(targetModules.Contains).ToArray();
         var slots = new List<LoraSlot>();
         var groups = new List<LoraGroup[]>();
         long offset = 0;
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
-            var layerGroups = new LoraGroup[LayerProjections.Fused.Count];
+            var layerGroups = new LoraGroup[config.FusedProjections.Count];
             for (int g = 0; g < layerGroups.Length; g++)
             {
-                var members = LayerProjections.Fused[g];
+                var members = config.FusedProjections[g];
                 int inFeatures = config.InFeatures(members[0]);
                 long aStart = offset;
                 var targeted = members.Where(TargetModules.Contains).ToArray();

@@ -38,6 +38,9 @@ public class ReferenceTemplateTests
         { "mistral-v0.3", "mistral-v3", "<s>", "</s>" },
         { "mistral-nemo", "mistral-v3", "<s>", "</s>" },
         { "zephyr", "zephyr", "<s>", "</s>" },
+        { "phi3", "phi3", "<s>", "<|endoftext|>" },
+        { "phi3.5", "phi3", "<s>", "<|endoftext|>" },
+        { "phi4-mini", "phi4-mini", "<|endoftext|>", "<|endoftext|>" },
     };
 
     [Theory]

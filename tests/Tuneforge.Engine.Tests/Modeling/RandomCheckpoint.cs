@@ -63,6 +63,45 @@ internal static class RandomCheckpoint
         return c;
     }
 
+    /// <summary>
+    /// Phi-3 as Phi-3-mini ships: fused qkv_proj and gate_up_proj, full rotary, no RoPE scaling, untied, eps 1e-5, a
+    /// sliding window (it caps the context: 48 here, below max_position_embeddings).
+    /// </summary>
+    public static JsonObject Phi3Config()
+    {
+        var c = LlamaConfig(heads: 4, kvHeads: 4, tied: false);
+        c["architectures"] = new JsonArray("Phi3ForCausalLM");
+        c["model_type"] = "phi3";
+        c.Remove("attention_bias");
+        c["sliding_window"] = 48;
+        c["original_max_position_embeddings"] = 256;
+        c["rope_scaling"] = null;
+        return c;
+    }
+
+    /// <summary>
+    /// Phi-4-mini's shape of Phi-3: GQA 4 over 2, head_dim 16 of which partial_rotary_factor 0.75 rotates 12, LongRoPE
+    /// (6 short and 6 long factors, max_position_embeddings 256 over an original 64: attention factor √(1 + ln 4 / ln 64)),
+    /// tied embeddings, a sliding window larger than the context.
+    /// </summary>
+    public static JsonObject Phi4MiniConfig()
+    {
+        var c = LlamaConfig(heads: 4, kvHeads: 2, tied: true);
+        c["architectures"] = new JsonArray("Phi3ForCausalLM");
+        c["model_type"] = "phi3";
+        c.Remove("attention_bias");
+        c["partial_rotary_factor"] = 0.75;
+        c["sliding_window"] = 262144;
+        c["original_max_position_embeddings"] = 64;
+        c["rope_scaling"] = new JsonObject
+        {
+            ["type"] = "longrope",
+            ["short_factor"] = new JsonArray(1.0, 1.3, 2.1, 3.7, 6.5, 11.0),
+            ["long_factor"] = new JsonArray(1.1, 1.9, 4.0, 9.0, 20.0, 41.0),
+        };
+        return c;
+    }
+
     public static JsonObject MistralConfig()
     {
         var c = LlamaConfig(heads: 4, kvHeads: 1, tied: false);
@@ -105,19 +144,20 @@ internal static class RandomCheckpoint
 
         using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
-        using var probe = new Tuneforge.Engine.Modeling.CausalLM(parsed, ScalarType.Float32);
         using var generator = new Generator((ulong)seed);
-        foreach (var (name, p) in probe.named_parameters())
+        foreach (var (name, shape) in DrawOrder(parsed))
         {
             Tensor value;
-            if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(p.shape, generator: generator);
-            else if (name.EndsWith(".bias")) value = 0.3 * randn(p.shape, generator: generator);
-            else if (name.Contains("embed_tokens") || name == "lm_head.weight") value = randn(p.shape, generator: generator);
+            if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(shape, generator: generator);
+            else if (name.EndsWith(".bias")) value = 0.3 * randn(shape, generator: generator);
+            else if (name.Contains("embed_tokens") || name == "lm_head.weight") value = randn(shape, generator: generator);
             else
             {
                 // q/k a little larger than 1/√in so attention scores spread over several units.
                 var gain = name.Contains("q_proj") || name.Contains("k_proj") ? 2.0 : 1.0;
-                value = gain / Math.Sqrt(p.shape[1]) * randn(p.shape, generator: generator);
+                value = gain / Math.Sqrt(shape[1]) * randn(shape, generator: generator);
+                if (name.Contains("qkv_proj"))   // Phi-3's fused q|k|v: the q and k rows likewise, v as it is
+                    value.narrow(0, 0, parsed.OutFeatures(LayerProjections.Qkv) - parsed.NumKeyValueHeads * parsed.HeadDim).mul_(2.0);
             }
             tensors.Add(new(name, value.to(dtype)));
         }
@@ -139,6 +179,24 @@ internal static class RandomCheckpoint
         File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"),
             new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap }.ToJsonString());
         return directory;
+    }
+
+    /// <summary>
+    /// The config's tensors in the order their random values are drawn: <see cref="ModelConfig.ParameterShapes"/> with
+    /// each layer's post-attention norm drawn right after its input norm (the order the checkpoints of these tests
+    /// have always been drawn in, so every seed keeps its weights).
+    /// </summary>
+    private static IEnumerable<(string Name, long[] Shape)> DrawOrder(ModelConfig config)
+    {
+        var all = config.ParameterShapes().ToList();
+        for (var i = 0; i < config.NumHiddenLayers; i++)
+        {
+            var post = all.FindIndex(p => p.Name == WeightNames.PostAttentionNorm(i));
+            var entry = all[post];
+            all.RemoveAt(post);
+            all.Insert(all.FindIndex(p => p.Name == WeightNames.InputNorm(i)) + 1, entry);
+        }
+        return all;
     }
 
     public static int[] Tokens(int count, int vocab, int seed)

@@ -17,10 +17,18 @@ public class RunnerParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData("qwen3")]
     [InlineData("llama-biases")]
+    [InlineData("phi3")]
+    [InlineData("phi4-mini")]
     public void The_trainer_and_the_decoder_match_the_reference(string architecture)
     {
         using var dir = new TempDir();
-        var json = architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaBiasesConfig();
+        var json = architecture switch
+        {
+            "qwen3" => RandomCheckpoint.Qwen3Config(),
+            "phi3" => RandomCheckpoint.Phi3Config(),
+            "phi4-mini" => RandomCheckpoint.Phi4MiniConfig(),
+            _ => RandomCheckpoint.LlamaBiasesConfig(),
+        };
         RandomCheckpoint.Write(dir.Path, json, seed: 9);
         var tokens = RandomCheckpoint.Tokens(20, json["vocab_size"]!.GetValue<int>(), seed: 5);
         var expected = new ReferenceModel(dir.Path).Logits(tokens);
@@ -60,13 +68,33 @@ public class RunnerParityTests(ITestOutputHelper output)
         Assert.True(diff > 0.5, $"q_norm/k_norm moved the logits by only {diff}");
     }
 
+    [Theory]
+    [InlineData("partial rotary")]
+    [InlineData("longrope")]
+    [InlineData("gate|up order")]
+    public void Phi4_mini_features_matter_to_the_reference_the_runners_match(string feature)
+    {
+        // Guards the test above: a reference without one of Phi-3's features (the whole head rotated instead of
+        // 0.75 of it; no LongRoPE short factors and attention factor; gate_up_proj read as up|gate) is far outside
+        // the tolerance, so a runner that got it wrong would fail it.
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.Phi4MiniConfig(), seed: 9);
+        var tokens = RandomCheckpoint.Tokens(20, 97, seed: 5);
+        var config = ModelConfig.Load(dir.Sub("config.json"));
+        var without = new ReferenceModel(dir.Path, partialRotary: feature != "partial rotary", longRope: feature != "longrope",
+            gateFirst: feature != "gate|up order").Logits(tokens);
+        var (diff, _) = ForwardParityTests.Compare(without, TrainerLogits(dir.Path, config, tokens, ScalarType.Float32));
+        output.WriteLine($"without {feature} the reference is {diff:F3} off the trainer's logits");
+        Assert.True(diff > 0.5, $"{feature} moved the logits by only {diff}");
+    }
+
     internal static double[,] TrainerLogits(string directory, ModelConfig config, int[] tokens, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         using var weights = CheckpointWeights.Open(directory);
         using var frozen = FrozenBase.FromTensors(config, n => weights.Load(n), dtype);
-        using var lora = new LoraParameters(config, rank: 2, alpha: 4, LayerProjections.All);   // B = 0: the adapter adds nothing
+        using var lora = new LoraParameters(config, rank: 2, alpha: 4, config.Projections);    // B = 0: the adapter adds nothing
         var network = new LoraNetwork(frozen, lora, dropout: 0);
         var row = PackedRow.Pack([new EncodedExample(0, tokens, tokens.Select(_ => true).ToArray())]);
         var hidden = network.Forward(row, arange(row.Length, dtype: int64), null);                    // [T, hidden]

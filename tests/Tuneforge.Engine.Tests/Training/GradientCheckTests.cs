@@ -33,11 +33,16 @@ public class GradientCheckTests
         {
             _dropoutSeed = dropout > 0 ? 11UL : null;
             TorchRuntime.Initialize();
-            RandomCheckpoint.Write(Dir.Path, architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaConfig(), seed: 3);
+            RandomCheckpoint.Write(Dir.Path, architecture switch
+            {
+                "qwen3" => RandomCheckpoint.Qwen3Config(),
+                "phi4-mini" => RandomCheckpoint.Phi4MiniConfig(),
+                _ => RandomCheckpoint.LlamaConfig(),
+            }, seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
             using (var weights = CheckpointWeights.Open(Dir.Path))
                 Base = FrozenBase.FromTensors(Config, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
-            Lora = new LoraParameters(Config, rank: 4, alpha: 8, LayerProjections.All);
+            Lora = new LoraParameters(Config, rank: 4, alpha: 8, Config.Projections);
             using (no_grad())
                 Lora.Flat.copy_(randn(Lora.Count, generator: new Generator(7)).mul_(0.1)); // B ≠ 0, so A gets gradients too
             Network = new LoraNetwork(Base, Lora, dropout);
@@ -83,6 +88,8 @@ public class GradientCheckTests
     [InlineData(0.3, "llama")]   // the same dropout masks in every forward: the hand-written backward must apply them too
     [InlineData(0.0, "qwen3")]   // q_norm/k_norm between q/k and RoPE: their backward comes from autograd
     [InlineData(0.3, "qwen3")]
+    [InlineData(0.0, "phi4-mini")]  // one LoRA pair over the fused qkv_proj and gate_up_proj; partial rotary, LongRoPE
+    [InlineData(0.3, "phi4-mini")]
     public void Lora_gradients_match_finite_differences(double dropout, string architecture)
     {
         using var f = new Fixture(dropout, architecture: architecture);
