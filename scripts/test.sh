@@ -35,13 +35,14 @@ fi
 dotnet build Tuneforge.slnx -c Release --nologo -v q -clp:ErrorsOnly
 log="$(mktemp)"
 set +e
-dotnet test Tuneforge.slnx -c Release --no-build --nologo "$@" 2>&1 | tee "$log"
+# --blame: if a test host dies (a native crash), vstest names the test that was running when it did.
+dotnet test Tuneforge.slnx -c Release --no-build --nologo --blame "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # The whole service suite again with every service on PostgreSQL (TUNEFORGE_TEST_DATABASE=postgres: each service
 # on a fresh database of a private test cluster), so both stores pass the same tests. About 3.5 minutes on 2 cores.
 # Not when a filter or other arguments chose the tests.
 if [ $# -eq 0 ]; then
-  TUNEFORGE_TEST_DATABASE=postgres dotnet test tests/Tuneforge.Server.Tests -c Release --no-build --nologo \
+  TUNEFORGE_TEST_DATABASE=postgres dotnet test tests/Tuneforge.Server.Tests -c Release --no-build --nologo --blame \
     2>&1 | sed 's/^\(Passed\|Failed\)!/\1! (on PostgreSQL)/' | tee -a "$log"
   pg_rc=${PIPESTATUS[0]}
   [ "$rc" -ne 0 ] || rc=$pg_rc
