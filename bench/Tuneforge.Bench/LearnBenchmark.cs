@@ -4,6 +4,7 @@ using System.Text.Json;
 using Tuneforge.Engine;
 using Tuneforge.Engine.Chat;
 using Tuneforge.Engine.Checkpoints;
+using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Tokenization;
 using Tuneforge.Engine.Training;
@@ -67,11 +68,15 @@ public sealed class LearnBenchmark : IBenchmark
         return 0;
     }
 
-    /// <summary>Teacher-forced greedy check of every trained assistant turn, with the conversation before it.</summary>
+    /// <summary>
+    /// Teacher-forced greedy check of every trained assistant turn, with the conversation before it, through the
+    /// decoder that serves the fine-tune (a prefill of prompt + answer with logits at every position).
+    /// </summary>
     private static (int Verbatim, int Turns, int FirstRight) Verbatim(string modelDir, LoraAdapter adapter, List<TrainingExample> examples, int prefixChars)
     {
         using var _ = no_grad();
-        using var model = PretrainedModel.Load(modelDir, ScalarType.Float32);
+        using var decoder = BatchDecoder.Load(modelDir, ScalarType.Float32, slots: 1);
+        using var served = FusedLoraFactors.FromAdapter(adapter, decoder.Config, ScalarType.Float32, "learned");
         var tokenizer = HfTokenizer.FromDirectory(modelDir);
         var encoder = new ChatEncoder(tokenizer, ChatTemplate.FromCheckpoint(modelDir));
         int verbatim = 0, turns = 0, firstRight = 0;
@@ -85,9 +90,10 @@ public sealed class LearnBenchmark : IBenchmark
                 var prompt = encoder.Encode(messages.Take(i).ToList(), addGenerationPrompt: true).Ids;
                 var content = messages[i].Content!;
                 var answer = tokenizer.Encode(content[..Math.Min(prefixChars, content.Length)]);
-                using var batch = TokenBatch.FromSequences([prompt.Concat(answer).ToList()]);
-                var hidden = model.Model.Forward(batch, LoraRouting.All(adapter));
-                var predicted = model.Model.Logits(hidden[0, TensorIndex.Slice(prompt.Length - 1, prompt.Length - 1 + answer.Length)]).argmax(-1).data<long>().ToArray();
+                var slot = decoder.AcquireSlot();
+                var logits = decoder.Prefill(slot, prompt.Concat(answer).ToArray(), served, allPositions: true);   // [T, V]
+                decoder.ReleaseSlot(slot);
+                var predicted = logits[TensorIndex.Slice(prompt.Length - 1, prompt.Length - 1 + answer.Length)].argmax(-1).data<long>().ToArray();
                 turns++;
                 if (predicted[0] == answer[0]) firstRight++;
                 if (predicted.Zip(answer).All(p => p.First == p.Second)) verbatim++;

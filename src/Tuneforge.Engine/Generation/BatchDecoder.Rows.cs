@@ -6,8 +6,8 @@ namespace Tuneforge.Engine.Generation;
 /// <summary>
 /// The decoding step in f32 over raw rows, whatever dtype the prefill computes in: the matrices through
 /// <see cref="RowMatmul"/> (bf16 or f32 weights, read once per step for every row), LoRA updates through the same kernel per adapter group, everything else through
-/// <see cref="RowOps"/>, so a step issues no libtorch operator. Same arithmetic as the tensor path and as
-/// <see cref="Modeling.CausalLM"/>; only the summation order differs.
+/// <see cref="RowOps"/>, so a step issues no libtorch operator. Same arithmetic as the tensor path (<see cref="Prefill"/>,
+/// <see cref="Decode"/> through libtorch); only the summation order differs.
 /// </summary>
 public sealed unsafe partial class BatchDecoder
 {
@@ -67,7 +67,7 @@ public sealed unsafe partial class BatchDecoder
         var scaling = (float)_ropeScaling;
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var groups = Modeling.LoraRouting.GroupRows(adapters);
+        var groups = AdapterGroups.Of(adapters);
         var rank = groups.Count == 0 ? 0 : groups.Max(g => g.Adapter.MaxRank);
         int widest = Math.Max(Math.Max(hidden, _intermediate), Math.Max(qkvWidth, 2 * _intermediate));
         var lora = groups.Count == 0 ? null : new LoraScratch(empty(b, widest), empty(b, Math.Max(rank, 1)), empty(b, widest));

@@ -1,15 +1,14 @@
 using static TorchSharp.torch;
-using LoraRouting = Tuneforge.Engine.Modeling.LoraRouting;
 
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// The rows of one <see cref="BatchDecoder"/> forward grouped by adapter (by the shared rule,
-/// <see cref="LoraRouting.GroupRows{T}"/>), made ready for the decoder's fused projections: rows that share an adapter
+/// The rows of one <see cref="BatchDecoder"/> forward grouped by adapter (<see cref="AdapterGroups"/>, the rule the
+/// decoding step over rows shares), made ready for the decoder's fused projections: rows that share an adapter
 /// are gathered, run through its stacked factors and scattered back into the base output, <c>y[rows] += (x[rows]·At)·Bt</c>.
 /// The update is computed in f32 whatever dtype the activations and the factors are held in (bf16 or f32), and added
-/// back in the output's dtype, as the engine model's LoRA does (<see cref="Modeling.LoraRouting"/>) and as the decoding
-/// step over rows does (<see cref="RowMatmul"/> widens bf16 factors in registers).
+/// back in the output's dtype, as PEFT's LoRA layer and the trainer's <see cref="Training.LoraProjection"/> do, and as the
+/// decoding step over rows does (<see cref="RowMatmul"/> widens bf16 factors in registers).
 /// </summary>
 internal sealed class FusedLoraPlan
 {
@@ -24,7 +23,7 @@ internal sealed class FusedLoraPlan
     /// <summary>Row i uses <paramref name="perRow"/>[i] (null: the base); the row index tensors belong to the caller's dispose scope.</summary>
     public static FusedLoraPlan For(IReadOnlyList<FusedLoraFactors?> perRow)
     {
-        var groups = LoraRouting.GroupRows(perRow);
+        var groups = AdapterGroups.Of(perRow);
         return groups.Count == 0 ? None : new(groups.Select(g => (g.Adapter, g.Rows is null ? null : tensor(g.Rows))).ToArray());
     }
 

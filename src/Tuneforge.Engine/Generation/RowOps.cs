@@ -8,7 +8,7 @@ namespace Tuneforge.Engine.Generation;
 /// <summary>
 /// The small f32 operations of a decoding step, on rows in native memory: a step moves one token per sequence, so
 /// each of these touches a few thousand floats, and as libtorch operators their dispatch would cost more than their
-/// arithmetic (about forty per layer). They compute what the engine's <see cref="Modeling.CausalLM"/> computes:
+/// arithmetic (about forty per layer). They compute what the decoder's libtorch path computes:
 /// RMSNorm with f32 statistics, rotate-half RoPE, SiLU-gated MLP, softmax attention scaled by 1/√head_dim.
 /// </summary>
 public static unsafe class RowOps

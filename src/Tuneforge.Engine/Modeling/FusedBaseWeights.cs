@@ -16,10 +16,10 @@ public sealed record FusedLayerWeights(Tensor InputNorm, Tensor Qkv, Tensor? Qkv
 }
 
 /// <summary>
-/// A Llama-family base model held as plain frozen tensors for the runners specialised for speed (the trainer's
-/// forward over a flat adapter buffer, the server's decode loop over cache slots): read by Hugging Face name, q|k|v
-/// and gate|up stacked once at load time (as <see cref="FusedProjections"/> stacks them for <see cref="CausalLM"/>),
-/// matrices in the compute dtype and norm weights in their own dtype. The one loader both runners share.
+/// A Llama-family base model held as plain frozen tensors for the two runners (the trainer's forward over a flat
+/// adapter buffer, <see cref="Training.LoraNetwork"/>, and the decoder, <see cref="Generation.BatchDecoder"/>): read by
+/// Hugging Face name, q|k|v and gate|up stacked once at load time (Phi-3 stores them stacked already), matrices in the
+/// compute dtype and norm weights in their own dtype. The one loader both runners share.
 /// </summary>
 public sealed class FusedBaseWeights : IDisposable
 {

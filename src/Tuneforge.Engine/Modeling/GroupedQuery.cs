@@ -3,10 +3,9 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Modeling;
 
 /// <summary>
-/// Grouped-query attention's head mapping, shared by every runner: query head h reads key/value head h / groups,
-/// groups = heads / kv_heads (Hugging Face's <c>repeat_kv</c>). <see cref="Attention"/> folds the query groups into
-/// the query axis instead of copying K/V; runners that call attention with causal masking built in (the trainer's
-/// single-example rows, the decoder's prefill) repeat K/V with <see cref="RepeatKv"/>.
+/// Grouped-query attention's head mapping, shared by both runners: query head h reads key/value head h / groups,
+/// groups = heads / kv_heads (Hugging Face's <c>repeat_kv</c>). Where they call attention with causal masking built in
+/// (the trainer's single-example rows, the decoder's prefill) they repeat K/V with <see cref="RepeatKv"/>.
 /// </summary>
 internal static class GroupedQuery
 {

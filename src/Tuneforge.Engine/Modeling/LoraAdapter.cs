@@ -1,6 +1,5 @@
 using Tuneforge.Engine.Checkpoints;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Modeling;
@@ -16,8 +15,6 @@ public sealed record LoraPair(Tensor A, Tensor B);
 /// definition: y = base(x) + scale · B(A(dropout(x))), scale = alpha / rank, or alpha / √rank with rsLoRA; B starts
 /// at zero).
 /// <see cref="Modules"/> maps a full module path such as <c>model.layers.0.self_attn.q_proj</c> to its A/B pair.
-/// The adapter is applied only when passed to a forward call through a <see cref="LoraRouting"/>; dropout is
-/// applied only while the model is in training mode (<c>model.train()</c>).
 /// </summary>
 public sealed class LoraAdapter : IDisposable
 {
@@ -35,31 +32,6 @@ public sealed class LoraAdapter : IDisposable
     public bool UseRsLora { get; }
     public double Scale => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
     public IReadOnlyDictionary<string, LoraPair> Modules { get; }
-
-    /// <summary>
-    /// A fresh adapter on every projection of <paramref name="model"/> whose short name (<c>q_proj</c>, ...) is in
-    /// <paramref name="targetModules"/> (all seven when null). A is drawn like PEFT's default (Kaiming-uniform with
-    /// a = √5, i.e. U(−1/√in, 1/√in)) from <paramref name="seed"/>; B is zero, so the adapted model starts equal to the
-    /// base. With <paramref name="trainable"/> A and B are Parameters requiring gradients, held by no dispose scope.
-    /// </summary>
-    public static LoraAdapter Create(CausalLM model, int rank, double alpha, double dropout = 0,
-        IEnumerable<string>? targetModules = null, long seed = 0, bool trainable = true)
-    {
-        var targets = new HashSet<string>(targetModules ?? LayerProjections.All);
-        LayerProjections.CheckTargets(targets, nameof(targetModules));
-        using var generator = new Generator((ulong)seed);
-        var modules = new Dictionary<string, LoraPair>();
-        foreach (var p in model.Projections().Where(p => targets.Contains(p.ShortName)))
-        {
-            var bound = 1.0 / Math.Sqrt(p.InFeatures);
-            var a = (rand(new long[] { rank, p.InFeatures }, generator: generator, dtype: ScalarType.Float32) * (2 * bound) - bound);
-            var b = zeros(p.OutFeatures, rank, dtype: ScalarType.Float32);
-            modules[p.Path] = trainable
-                ? new LoraPair(new Parameter(a, true).DetachFromDisposeScope(), new Parameter(b, true).DetachFromDisposeScope())
-                : new LoraPair(a.DetachFromDisposeScope(), b.DetachFromDisposeScope());
-        }
-        return new LoraAdapter(rank, alpha, dropout, modules);
-    }
 
     /// <summary>All A and B tensors, in a stable order (module path, then A before B): what the optimiser trains.</summary>
     public IEnumerable<Tensor> Tensors() =>

@@ -7,8 +7,8 @@ namespace Tuneforge.Engine.Modeling;
 /// <summary>
 /// Writes a base model with a LoRA adapter folded into its weights (W' = W + scale · B·A, computed in f32) as an
 /// ordinary Hugging Face checkpoint folder, so any tool loads the fine-tuned model without PEFT. The one merged
-/// export: from a loaded <see cref="CausalLM"/>, or streamed from the base checkpoint folder without loading a model
-/// (what exporting a fine-tune does). Tensors are merged and written one at a time; the base is not modified.
+/// export, streamed from the base checkpoint folder without loading a model: tensors are merged and written one at a
+/// time; the base is not modified.
 /// </summary>
 public static class MergedCheckpoint
 {
@@ -16,24 +16,11 @@ public static class MergedCheckpoint
     public static readonly IReadOnlyList<string> TokenizerFiles =
         ["tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.model"];
 
-    /// <param name="baseDirectory">the base checkpoint folder (its config.json and tokenizer files are carried over)</param>
-    /// <param name="model">the loaded base model</param>
-    /// <param name="adapter">the adapter to fold in; null writes the base weights unchanged</param>
-    /// <param name="outputDirectory">created if missing; existing files of the same names are replaced</param>
-    /// <param name="dtype">dtype of the written tensors (default: the model's)</param>
-    public static void Write(string baseDirectory, CausalLM model, LoraAdapter? adapter, string outputDirectory, ScalarType? dtype = null)
-    {
-        var outputDtype = dtype ?? model.Dtype;
-        var weights = model.Weights();
-        CheckModules(adapter, weights.Keys);
-        var layout = weights.Select(p => (p.Key, outputDtype, p.Value.shape)).ToList();
-        WriteFolder(baseDirectory, outputDirectory, layout, name => weights[name], adapter, outputDtype);
-    }
-
     /// <summary>
-    /// As <see cref="Write(string, CausalLM, LoraAdapter?, string, ScalarType?)"/>, streaming the base tensors from
-    /// <paramref name="baseDirectory"/>: every tensor of the checkpoint is written, in <paramref name="dtype"/> or, by
-    /// default, in its own stored dtype (config.json is then copied unchanged).
+    /// Streams the base tensors from <paramref name="baseDirectory"/> into <paramref name="outputDirectory"/>, folding
+    /// <paramref name="adapter"/> in (null writes the base weights unchanged): every tensor of the checkpoint is
+    /// written, in <paramref name="dtype"/> or, by default, in its own stored dtype (config.json is then copied
+    /// unchanged). The tokenizer files are carried over; existing files of the same names are replaced.
     /// </summary>
     public static void Write(string baseDirectory, LoraAdapter? adapter, string outputDirectory, ScalarType? dtype = null)
     {

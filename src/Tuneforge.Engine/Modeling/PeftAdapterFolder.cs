@@ -8,7 +8,7 @@ namespace Tuneforge.Engine.Modeling;
 /// <summary>
 /// PEFT's LoRA adapter folder: <c>adapter_config.json</c> (rank, alpha, dropout, target modules, rsLoRA) and
 /// <c>adapter_model.safetensors</c> (A and B of every adapted module under <see cref="LoraAdapter.PeftKey"/>). The
-/// one reader and writer of the format: the trainer saves its checkpoints with it, and the engine model, the server
+/// one reader and writer of the format: the trainer saves its checkpoints with it, and the decoder
 /// and the merged export read them with it, so every path sees the same adapter.
 /// </summary>
 public static class PeftAdapterFolder

@@ -1,31 +1,15 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Modeling;
 
 /// <summary>
 /// Llama's RMSNorm: statistics in f32 (x · rsqrt(mean(x²) + eps)), the result cast back to the input dtype and
-/// scaled by <c>weight</c>, exactly as Hugging Face's <c>LlamaRMSNorm</c>. <see cref="Normalize"/> is the one
-/// RMSNorm of the engine: the model, the trainer's forward and the server's decoder all call it.
+/// scaled by <c>weight</c>, exactly as Hugging Face's <c>LlamaRMSNorm</c>. The one RMSNorm of the engine: the
+/// trainer's forward and the decoder's prefill call it (the decoder's step over rows has its own f32 loop, RowOps).
 /// </summary>
-public sealed class RmsNorm : nn.Module
+public static class RmsNorm
 {
-    private readonly Parameter weight;
-    private readonly double _eps;
-
-    public RmsNorm(string name, long size, double eps, ScalarType dtype) : base(name)
-    {
-        weight = Projection.Frozen(empty(size, dtype: dtype));
-        _eps = eps;
-        RegisterComponents();
-    }
-
-    public Tensor Weight => weight;
-
-    /// <param name="x">[..., hidden]</param>
-    internal Tensor Forward(Tensor x) => Normalize(x, weight, _eps);
-
     /// <summary>
     /// x · rsqrt(mean(x²) + eps) with the statistics in f32 (f64 inputs keep f64), cast back to x's dtype, times
     /// <paramref name="weight"/> [hidden] (the product in the dtype of x, as Hugging Face computes it).

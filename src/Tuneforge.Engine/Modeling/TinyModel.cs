@@ -134,24 +134,31 @@ public static class TinyModel
     public const float FinalNormGain = 8f;
 
     /// <summary>
-    /// N(0, 0.02) for every matrix from one seeded generator in a fixed order; RMSNorm weights 1, except the final one
-    /// (<see cref="FinalNormGain"/>); then the positional heads of <see cref="PositionalHeads"/> written over layer 0.
+    /// N(0, 0.02) for every matrix from one seeded generator, drawn in checkpoint order
+    /// (<see cref="ModelConfig.ParameterShapes"/>); RMSNorm weights 1, except the final one (<see cref="FinalNormGain"/>);
+    /// then the positional heads of <see cref="PositionalHeads"/> written over layer 0. The file lists each layer's two
+    /// norms ahead of its matrices, the order the first version was written in, so the bytes stay the same.
     /// </summary>
     internal static IEnumerable<KeyValuePair<string, Tensor>> InitialWeights()
     {
         using var generator = new Generator(Seed);
-        using var probe = new CausalLM(Config, ScalarType.Float32);
         var result = new Dictionary<string, Tensor>();
-        foreach (var (name, parameter) in probe.named_parameters())
+        foreach (var (name, shape) in Config.ParameterShapes().OrderBy(p => Layer(p.Name)).ThenBy(p => p.Shape.Length))
         {
-            var value = name == "model.norm.weight" ? full(parameter.shape, FinalNormGain, dtype: ScalarType.Float32)
-                : name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(parameter.shape, dtype: ScalarType.Float32)
-                : randn(parameter.shape, dtype: ScalarType.Float32, generator: generator).mul_(0.02);
+            var value = name == WeightNames.FinalNorm ? full(shape, FinalNormGain, dtype: ScalarType.Float32)
+                : name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape, dtype: ScalarType.Float32)
+                : randn(shape, dtype: ScalarType.Float32, generator: generator).mul_(0.02);
             result.Add(name, value);
         }
         PositionalHeads.Write(result, Config);
         return result;
     }
+
+    /// <summary>The layer a tensor belongs to: −1 for the embedding, the layer count for the final norm.</summary>
+    private static int Layer(string name) =>
+        name == WeightNames.Embed ? -1
+        : name == WeightNames.FinalNorm ? Config.NumHiddenLayers
+        : int.Parse(name.Split('.')[2], CultureInfo.InvariantCulture);   // model.layers.N.…
 
     /// <summary>GPT-2's byte → printable-character table: byte b is vocabulary symbol ByteSymbols[b].</summary>
     public static string[] ByteSymbols()

@@ -10,7 +10,7 @@ namespace Tuneforge.Engine.Tests.Consistency;
 /// <summary>
 /// A small random Hugging Face checkpoint of one architecture plus a non-zero LoRA adapter for it, held by the trainer
 /// (<see cref="LoraParameters"/>) and written by the trainer's own <see cref="CheckpointFolder"/> as a PEFT folder.
-/// Every path (trainer, engine model, server decoder, exporters) is then fed the same weights and the same adapter.
+/// Every path (trainer, readable model, server decoder, exporters) is then fed the same weights and the same adapter.
 /// </summary>
 internal sealed class AdaptedCheckpoint : IDisposable
 {

@@ -1,5 +1,5 @@
+using Tuneforge.Engine.Tests.Modeling;
 using Tuneforge.Engine.Generation;
-using LoraRouting = Tuneforge.Engine.Modeling.LoraRouting;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
 using static TorchSharp.torch;
@@ -8,7 +8,7 @@ using ServedLora = Tuneforge.Engine.Generation.FusedLoraFactors;
 namespace Tuneforge.Engine.Tests.Consistency;
 
 /// <summary>
-/// The server's <see cref="BatchDecoder"/> gives the logits of the engine's <see cref="CausalLM"/>: for a prompt
+/// The server's <see cref="BatchDecoder"/> gives the logits of the readable <see cref="CausalLM"/>: for a prompt
 /// (every position of the prefill) and for decode steps of two sequences at different lengths in non-adjacent cache
 /// slots, one with the trainer-written PEFT adapter (each path reading the folder with its own reader) and one
 /// with none. The reference is f32; the decoder runs each compute dtype and decoding path: f32 to f32 precision, and
@@ -37,7 +37,7 @@ public class DecoderConsistencyTests
     [InlineData("qwen2", ScalarType.BFloat16, DecodePath.Torch)]
     [InlineData("llama", ScalarType.Float32, DecodePath.Rows, true)]
     [InlineData("qwen2", ScalarType.BFloat16, DecodePath.Rows, true)]
-    public void Decoder_prefill_and_decode_equal_the_engine_model_with_and_without_the_adapter(string name, ScalarType dtype, DecodePath path,
+    public void Decoder_prefill_and_decode_equal_the_readable_model_with_and_without_the_adapter(string name, ScalarType dtype, DecodePath path,
         bool gemm = false)
     {
         using var c = new AdaptedCheckpoint(name);
@@ -77,13 +77,13 @@ public class DecoderConsistencyTests
 
     /// <summary>
     /// Relative to the largest logit. bf16 keeps 8 bits of mantissa through every product, and this adapter is strong
-    /// (it moves the llama case's logits by 43 at values up to 40): the engine's own <see cref="CausalLM"/> in bf16 is
+    /// (it moves the llama case's logits by 43 at values up to 40): the readable <see cref="CausalLM"/> in bf16 is
     /// 0.15 off the f32 reference there, the decoder 0.11. Leaving the adapter out, or giving it to the wrong row, is
     /// off by more than 1.
     /// </summary>
     private const double Bf16Tolerance = 0.2;
 
-    /// <summary>Logits [T, vocab] of every position of <paramref name="tokens"/> from a full forward of the engine model.</summary>
+    /// <summary>Logits [T, vocab] of every position of <paramref name="tokens"/> from a full forward of the readable model.</summary>
     internal static Tensor Reference(CausalLM model, IReadOnlyList<int> tokens, LoraAdapter? adapter)
     {
         using var batch = TokenBatch.FromSequences([tokens]);

@@ -1,3 +1,4 @@
+using Tuneforge.Engine.Tests.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Training;
@@ -7,7 +8,7 @@ namespace Tuneforge.Engine.Tests.Consistency;
 
 /// <summary>
 /// The trainer's forward (<see cref="LoraNetwork"/> over <see cref="FrozenBase"/>, flat adapter buffer, packed row)
-/// computes the same hidden states and logits as the engine's <see cref="CausalLM"/> with the same adapter, so a model
+/// computes the same hidden states and logits as the readable <see cref="CausalLM"/> with the same adapter, so a model
 /// is trained with exactly the network it is later served and exported with. Both run in f64: any difference in RoPE,
 /// masking, head mapping, biases or LoRA placement shows far above the f32 RMSNorm statistics both share. The llama3
 /// case runs a 70-token example, past the band its rope_scaling rescales.
@@ -21,7 +22,7 @@ public class TrainerForwardConsistencyTests
     [InlineData("llama-biases")]
     [InlineData("qwen3")]
     [InlineData("mistral")]
-    public void Trainer_forward_equals_the_engine_model_with_the_same_adapter(string name)
+    public void Trainer_forward_equals_the_readable_model_with_the_same_adapter(string name)
     {
         using var c = new AdaptedCheckpoint(name);
         using var weights = CheckpointWeights.Open(c.BaseDir);

@@ -1,3 +1,4 @@
+using Tuneforge.Engine.Tests.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
@@ -8,7 +9,7 @@ namespace Tuneforge.Engine.Tests.Generation;
 public class DecoderAgreementTests
 {
     [Fact]
-    public void The_serving_decoder_computes_the_same_logits_as_the_training_model_on_tuneforge_tiny()
+    public void The_serving_decoder_computes_the_same_logits_as_the_readable_model_on_tuneforge_tiny()
     {
         TorchRuntime.Initialize();
         using var dir = new TempDir();

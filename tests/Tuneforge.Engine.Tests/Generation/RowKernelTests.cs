@@ -1,3 +1,4 @@
+using Tuneforge.Engine.Tests.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
-/// The engine's logits equal an independent double-precision reference (<see cref="ReferenceModel"/>) on random
+/// The readable <see cref="CausalLM"/>'s logits equal an independent double-precision reference (<see cref="ReferenceModel"/>) on random
 /// checkpoints of every supported architecture, written in Hugging Face's format by the test itself.
 /// Tolerances: 1e-4 absolute when computing in f32 (whatever the file's dtype: bf16/f16 weights widen exactly);
 /// 3 % of the largest logit when computing in bf16 (8 mantissa bits through every layer) and 1 % in f16.

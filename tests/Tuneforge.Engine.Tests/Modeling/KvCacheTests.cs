@@ -145,7 +145,7 @@ public class DecodeLeakTests
         using var dir = new TempDir();
         RandomCheckpoint.Write(dir.Path, RandomCheckpoint.LlamaConfig(), seed: 13);
         using var model = PretrainedModel.LoadModel(dir.Path, ModelConfig.Load(dir.Sub("config.json")), ScalarType.Float32);
-        using var adapter = LoraAdapter.Create(model, rank: 2, alpha: 4, seed: 1, trainable: false);
+        using var adapter = model.CreateAdapter(rank: 2, alpha: 4, seed: 1, trainable: false);
         using var noGrad = no_grad();
         using var cache = model.CreateCache(slots: 2, capacity: 40);
         using (var scope = NewDisposeScope()) model.Extend(cache, [0, 1], [[1, 2, 3], [4, 5]]);

@@ -17,7 +17,7 @@ public class LoraTests
     /// <summary>An adapter whose B is random too, so it changes the output.</summary>
     private static LoraAdapter NonZeroAdapter(CausalLM model, long seed, IEnumerable<string>? targets = null)
     {
-        var adapter = LoraAdapter.Create(model, rank: 4, alpha: 8, targetModules: targets, seed: seed, trainable: false);
+        var adapter = model.CreateAdapter(rank: 4, alpha: 8, targetModules: targets, seed: seed, trainable: false);
         using var generator = new Generator((ulong)seed + 100);
         using var noGrad = no_grad();
         foreach (var w in adapter.Modules.Values) w.B.copy_(randn(w.B.shape, generator: generator) * 0.2);
@@ -68,7 +68,7 @@ public class LoraTests
     {
         using var dir = new TempDir();
         using var model = Load(dir);
-        using var adapter = LoraAdapter.Create(model, rank: 8, alpha: 16, seed: 3);
+        using var adapter = model.CreateAdapter(rank: 8, alpha: 16, seed: 3);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         using var batch = TokenBatch.FromSequences([RandomCheckpoint.Tokens(6, 97, 1)]);
@@ -110,7 +110,7 @@ public class LoraTests
     {
         using var dir = new TempDir();
         using var model = Load(dir);
-        using var adapter = LoraAdapter.Create(model, rank: 4, alpha: 8, dropout: 0.1, seed: 6);
+        using var adapter = model.CreateAdapter(rank: 4, alpha: 8, dropout: 0.1, seed: 6);
         using var scope = NewDisposeScope();
         model.train();
         using var batch = TokenBatch.FromSequences([RandomCheckpoint.Tokens(6, 97, 1)]);
@@ -141,12 +141,12 @@ public class MergedCheckpointTests
         var baseDir = RandomCheckpoint.Write(dir.Sub("base"), RandomCheckpoint.LlamaConfig(tied: true), seed: 31);
         File.WriteAllText(Path.Combine(baseDir, "tokenizer_config.json"), "{}");
         using var model = PretrainedModel.LoadModel(baseDir, ModelConfig.Load(Path.Combine(baseDir, "config.json")), ScalarType.Float32);
-        using var adapter = LoraAdapter.Create(model, rank: 4, alpha: 4, targetModules: ["q_proj", "v_proj", "down_proj"], seed: 1, trainable: false);
+        using var adapter = model.CreateAdapter(rank: 4, alpha: 4, targetModules: ["q_proj", "v_proj", "down_proj"], seed: 1, trainable: false);
         using (var noGrad = no_grad())
         using (var generator = new Generator(5))
             foreach (var w in adapter.Modules.Values) w.B.copy_(randn(w.B.shape, generator: generator) * 0.3);
 
-        MergedCheckpoint.Write(baseDir, model, adapter, dir.Sub("merged"));
+        MergedCheckpoint.Write(baseDir, adapter, dir.Sub("merged"));
         Assert.True(File.Exists(dir.Sub("merged/tokenizer_config.json")));
         using var merged = PretrainedModel.Load(dir.Sub("merged"), ScalarType.Float32);
         using var noGrad2 = no_grad();

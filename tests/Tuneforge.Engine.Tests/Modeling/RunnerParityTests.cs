@@ -8,7 +8,7 @@ namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// The two runners give the logits of the double-precision <see cref="ReferenceModel"/> directly (not only through
-/// the engine model): the trainer's forward (<see cref="LoraNetwork"/> with a no-op adapter) in f32 and bf16, and the
+/// the readable model): the trainer's forward (<see cref="LoraNetwork"/> with a no-op adapter) in f32 and bf16, and the
 /// decoder's prefill and decoding steps on both paths (rows, torch) in both dtypes. Tolerances as in
 /// <see cref="ForwardParityTests"/>: 1e-4 absolute in f32, 3 % of the largest logit in bf16.
 /// </summary>

@@ -1,3 +1,4 @@
+using Tuneforge.Engine.Tests.Modeling;
 using System.Collections.Concurrent;
 using Tuneforge.Engine.Chat;
 using Tuneforge.Engine.Modeling;

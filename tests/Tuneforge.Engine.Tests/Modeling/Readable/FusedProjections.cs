@@ -1,6 +1,7 @@
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// Projections that read the same input (q/k/v, gate/up) computed as one matmul over their stacked weights.

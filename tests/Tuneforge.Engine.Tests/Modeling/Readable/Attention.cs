@@ -1,7 +1,8 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// Multi-head attention with grouped-query heads and RoPE (Hugging Face's <c>LlamaAttention</c>, with Qwen2's
@@ -12,7 +13,7 @@ namespace Tuneforge.Engine.Modeling;
 public sealed class Attention : nn.Module
 {
     private readonly Projection q_proj, k_proj, v_proj, o_proj;
-    private readonly RmsNorm? q_norm, k_norm;
+    private readonly RmsNormLayer? q_norm, k_norm;
     private readonly FusedProjections _qkv;
     private readonly int _layer, _heads, _kvHeads, _headDim;
 
@@ -26,8 +27,8 @@ public sealed class Attention : nn.Module
         o_proj = new Projection($"{path}.o_proj", _heads * _headDim, config.HiddenSize, config.OutputBias, dtype);
         if (config.QkNorm)
         {
-            q_norm = new RmsNorm($"{path}.q_norm", _headDim, config.RmsNormEps, dtype);
-            k_norm = new RmsNorm($"{path}.k_norm", _headDim, config.RmsNormEps, dtype);
+            q_norm = new RmsNormLayer($"{path}.q_norm", _headDim, config.RmsNormEps, dtype);
+            k_norm = new RmsNormLayer($"{path}.k_norm", _headDim, config.RmsNormEps, dtype);
         }
         RegisterComponents();
     }

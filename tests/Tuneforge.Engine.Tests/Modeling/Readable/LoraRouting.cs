@@ -1,7 +1,8 @@
+using Tuneforge.Engine.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// Which rows of a batch use which <see cref="LoraAdapter"/>. Training passes <see cref="All"/> (one adapter for the
@@ -20,24 +21,8 @@ public sealed class LoraRouting
     /// <summary>Row i of the batch uses <paramref name="rowAdapters"/>[i] (null: no adapter).</summary>
     public static LoraRouting? PerRow(IReadOnlyList<LoraAdapter?> rowAdapters)
     {
-        var groups = GroupRows(rowAdapters);
+        var groups = Engine.Generation.AdapterGroups.Of(rowAdapters);   // the decoder's rule
         return groups.Count == 0 ? null : new LoraRouting(groups);
-    }
-
-    /// <summary>
-    /// The routing rule every runner shares: rows grouped by the adapter (any form of it, compared by reference) they
-    /// use, in order of first appearance; a group's rows are null when it covers the whole batch; rows without an
-    /// adapter (null) are in no group.
-    /// </summary>
-    public static IReadOnlyList<(T Adapter, long[]? Rows)> GroupRows<T>(IReadOnlyList<T?> rowAdapters) where T : class
-    {
-        var groups = new List<(T, long[]?)>();
-        foreach (var adapter in rowAdapters.OfType<T>().Distinct(ReferenceEqualityComparer.Instance).Cast<T>())
-        {
-            var rows = Enumerable.Range(0, rowAdapters.Count).Where(i => ReferenceEquals(rowAdapters[i], adapter)).Select(i => (long)i).ToArray();
-            groups.Add((adapter, rows.Length == rowAdapters.Count ? null : rows));
-        }
-        return groups;
     }
 
     internal void CheckRows(int batchRows)

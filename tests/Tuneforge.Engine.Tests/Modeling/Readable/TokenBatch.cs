@@ -1,6 +1,7 @@
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// Input of a full forward pass: token ids [B, T] with per-token position ids and segment ids.

@@ -1,7 +1,8 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// Preallocated keys and values for incremental decoding of up to <see cref="Slots"/> sequences at once, each up to

@@ -1,13 +1,18 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
-/// A Llama-family causal language model (Llama, Qwen2, Mistral) whose module names are Hugging Face's, so its
-/// state-dict keys are the checkpoint's keys: <c>model.embed_tokens</c>, <c>model.layers.N.…</c>, <c>model.norm</c>,
-/// <c>lm_head</c> (absent when embeddings are tied: the head then uses the embedding weight itself, not a copy).
+/// The readable forward: a Llama-family causal language model (Llama, Qwen2, Qwen3, Mistral) written as TorchSharp
+/// modules, that the tests check the two runners against (the trainer's <c>LoraNetwork</c>, the decoder's
+/// <c>BatchDecoder</c>) and check against the double-precision <see cref="ReferenceModel"/>. No product path runs it.
+/// Its module names are Hugging Face's, so its state-dict keys are the checkpoint's keys: <c>model.embed_tokens</c>,
+/// <c>model.layers.N.…</c>, <c>model.norm</c>, <c>lm_head</c> (absent when embeddings are tied: the head then uses the
+/// embedding weight itself, not a copy).
 /// Base weights are frozen (no gradients) and held in <see cref="Dtype"/>; RMSNorm statistics are f32 and logits
 /// are returned in f32.
 /// <para>Three ways in:</para>
@@ -31,7 +36,7 @@ public sealed class CausalLM : nn.Module
             throw new ArgumentException($"compute dtype {dtype} is not a floating-point type", nameof(dtype));
         if (config.Architecture == ModelConfig.Phi3)
             throw new UnsupportedCheckpointException("architectures", config.Architecture,
-                "the readable CausalLM has no Phi-3 layout; the trainer (LoraNetwork) and the decoder (BatchDecoder) run it");
+                "the readable CausalLM has no Phi-3 layout; the trainer (LoraNetwork) and the decoder (BatchDecoder) run it, checked against ReferenceModel");
         Config = config;
         Dtype = dtype;
         _rope = new RotaryEmbedding(config);
@@ -48,6 +53,31 @@ public sealed class CausalLM : nn.Module
 
     /// <summary>Every LoRA-adaptable projection (q, k, v, o, gate, up, down of each layer), in layer order.</summary>
     public IEnumerable<Projection> Projections() => model.Projections();
+
+    /// <summary>
+    /// A fresh adapter on every projection of this model whose short name (<c>q_proj</c>, ...) is in
+    /// <paramref name="targetModules"/> (all seven when null). A is drawn like PEFT's default (Kaiming-uniform with
+    /// a = √5, i.e. U(−1/√in, 1/√in)) from <paramref name="seed"/>; B is zero, so the adapted model starts equal to the
+    /// base. With <paramref name="trainable"/> A and B are Parameters requiring gradients, held by no dispose scope.
+    /// </summary>
+    public LoraAdapter CreateAdapter(int rank, double alpha, double dropout = 0,
+        IEnumerable<string>? targetModules = null, long seed = 0, bool trainable = true)
+    {
+        var targets = new HashSet<string>(targetModules ?? LayerProjections.All);
+        LayerProjections.CheckTargets(targets, nameof(targetModules));
+        using var generator = new Generator((ulong)seed);
+        var modules = new Dictionary<string, LoraPair>();
+        foreach (var p in Projections().Where(p => targets.Contains(p.ShortName)))
+        {
+            var bound = 1.0 / Math.Sqrt(p.InFeatures);
+            var a = (rand(new long[] { rank, p.InFeatures }, generator: generator, dtype: ScalarType.Float32) * (2 * bound) - bound);
+            var b = zeros(p.OutFeatures, rank, dtype: ScalarType.Float32);
+            modules[p.Path] = trainable
+                ? new LoraPair(new Parameter(a, true).DetachFromDisposeScope(), new Parameter(b, true).DetachFromDisposeScope())
+                : new LoraPair(a.DetachFromDisposeScope(), b.DetachFromDisposeScope());
+        }
+        return new LoraAdapter(rank, alpha, dropout, modules);
+    }
 
     /// <summary>
     /// Full forward pass over <paramref name="batch"/>.

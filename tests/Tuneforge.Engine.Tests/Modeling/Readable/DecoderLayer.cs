@@ -1,20 +1,21 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>A pre-norm transformer block: x + attn(norm(x)), then h + mlp(norm(h)).</summary>
 public sealed class DecoderLayer : nn.Module
 {
-    private readonly RmsNorm input_layernorm, post_attention_layernorm;
+    private readonly RmsNormLayer input_layernorm, post_attention_layernorm;
     private readonly Attention self_attn;
     private readonly Mlp mlp;
 
     public DecoderLayer(string path, int index, ModelConfig config, ScalarType dtype) : base(path)
     {
-        input_layernorm = new RmsNorm($"{path}.input_layernorm", config.HiddenSize, config.RmsNormEps, dtype);
+        input_layernorm = new RmsNormLayer($"{path}.input_layernorm", config.HiddenSize, config.RmsNormEps, dtype);
         self_attn = new Attention($"{path}.self_attn", index, config, dtype);
-        post_attention_layernorm = new RmsNorm($"{path}.post_attention_layernorm", config.HiddenSize, config.RmsNormEps, dtype);
+        post_attention_layernorm = new RmsNormLayer($"{path}.post_attention_layernorm", config.HiddenSize, config.RmsNormEps, dtype);
         mlp = new Mlp($"{path}.mlp", config, dtype);
         RegisterComponents();
     }

@@ -1,6 +1,7 @@
+using Tuneforge.Engine.Modeling;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// What every layer of one forward call shares, built once per call: RoPE angles, the additive attention mask

@@ -1,14 +1,14 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
-/// A Hugging Face checkpoint folder loaded for use: <c>config.json</c> → <see cref="Config"/>, the safetensors
-/// weights → <see cref="Model"/>. The tokenizer and chat template are attached by the tokenization code, which
-/// implements <see cref="LoadTokenizerFiles"/> in its own part of this class.
+/// A Hugging Face checkpoint folder loaded into the readable <see cref="CausalLM"/>: <c>config.json</c> →
+/// <see cref="Config"/>, the safetensors weights → <see cref="Model"/>.
 /// </summary>
-public sealed partial class PretrainedModel : IDisposable
+public sealed class PretrainedModel : IDisposable
 {
     private PretrainedModel(string directory, ModelConfig config, CausalLM model)
     {
@@ -30,9 +30,7 @@ public sealed partial class PretrainedModel : IDisposable
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no config.json, so not a Hugging Face checkpoint folder", configPath);
         var config = ModelConfig.Load(configPath);
         var model = LoadModel(directory, config, dtype ?? DefaultDtype(config));
-        var loaded = new PretrainedModel(directory, config, model);
-        loaded.LoadTokenizerFiles();
-        return loaded;
+        return new PretrainedModel(directory, config, model);
     }
 
     /// <summary>Just the network of a checkpoint folder whose config is already parsed.</summary>
@@ -49,9 +47,6 @@ public sealed partial class PretrainedModel : IDisposable
     }
 
     public static ScalarType DefaultDtype(ModelConfig config) => ComputeDtype.For(config.CheckpointDtype);
-
-    /// <summary>Implemented by the tokenization code to read tokenizer.json, tokenizer_config.json and generation_config.json.</summary>
-    partial void LoadTokenizerFiles();
 
     public void Dispose() => Model.Dispose();
 }

@@ -1,8 +1,9 @@
+using Tuneforge.Engine.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// A frozen linear layer (Hugging Face's <c>nn.Linear</c>: <c>weight</c> [out, in], optional <c>bias</c> [out])

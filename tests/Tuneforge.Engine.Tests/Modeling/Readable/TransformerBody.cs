@@ -1,8 +1,9 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>
 /// Hugging Face's <c>LlamaModel</c> (the <c>model.</c> prefix of every checkpoint key): token embedding, the decoder
@@ -12,14 +13,14 @@ public sealed class TransformerBody : nn.Module
 {
     private readonly TokenEmbedding embed_tokens;
     private readonly ModuleList<DecoderLayer> layers;
-    private readonly RmsNorm norm;
+    private readonly RmsNormLayer norm;
 
     public TransformerBody(ModelConfig config, ScalarType dtype) : base("model")
     {
         embed_tokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, dtype);
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, config.NumHiddenLayers)
             .Select(i => new DecoderLayer($"model.layers.{i}", i, config, dtype)).ToArray());
-        norm = new RmsNorm("model.norm", config.HiddenSize, config.RmsNormEps, dtype);
+        norm = new RmsNormLayer("model.norm", config.HiddenSize, config.RmsNormEps, dtype);
         RegisterComponents();
     }
 

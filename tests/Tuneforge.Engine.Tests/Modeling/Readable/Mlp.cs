@@ -1,7 +1,8 @@
+using Tuneforge.Engine.Modeling;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
-namespace Tuneforge.Engine.Modeling;
+namespace Tuneforge.Engine.Tests.Modeling;
 
 /// <summary>SwiGLU feed-forward: down_proj(silu(gate_proj(x)) · up_proj(x)).</summary>
 public sealed class Mlp : nn.Module
