@@ -13,8 +13,11 @@ public sealed class RotaryEmbedding
 {
     private readonly double[] _inverseFrequencies;
 
-    public RotaryEmbedding(ModelConfig config) : this(config.HeadDim, config.RopeTheta, config.RopeScaling)
+    /// <param name="local">the RoPE of Gemma 3's sliding-window layers (<see cref="ModelConfig.UsesLocalRope"/>): base rope_local_base_freq, unscaled</param>
+    public RotaryEmbedding(ModelConfig config, bool local = false)
     {
+        HeadDim = config.HeadDim;
+        _inverseFrequencies = InverseFrequencies(config, local);
     }
 
     public RotaryEmbedding(int headDim, double theta, Llama3RopeScaling? scaling)
@@ -26,7 +29,14 @@ public sealed class RotaryEmbedding
     public int HeadDim { get; }
     public IReadOnlyList<double> InverseFrequencyValues => _inverseFrequencies;
 
-    public static double[] InverseFrequencies(ModelConfig config) => InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
+    /// <summary>A layer's inverse frequencies: <paramref name="local"/> as in the constructor; a linear rope_scaling divides the global ones by its factor.</summary>
+    public static double[] InverseFrequencies(ModelConfig config, bool local = false)
+    {
+        if (local) return InverseFrequencies(config.HeadDim, config.RopeLocalTheta, null);
+        var inv = InverseFrequencies(config.HeadDim, config.RopeTheta, config.RopeScaling);
+        if (config.RopeLinearFactor != 1) for (var i = 0; i < inv.Length; i++) inv[i] /= config.RopeLinearFactor;
+        return inv;
+    }
 
     public static double[] InverseFrequencies(int headDim, double theta, Llama3RopeScaling? scaling)
     {

@@ -74,6 +74,39 @@ internal static class RandomCheckpoint
         return c;
     }
 
+    /// <summary>Mistral whose <c>sliding_window</c> (5) is shorter than the test sequences.</summary>
+    public static JsonObject MistralWindowConfig()
+    {
+        var c = MistralConfig();
+        c["sliding_window"] = 5;
+        return c;
+    }
+
+    /// <summary>
+    /// Gemma 3 text, every distinctive value away from its neighbours' so each matters: head_dim 24 ≠ hidden / heads,
+    /// query_pre_attn_scalar 48 ≠ head_dim, three layers (sliding, global, sliding) with a window of 4, RoPE bases 1e6
+    /// (global, linear factor 8) and 1e4 (sliding), GQA 4 over 2, tied embeddings.
+    /// </summary>
+    public static JsonObject Gemma3Config()
+    {
+        var c = LlamaConfig(layers: 3, heads: 4, kvHeads: 2, tied: true);
+        c["architectures"] = new JsonArray("Gemma3ForCausalLM");
+        c["model_type"] = "gemma3_text";
+        c.Remove("hidden_act");
+        c["hidden_activation"] = "gelu_pytorch_tanh";
+        c["head_dim"] = 24;
+        c["query_pre_attn_scalar"] = 48;
+        c["rms_norm_eps"] = 1e-6;
+        c["rope_theta"] = 1000000.0;
+        c["rope_local_base_freq"] = 10000.0;
+        c["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 8.0 };
+        c["sliding_window"] = 4;
+        c["layer_types"] = new JsonArray("sliding_attention", "full_attention", "sliding_attention");
+        c["final_logit_softcapping"] = null;
+        c["attn_logit_softcapping"] = null;
+        return c;
+    }
+
     /// <summary>Llama with <c>attention_bias</c> (q, k, v and o) and <c>mlp_bias</c> (gate, up, down).</summary>
     public static JsonObject LlamaBiasesConfig()
     {
@@ -105,13 +138,16 @@ internal static class RandomCheckpoint
 
         using var scope = NewDisposeScope();
         var tensors = new List<KeyValuePair<string, Tensor>>();
-        using var probe = new Tuneforge.Engine.Modeling.CausalLM(parsed, ScalarType.Float32);
         using var generator = new Generator((ulong)seed);
-        foreach (var (name, p) in probe.named_parameters())
+        foreach (var (name, shape) in ParameterOrder(parsed))
         {
             Tensor value;
-            if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(p.shape, generator: generator);
+            var p = zeros(shape);
+            if (name.EndsWith("norm.weight") && parsed.Gemma) value = 0.2 * randn(p.shape, generator: generator);   // applied as 1 + w
+            else if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(p.shape, generator: generator);
             else if (name.EndsWith(".bias")) value = 0.3 * randn(p.shape, generator: generator);
+            // Gemma 3 multiplies its embedding rows by √hidden: drawn 1/√hidden as large, they enter the layers as large as the others'.
+            else if (name.Contains("embed_tokens") && parsed.Gemma) value = randn(p.shape, generator: generator) / Math.Sqrt(parsed.HiddenSize);
             else if (name.Contains("embed_tokens") || name == "lm_head.weight") value = randn(p.shape, generator: generator);
             else
             {
@@ -139,6 +175,17 @@ internal static class RandomCheckpoint
         File.WriteAllText(Path.Combine(directory, "model.safetensors.index.json"),
             new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap }.ToJsonString());
         return directory;
+    }
+
+    /// <summary>
+    /// The config's tensors in the order their random values are drawn: the engine model's parameter order where it
+    /// runs the config (so the checkpoints of existing seeds stay the same), else <see cref="ModelConfig.ParameterShapes"/>.
+    /// </summary>
+    private static IEnumerable<(string Name, long[] Shape)> ParameterOrder(ModelConfig config)
+    {
+        if (config.Gemma || config.SlidingWindow is not null) return config.ParameterShapes().ToList();
+        using var probe = new Tuneforge.Engine.Modeling.CausalLM(config, ScalarType.Float32);
+        return probe.named_parameters().Select(p => (p.name, p.parameter.shape)).ToList();
     }
 
     public static int[] Tokens(int count, int vocab, int seed)

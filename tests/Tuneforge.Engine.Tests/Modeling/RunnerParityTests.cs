@@ -17,10 +17,12 @@ public class RunnerParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData("qwen3")]
     [InlineData("llama-biases")]
+    [InlineData("gemma3")]
+    [InlineData("mistral-window")]
     public void The_trainer_and_the_decoder_match_the_reference(string architecture)
     {
         using var dir = new TempDir();
-        var json = architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaBiasesConfig();
+        var json = ConfigOf(architecture);
         RandomCheckpoint.Write(dir.Path, json, seed: 9);
         var tokens = RandomCheckpoint.Tokens(20, json["vocab_size"]!.GetValue<int>(), seed: 5);
         var expected = new ReferenceModel(dir.Path).Logits(tokens);
@@ -59,6 +61,42 @@ public class RunnerParityTests(ITestOutputHelper output)
         output.WriteLine($"without q/k norms the reference is {diff:F3} off the trainer's logits");
         Assert.True(diff > 0.5, $"q_norm/k_norm moved the logits by only {diff}");
     }
+
+    public static TheoryData<string, string> GemmaFeatures()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var feature in ReferenceModel.Features) data.Add("gemma3", feature);
+        data.Add("mistral-window", "sliding window");
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(GemmaFeatures))]
+    public void Each_Gemma_3_and_sliding_window_feature_matters_to_the_reference_the_runners_match(string architecture, string feature)
+    {
+        // Guards the parity test: the reference without one feature is far outside its tolerance, so a runner that
+        // left that feature out would fail it. The 20 tokens are longer than both windows (4 and 5).
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, ConfigOf(architecture), seed: 9);
+        var tokens = RandomCheckpoint.Tokens(20, 97, seed: 5);
+        var config = ModelConfig.Load(dir.Sub("config.json"));
+        var trainer = TrainerLogits(dir.Path, config, tokens, ScalarType.Float32);
+        var (withIt, maxLogit) = ForwardParityTests.Compare(new ReferenceModel(dir.Path).Logits(tokens), trainer);
+        var (without, _) = ForwardParityTests.Compare(new ReferenceModel(dir.Path, without: feature).Logits(tokens), trainer);
+        output.WriteLine($"{architecture} without {feature}: {without:F3} off the trainer's logits (with it: {withIt:E2}; max |logit| {maxLogit:F1})");
+        // 0.5 is 5000 times the f32 tolerance of the parity test (GELU and SiLU, or two attention scales, differ by
+        // less than its bf16 tolerance of 3 % of the largest logit: the f32 runs are the ones that catch them).
+        Assert.True(without > 0.5, $"{feature} moved the logits by only {without}");
+    }
+
+    private static System.Text.Json.Nodes.JsonObject ConfigOf(string architecture) => architecture switch
+    {
+        "qwen3" => RandomCheckpoint.Qwen3Config(),
+        "llama-biases" => RandomCheckpoint.LlamaBiasesConfig(),
+        "gemma3" => RandomCheckpoint.Gemma3Config(),
+        "mistral-window" => RandomCheckpoint.MistralWindowConfig(),
+        _ => throw new ArgumentException(architecture),
+    };
 
     internal static double[,] TrainerLogits(string directory, ModelConfig config, int[] tokens, ScalarType dtype)
     {

@@ -33,7 +33,12 @@ public class GradientCheckTests
         {
             _dropoutSeed = dropout > 0 ? 11UL : null;
             TorchRuntime.Initialize();
-            RandomCheckpoint.Write(Dir.Path, architecture == "qwen3" ? RandomCheckpoint.Qwen3Config() : RandomCheckpoint.LlamaConfig(), seed: 3);
+            RandomCheckpoint.Write(Dir.Path, architecture switch
+            {
+                "qwen3" => RandomCheckpoint.Qwen3Config(),
+                "gemma3" => RandomCheckpoint.Gemma3Config(),
+                _ => RandomCheckpoint.LlamaConfig(),
+            }, seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
             using (var weights = CheckpointWeights.Open(Dir.Path))
                 Base = FrozenBase.FromTensors(Config, n => roundMatricesToBf16 && IsMatrix(n) ? weights.Load(n).to(bfloat16) : weights.Load(n), dtype, storage);
@@ -83,6 +88,8 @@ public class GradientCheckTests
     [InlineData(0.3, "llama")]   // the same dropout masks in every forward: the hand-written backward must apply them too
     [InlineData(0.0, "qwen3")]   // q_norm/k_norm between q/k and RoPE: their backward comes from autograd
     [InlineData(0.3, "qwen3")]
+    [InlineData(0.0, "gemma3")]   // scaled embedding, (1 + w) and output norms, GeGLU, windows: autograd's backward past LoRA's
+    [InlineData(0.3, "gemma3")]
     public void Lora_gradients_match_finite_differences(double dropout, string architecture)
     {
         using var f = new Fixture(dropout, architecture: architecture);
