@@ -8,8 +8,10 @@ namespace Tuneforge.Engine.Checkpoints;
 /// beyond the Llama ones, with its defaults: head_dim 256, query_pre_attn_scalar 256, sliding_window 4096 on the
 /// layers <c>layer_types</c> marks <c>sliding_attention</c> (else every layer but each sliding_window_pattern-th,
 /// pattern 6), rope_theta 1e6 on global layers and rope_local_base_freq 1e4 on sliding ones, a linear
-/// <c>rope_scaling</c> on global layers only, tied embeddings. What the runners do not implement is refused naming
-/// the field: logit soft-capping, bidirectional attention, other RoPE scalings.
+/// <c>rope_scaling</c> on global layers only, tied embeddings. Configs written by newer Hugging Face versions give the
+/// two RoPEs as <c>rope_parameters.full_attention</c> and <c>rope_parameters.sliding_attention</c> instead; both forms
+/// are read. What the runners do not implement is refused naming the field: logit soft-capping, bidirectional
+/// attention, other RoPE scalings.
 /// </summary>
 internal static class Gemma3Config
 {
@@ -27,13 +29,17 @@ internal static class Gemma3Config
         var layers = parsed.NumHiddenLayers;
         var window = OptionalInt(root, "sliding_window") ?? 4096;
         if (window < 1) throw new UnsupportedCheckpointException("sliding_window", window.ToString(), "must be a positive number of positions");
+        var global = root["rope_parameters"]?[Full] as JsonObject;
+        var local = root["rope_parameters"]?[Sliding] as JsonObject;
+        if (local?["rope_type"]?.GetValue<string>() is { } localType and not "default")
+            throw new UnsupportedCheckpointException($"rope_parameters.{Sliding}.rope_type", localType, "only default RoPE is implemented on sliding layers");
         return parsed with
         {
             SlidingWindow = window,
             SlidingLayers = LayerTypes(root, layers),
-            RopeTheta = OptionalDouble(root, "rope_theta") ?? 1_000_000,
-            RopeLocalTheta = OptionalDouble(root, "rope_local_base_freq") ?? 10_000,
-            RopeLinearFactor = LinearFactor(root),
+            RopeTheta = (global is null ? null : OptionalDouble(global, "rope_theta")) ?? OptionalDouble(root, "rope_theta") ?? 1_000_000,
+            RopeLocalTheta = (local is null ? null : OptionalDouble(local, "rope_theta")) ?? OptionalDouble(root, "rope_local_base_freq") ?? 10_000,
+            RopeLinearFactor = global is not null ? LinearFactor(global, $"rope_parameters.{Full}") : LinearFactor(root["rope_scaling"] as JsonObject, "rope_scaling"),
             QueryPreAttnScalar = OptionalDouble(root, "query_pre_attn_scalar") ?? 256,
             TieWordEmbeddings = OptionalBool(root, "tie_word_embeddings") ?? true,
         };
@@ -74,14 +80,17 @@ internal static class Gemma3Config
         return Enumerable.Range(0, layers).Select(i => (i + 1) % pattern != 0).ToArray();
     }
 
-    /// <summary>The factor of a linear rope_scaling (the 4B and larger Gemma 3 models: 8 on global layers), 1 without one.</summary>
-    private static double LinearFactor(JsonObject root)
+    /// <summary>
+    /// The factor of a linear RoPE scaling (the 4B and larger Gemma 3 models: 8 on global layers), 1 for none or the
+    /// default RoPE; <paramref name="field"/> names <paramref name="s"/> in errors.
+    /// </summary>
+    private static double LinearFactor(JsonObject? s, string field)
     {
-        if (root["rope_scaling"] is not JsonObject s) return 1;
-        var type = s["rope_type"]?.GetValue<string>() ?? s["type"]?.GetValue<string>();
+        if (s is null) return 1;
+        var type = s["rope_type"]?.GetValue<string>() ?? s["type"]?.GetValue<string>() ?? "default";
         if (type == "default") return 1;
         if (type != "linear")
-            throw new UnsupportedCheckpointException("rope_scaling.rope_type", type, "only default and linear RoPE scaling are implemented for Gemma 3");
-        return OptionalDouble(s, "factor") ?? throw new UnsupportedCheckpointException("rope_scaling.factor", null, "required for linear rope scaling");
+            throw new UnsupportedCheckpointException($"{field}.rope_type", type, "only default and linear RoPE scaling are implemented for Gemma 3");
+        return OptionalDouble(s, "factor") ?? throw new UnsupportedCheckpointException($"{field}.factor", null, "required for linear rope scaling");
     }
 }

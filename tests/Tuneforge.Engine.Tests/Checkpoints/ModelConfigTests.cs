@@ -144,6 +144,24 @@ public class ModelConfigTests
     }
 
     [Fact]
+    public void Gemma_3_RoPE_is_read_from_rope_parameters_as_newer_Hugging_Face_versions_write_it()
+    {
+        var json = RandomCheckpoint.Gemma3Config();
+        foreach (var key in new[] { "rope_theta", "rope_local_base_freq", "rope_scaling" }) json.Remove(key);
+        json["rope_parameters"] = new JsonObject
+        {
+            ["full_attention"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 4.0, ["rope_theta"] = 500000.0 },
+            ["sliding_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 20000.0 },
+        };
+        var config = ModelConfig.Parse(json.ToJsonString());
+        Assert.Equal((5e5, 4.0, 2e4), (config.RopeTheta, config.RopeLinearFactor, config.RopeLocalTheta));
+
+        json["rope_parameters"]!["sliding_attention"]!["rope_type"] = "linear";
+        var e = Assert.Throws<UnsupportedCheckpointException>(() => ModelConfig.Parse(json.ToJsonString()));
+        Assert.Equal("rope_parameters.sliding_attention.rope_type", e.Field);
+    }
+
+    [Fact]
     public void The_GGUF_writer_refuses_Gemma_3_and_sliding_windows_before_writing_anything()
     {
         var vocab = new GgufVocabulary("gpt2", ["a"], [1], [], 0, 0);
