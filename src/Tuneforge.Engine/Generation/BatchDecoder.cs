@@ -10,8 +10,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// A Llama-family (or Gemma 3) base model held once in memory for serving, running many sequences at once. Each sequence owns a
-/// slot of the KV cache; <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
+/// A Llama-family (or Gemma 3) base model held once in memory for serving, running many sequences at once. Each
+/// sequence owns a slot of the KV cache (sliding-window layers read only the window's positions of it); <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
 /// advances several slots by one token each, every sequence at its own position, each row with its own LoRA adapter
 /// (or none) over the shared base weights. Weights are laid out for inference: q|k|v and gate|up fused.
 /// A prompt runs through libtorch in the compute dtype (<see cref="Dtype"/>: bf16 where the CPU has native bf16 dot

@@ -8,8 +8,9 @@ namespace Tuneforge.Engine.Training;
 
 /// <summary>
 /// The Llama-family decoder (and Gemma 3, see <see cref="ModelConfig.Gemma"/>) as the trainer runs it: frozen base
-/// weights, LoRA on the targeted projections, packed rows. Returns hidden states after the final norm for the rows the loss needs; the LM head and loss are computed
-/// by <see cref="ChunkedLmHead"/> in chunks, so [tokens, vocab] logits never exist at once.
+/// weights, LoRA on the targeted projections, packed rows. Returns hidden states after the final norm for the rows
+/// the loss needs; the LM head and loss are computed by <see cref="ChunkedLmHead"/> in chunks, so [tokens, vocab]
+/// logits never exist at once.
 /// </summary>
 internal sealed class LoraNetwork
 {
