@@ -62,6 +62,35 @@ public class RunnerParityTests(ITestOutputHelper output)
         Assert.True(diff > 0.5, $"q_norm/k_norm moved the logits by only {diff}");
     }
 
+    [Theory]
+    [InlineData("gemma3")]
+    [InlineData("mistral-window")]
+    public void Slots_at_different_positions_step_together_each_within_its_window(string architecture)
+    {
+        // One decoding step over two sequences, one already past the window (4 or 5) and one not yet there, stepping
+        // across it: each row attends to its own window of its own slot.
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.Path, ConfigOf(architecture), seed: 9);
+        int[] longer = RandomCheckpoint.Tokens(14, 97, seed: 6), shorter = RandomCheckpoint.Tokens(8, 97, seed: 7);
+        var reference = new ReferenceModel(dir.Path);
+        double[,] expectedLonger = reference.Logits(longer), expectedShorter = reference.Logits(shorter);
+        foreach (var path in new[] { DecodePath.Rows, DecodePath.Torch })
+        {
+            if (path == DecodePath.Rows && !RowMatmul.IsSupported) continue;
+            using var decoder = BatchDecoder.Load(dir.Path, ScalarType.Float32, slots: 2, contextLength: 64, decodePath: path);
+            int a = decoder.AcquireSlot(), b = decoder.AcquireSlot();
+            using var scope = NewDisposeScope();
+            decoder.Prefill(a, longer.AsSpan(0, 8), null);
+            decoder.Prefill(b, shorter.AsSpan(0, 2), null);
+            for (var step = 0; step < 6; step++)
+            {
+                var logits = ForwardParityTests.ToArray(decoder.Decode([a, b], [longer[8 + step], shorter[2 + step]], [null, null]));
+                Check(Rows(expectedLonger, 8 + step, 1), Rows(logits, 0, 1), ScalarType.Float32, $"{architecture}: slot at position {8 + step} ({path})");
+                Check(Rows(expectedShorter, 2 + step, 1), Rows(logits, 1, 1), ScalarType.Float32, $"{architecture}: slot at position {2 + step} ({path})");
+            }
+        }
+    }
+
     public static TheoryData<string, string> GemmaFeatures()
     {
         var data = new TheoryData<string, string>();
