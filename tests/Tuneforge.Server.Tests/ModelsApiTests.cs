@@ -8,7 +8,7 @@ namespace Tuneforge.Server.Tests;
 
 /// <summary>
 /// A service with a --models-dir holding one checkpoint folder, one folder that is not a model, and the config.json of
-/// two architectures the engine does not implement (GPT-NeoX, Gemma 3): enough to be listed, never loadable.
+/// two architectures the engine does not implement (GPT-NeoX, multimodal Gemma 3): enough to be listed, never loadable.
 /// </summary>
 public sealed class ModelsDirServiceFixture : ServiceFixture
 {
@@ -38,7 +38,7 @@ public sealed class ModelsDirServiceFixture : ServiceFixture
     public static readonly IReadOnlyDictionary<string, string> UnsupportedModels = new Dictionary<string, string>
     {
         ["neox-mini"] = "GPTNeoXForCausalLM",
-        ["gemma3-mini"] = "Gemma3ForCausalLM",
+        ["gemma3-mini"] = "Gemma3ForConditionalGeneration",
     };
 
     public override async Task DisposeAsync()

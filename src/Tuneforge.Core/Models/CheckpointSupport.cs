@@ -7,7 +7,7 @@ namespace Tuneforge.Core.Models;
 /// Whether the engine can load a base model folder, judged from its config.json and the presence of tokenizer.json
 /// alone (no weights are read): the engine's one capability check (<see cref="ModelConfig.Parse"/>, which training and
 /// serving both run, so they accept the same models), whose reasons name the config.json field and value
-/// (<c>config.json: architectures = Gemma3ForCausalLM is not supported: …</c>). The verdict on a config.json is kept
+/// (<c>config.json: architectures = Gemma3ForConditionalGeneration is not supported: …</c>). The verdict on a config.json is kept
 /// until the file changes, so listing models costs a few stats per folder.
 /// </summary>
 public static class CheckpointSupport

@@ -41,6 +41,10 @@ public static class GgufWriter
     {
         if (config.QkvBias || config.OutputBias || config.MlpBias)
             throw new UnsupportedCheckpointException("attention_bias", "true", "the GGUF writer handles bias-free Llama models only");
+        if (config.Gemma)
+            throw new UnsupportedCheckpointException("architectures", config.Architecture, "the GGUF writer writes llama.cpp's llama layout; Gemma 3's norms, GeGLU and sliding layers need its gemma3 layout, which is not implemented");
+        if (config.SlidingWindow is { } window)
+            throw new UnsupportedCheckpointException("sliding_window", window.ToString(), "the GGUF writer writes llama.cpp's llama layout, which has no sliding-window attention");
         if (config.QkNorm)
             throw new UnsupportedCheckpointException("architectures", config.Architecture, "the GGUF writer writes llama.cpp's llama layout, which has no q_norm/k_norm");
         if (config.Architecture == ModelConfig.Phi3)

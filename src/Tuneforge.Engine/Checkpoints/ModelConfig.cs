@@ -26,7 +26,8 @@ public sealed record LongRopeScaling(IReadOnlyList<double> ShortFactor, IReadOnl
 /// <summary>
 /// The one description of a network: the parts of a Hugging Face <c>config.json</c> the engine implements, for the
 /// Llama family (<c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>Qwen3ForCausalLM</c>, <c>MistralForCausalLM</c>, and
-/// <c>Phi3ForCausalLM</c> for Phi-3 and Phi-4-mini, whose checkpoints store q|k|v and gate|up fused). Both runners (the
+/// <c>Phi3ForCausalLM</c> for Phi-3 and Phi-4-mini, whose checkpoints store q|k|v and gate|up fused) and
+/// <c>Gemma3ForCausalLM</c> (see <see cref="Gemma"/>). Both runners (the
 /// trainer's <c>LoraNetwork</c> and the server's <c>BatchDecoder</c>) and the exporters read a network from it;
 /// <see cref="ParameterShapes"/> is the list of its tensors, <see cref="WeightNames"/> their names.
 /// <see cref="Parse"/> is the one capability check: it accepts exactly what both runners implement and rejects
@@ -36,8 +37,8 @@ public sealed record LongRopeScaling(IReadOnlyList<double> ShortFactor, IReadOnl
 public sealed record ModelConfig
 {
     public const string Llama = "LlamaForCausalLM", Qwen2 = "Qwen2ForCausalLM", Qwen3 = "Qwen3ForCausalLM", Mistral = "MistralForCausalLM";
-    public const string Phi3 = "Phi3ForCausalLM";
-    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Qwen3, Mistral, Phi3];
+    public const string Phi3 = "Phi3ForCausalLM", Gemma3 = "Gemma3ForCausalLM";
+    public static readonly IReadOnlyList<string> SupportedArchitectures = [Llama, Qwen2, Qwen3, Mistral, Phi3, Gemma3];
 
     public string Architecture { get; init; } = Llama;
     public required int VocabSize { get; init; }
@@ -60,17 +61,14 @@ public sealed record ModelConfig
     /// </summary>
     public int RotaryDim { get => _rotaryDim ?? HeadDim; init => _rotaryDim = value; }
     private readonly int? _rotaryDim;
-    /// <summary>Phi-3's <c>sliding_window</c>; the engine attends over whole contexts, so it serves at most this many tokens.</summary>
-    public int? SlidingWindow { get; init; }
-
     /// <summary>
     /// The longest sequence both runners handle exactly as Hugging Face does: max_position_embeddings, capped for Phi-3
-    /// by its sliding window (a context no longer than the window never leaves it, so full causal attention is exact)
+    /// by its sliding window (a context no longer than the window never leaves it, so its window never drops a key)
     /// and by LongRoPE's original window (beyond it Hugging Face changes the rotation factors). Training truncates to it
-    /// and serving allots no more context than it.
+    /// and serving allots no more context than it. Mistral's and Gemma 3's windows are applied, not capped.
     /// </summary>
     public int ContextLimit => Math.Min(MaxPositionEmbeddings,
-        Math.Min(SlidingWindow ?? int.MaxValue, LongRope?.OriginalMaxPositionEmbeddings ?? int.MaxValue));
+        Math.Min(Architecture == Phi3 ? SlidingWindow ?? int.MaxValue : int.MaxValue, LongRope?.OriginalMaxPositionEmbeddings ?? int.MaxValue));
     public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections (always for Qwen2; <c>attention_bias</c> for Llama and Qwen3, which also biases o_proj).</summary>
     public bool QkvBias { get; init; }
@@ -81,7 +79,45 @@ public sealed record ModelConfig
     /// Qwen3's RMSNorm over each query and key head (<c>self_attn.q_norm</c>, <c>self_attn.k_norm</c>, weight
     /// [head_dim], eps <see cref="RmsNormEps"/>), applied after the projection and before RoPE.
     /// </summary>
-    public bool QkNorm => Architecture == Qwen3;
+    public bool QkNorm => Architecture is Qwen3 or Gemma3;
+
+    /// <summary>
+    /// Gemma 3's departures from Llama, all on together (Hugging Face's modeling_gemma3.py): the embedding scaled by
+    /// √hidden_size (<see cref="EmbeddingScale"/>); RMSNorm weights applied as (1 + w) (<see cref="FusedBaseWeights"/>
+    /// adds the 1 at load); four norms per layer (post_attention_layernorm on the attention output,
+    /// pre_feedforward_layernorm before the MLP, post_feedforward_layernorm on its output); GeGLU with tanh-approximated
+    /// GELU; attention scaled by <see cref="AttentionScale"/>; sliding-window and global layers with their own RoPE bases.
+    /// </summary>
+    public bool Gemma => Architecture == Gemma3;
+
+    /// <summary>
+    /// Attention window in positions (a query at i sees keys j with i − window &lt; j ≤ i, as Hugging Face's
+    /// sliding_window_overlay), on the layers <see cref="IsSliding"/> names; null when no layer has one.
+    /// </summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary>Gemma 3's <c>layer_types</c>: true for a sliding-window layer. Null: every layer slides when <see cref="SlidingWindow"/> is set (Mistral).</summary>
+    public IReadOnlyList<bool>? SlidingLayers { get; init; }
+    /// <summary>Gemma 3's <c>rope_local_base_freq</c>, the RoPE base of its sliding-window layers.</summary>
+    public double RopeLocalTheta { get; init; } = 10000;
+    /// <summary><c>rope_scaling</c> of type linear (Gemma 3's global layers): inverse frequencies divided by this factor.</summary>
+    public double RopeLinearFactor { get; init; } = 1;
+    /// <summary>Gemma 3's <c>query_pre_attn_scalar</c>; null scales attention by 1/√head_dim.</summary>
+    public double? QueryPreAttnScalar { get; init; }
+
+    /// <summary>Whether layer <paramref name="layer"/> attends through the <see cref="SlidingWindow"/>.</summary>
+    public bool IsSliding(int layer) => SlidingWindow is not null && (SlidingLayers?[layer] ?? true);
+
+    /// <summary>The window of layer <paramref name="layer"/>, or null when it attends to every earlier position.</summary>
+    public int? WindowOf(int layer) => IsSliding(layer) ? SlidingWindow : null;
+
+    /// <summary>Whether layer <paramref name="layer"/> rotates with <see cref="RopeLocalTheta"/> (Gemma 3's sliding layers) instead of <see cref="RopeTheta"/>.</summary>
+    public bool UsesLocalRope(int layer) => Gemma && IsSliding(layer);
+
+    /// <summary>The factor on q·k: query_pre_attn_scalar^−½ (Gemma 3), else head_dim^−½.</summary>
+    public double AttentionScale => 1 / Math.Sqrt(QueryPreAttnScalar ?? HeadDim);
+
+    /// <summary>Gemma 3's factor on the embedding rows, √hidden_size; 1 for the others.</summary>
+    public double EmbeddingScale => Gemma ? Math.Sqrt(HiddenSize) : 1;
 
     /// <summary>
     /// The projections of a layer as the checkpoint names them (the modules LoRA targets): q/k/v/o/gate/up/down, or
@@ -106,6 +142,7 @@ public sealed record ModelConfig
             foreach (var p in Projections)
             {
                 if (p is LayerProjections.Gate or LayerProjections.GateUp) yield return (WeightNames.PostAttentionNorm(i), [HiddenSize]);
+                if (p == LayerProjections.Gate && Gemma) yield return (WeightNames.PreFeedforwardNorm(i), [HiddenSize]);
                 yield return (WeightNames.Weight(i, p), [OutFeatures(p), InFeatures(p)]);
                 if (HasBias(p)) yield return (WeightNames.Bias(i, p), [OutFeatures(p)]);
                 if (p == LayerProjections.O && QkNorm)
@@ -114,6 +151,7 @@ public sealed record ModelConfig
                     yield return (WeightNames.KNorm(i), [HeadDim]);
                 }
             }
+            if (Gemma) yield return (WeightNames.PostFeedforwardNorm(i), [HiddenSize]);
         }
         yield return (WeightNames.FinalNorm, [HiddenSize]);
         if (!TieWordEmbeddings) yield return (WeightNames.LmHead, [VocabSize, HiddenSize]);
@@ -186,6 +224,9 @@ public sealed record ModelConfig
         var architecture = architectures is { Count: > 0 } ? architectures[0]!.GetValue<string>() : ArchitectureFromModelType(root);
         if (architectures is { Count: > 1 })
             throw new UnsupportedCheckpointException("architectures", architectures.ToJsonString(), "exactly one architecture is expected");
+        if (architecture == "Gemma3ForConditionalGeneration")
+            throw new UnsupportedCheckpointException("architectures", architecture,
+                "the multimodal Gemma 3 checkpoint (a vision tower, the text weights under language_model.*, the text config in text_config) is not implemented; use a text-only Gemma3ForCausalLM checkpoint such as gemma-3-1b");
         if (!SupportedArchitectures.Contains(architecture))
             throw new UnsupportedCheckpointException("architectures", architecture, $"supported: {string.Join(", ", SupportedArchitectures)}");
 
@@ -198,17 +239,18 @@ public sealed record ModelConfig
         if (heads % kvHeads != 0)
             throw new UnsupportedCheckpointException("num_key_value_heads", kvHeads.ToString(), $"must divide num_attention_heads ({heads})");
         // Qwen3Config defaults head_dim to 128 (not hidden / heads) when config.json omits it.
-        var headDim = OptionalInt(root, "head_dim") ?? (architecture == Qwen3 ? 128 : hidden % heads == 0 ? hidden / heads
+        // Gemma3TextConfig defaults it to 256.
+        var headDim = OptionalInt(root, "head_dim") ?? (architecture == Qwen3 ? 128 : architecture == Gemma3 ? 256 : hidden % heads == 0 ? hidden / heads
             : throw new UnsupportedCheckpointException("num_attention_heads", heads.ToString(), $"does not divide hidden_size ({hidden}) and head_dim is not given"));
         var maxPositions = OptionalInt(root, "max_position_embeddings") ?? 2048;
 
-        CheckActivation(root);
-        CheckSlidingWindow(root, architecture, maxPositions);
+        CheckActivation(root, architecture);
+        var slidingWindow = CheckSlidingWindow(root, architecture, maxPositions);
         var rotaryDim = architecture == Phi3 ? PartialRotaryDim(root, headDim) : headDim;
         var attentionBias = OptionalBool(root, "attention_bias") ?? false;
         var mlpBias = OptionalBool(root, "mlp_bias") ?? false;
 
-        return new ModelConfig
+        var config = new ModelConfig
         {
             Architecture = architecture,
             VocabSize = RequiredInt(root, "vocab_size"),
@@ -222,19 +264,20 @@ public sealed record ModelConfig
             // Phi3Config's default eps is 1e-5, LlamaConfig's 1e-6.
             RmsNormEps = OptionalDouble(root, "rms_norm_eps") ?? (architecture == Phi3 ? 1e-5 : 1e-6),
             RopeTheta = OptionalDouble(root, "rope_theta") ?? 10000,
-            RopeScaling = architecture == Phi3 ? null : ParseRopeScaling(root),
+            RopeScaling = architecture is Phi3 or Gemma3 ? null : ParseRopeScaling(root),   // Gemma 3's: Gemma3Config
             LongRope = architecture == Phi3 ? ParseLongRope(root, rotaryDim, maxPositions) : null,
             RotaryDim = rotaryDim,
-            SlidingWindow = architecture == Phi3 ? OptionalInt(root, "sliding_window") : null,
             TieWordEmbeddings = OptionalBool(root, "tie_word_embeddings") ?? false,
-            // Hugging Face reads attention_bias for Llama and Qwen3 (q, k, v and o) only, mlp_bias for Llama only.
-            QkvBias = architecture == Qwen2 || (architecture is Llama or Qwen3 && attentionBias),
-            OutputBias = architecture is Llama or Qwen3 && attentionBias,
+            // Hugging Face reads attention_bias for Llama, Qwen3 and Gemma 3 (q, k, v and o) only, mlp_bias for Llama only.
+            QkvBias = architecture == Qwen2 || (architecture is Llama or Qwen3 or Gemma3 && attentionBias),
+            OutputBias = architecture is Llama or Qwen3 or Gemma3 && attentionBias,
             MlpBias = architecture == Llama && mlpBias,
             TorchDtype = ParseDtype(root),
             BosTokenId = OptionalInt(root, "bos_token_id"),
             EosTokenIds = ParseIds(root["eos_token_id"]),
+            SlidingWindow = slidingWindow,
         };
+        return architecture == Gemma3 ? Gemma3Config.Complete(config, root) : config;
     }
 
     /// <summary>Writes a config.json Hugging Face's <c>from_pretrained</c> reads back as the same model.</summary>
@@ -243,7 +286,7 @@ public sealed record ModelConfig
         var o = new JsonObject
         {
             ["architectures"] = new JsonArray(Architecture),
-            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Qwen3 => "qwen3", Mistral => "mistral", Phi3 => "phi3", _ => "llama" },
+            ["model_type"] = Architecture switch { Qwen2 => "qwen2", Qwen3 => "qwen3", Mistral => "mistral", Phi3 => "phi3", Gemma3 => "gemma3_text", _ => "llama" },
             ["vocab_size"] = VocabSize,
             ["hidden_size"] = HiddenSize,
             ["intermediate_size"] = IntermediateSize,
@@ -258,9 +301,11 @@ public sealed record ModelConfig
             ["hidden_act"] = "silu",
             ["torch_dtype"] = TorchDtype ?? "float32",
         };
+        if (Gemma) Gemma3Config.Write(this, o);
+        else if (Architecture == Mistral && SlidingWindow is { } window) o["sliding_window"] = window;
         if (Architecture is Llama or Qwen3) o["attention_bias"] = QkvBias;
         if (Architecture == Llama) o["mlp_bias"] = MlpBias;
-        if (Architecture is Qwen2 or Qwen3 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] = null; }
+        if (Architecture is Qwen2 or Qwen3 or Mistral) { o["use_sliding_window"] = false; o["sliding_window"] ??= null; }
         if (Architecture == Phi3) WritePhi3Fields(o);
         if (RopeScaling is { } s)
             o["rope_scaling"] = new JsonObject
@@ -281,29 +326,43 @@ public sealed record ModelConfig
         "qwen3" => Qwen3,
         "mistral" => Mistral,
         "phi3" => Phi3,
-        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, qwen3, mistral, phi3"),
+        "gemma3_text" => Gemma3,
+        var other => throw new UnsupportedCheckpointException("model_type", other, $"no architectures list and not one of llama, qwen2, qwen3, mistral, phi3, gemma3_text"),
     };
 
-    private static void CheckActivation(JsonObject root)
+    private static void CheckActivation(JsonObject root, string architecture)
     {
+        if (architecture == Gemma3)
+        {
+            // Gemma3MLP reads hidden_activation only (default gelu_pytorch_tanh).
+            var gelu = root["hidden_activation"]?.GetValue<string>() ?? "gelu_pytorch_tanh";
+            if (gelu != "gelu_pytorch_tanh")
+                throw new UnsupportedCheckpointException("hidden_activation", gelu, "only gelu_pytorch_tanh (GeGLU with tanh-approximated GELU) is implemented for Gemma 3");
+            return;
+        }
         var act = root["hidden_act"]?.GetValue<string>() ?? root["hidden_activation"]?.GetValue<string>() ?? "silu";
         if (act != "silu") throw new UnsupportedCheckpointException("hidden_act", act, "only silu (SwiGLU) is implemented");
     }
 
-    private static void CheckSlidingWindow(JsonObject root, string architecture, int maxPositions)
+    /// <summary>The attention window every layer applies (Mistral's <c>sliding_window</c>), or null; Gemma 3's per-layer windows are read by <see cref="Gemma3Config"/>.</summary>
+    private static int? CheckSlidingWindow(JsonObject root, string architecture, int maxPositions)
     {
         var window = OptionalInt(root, "sliding_window");
-        if (architecture == Phi3) return; // the window caps Phi-3's context instead (ContextLimit)
+        if (architecture == Phi3) return window is { } pw and >= 1 ? pw : null; // caps Phi-3's context (ContextLimit), so it never drops a key
         if (architecture is Qwen2 or Qwen3)
         {
-            // Qwen2 and Qwen3 apply the window only when use_sliding_window is true.
+            // Qwen2 and Qwen3 apply the window only when use_sliding_window is true, and then only on some layers.
             if (OptionalBool(root, "use_sliding_window") == true && window is { } w && w < maxPositions)
-                throw new UnsupportedCheckpointException("use_sliding_window", "true", $"sliding-window attention (sliding_window = {w}) is not implemented");
-            return;
+                throw new UnsupportedCheckpointException("use_sliding_window", "true", $"sliding-window attention (sliding_window = {w}) is not implemented for {architecture}");
+            return null;
         }
-        if (window is { } sw && sw < maxPositions)
-            throw new UnsupportedCheckpointException("sliding_window", sw.ToString(),
-                $"sliding-window attention is not implemented (only null or >= max_position_embeddings = {maxPositions})");
+        if (architecture == Gemma3) return null;
+        if (window is { } sw and < 1) throw new UnsupportedCheckpointException("sliding_window", sw.ToString(), "must be a positive number of positions or null");
+        if (architecture == Mistral) return window is { } mw && mw < maxPositions ? mw : null;   // a window over the whole context changes nothing
+        if (window is { } lw && lw < maxPositions)
+            throw new UnsupportedCheckpointException("sliding_window", lw.ToString(),
+                $"{architecture} has no sliding-window attention (only null or >= max_position_embeddings = {maxPositions})");
+        return null;
     }
 
     private static Llama3RopeScaling? ParseRopeScaling(JsonObject root)
@@ -393,10 +452,10 @@ public sealed record ModelConfig
         _ => [node.GetValue<int>()],
     };
 
-    private static int RequiredInt(JsonObject o, string name) =>
+    internal static int RequiredInt(JsonObject o, string name) =>
         OptionalInt(o, name) ?? throw new InvalidDataException($"config.json: {name} is required");
 
-    private static int? OptionalInt(JsonObject o, string name)
+    internal static int? OptionalInt(JsonObject o, string name)
     {
         var n = o[name];
         if (n is null) return null;
@@ -409,7 +468,7 @@ public sealed record ModelConfig
         }
     }
 
-    private static double? OptionalDouble(JsonObject o, string name) => o[name]?.GetValue<double>();
+    internal static double? OptionalDouble(JsonObject o, string name) => o[name]?.GetValue<double>();
 
-    private static bool? OptionalBool(JsonObject o, string name) => o[name]?.GetValue<bool>();
+    internal static bool? OptionalBool(JsonObject o, string name) => o[name]?.GetValue<bool>();
 }

@@ -11,7 +11,12 @@ public static class WeightNames
     public const string Embed = "model.embed_tokens.weight", FinalNorm = "model.norm.weight", LmHead = "lm_head.weight";
 
     public static string InputNorm(int layer) => $"model.layers.{layer}.input_layernorm.weight";
+    /// <summary>The norm before the MLP in the Llama family; in Gemma 3, the norm of the attention output (before the residual add).</summary>
     public static string PostAttentionNorm(int layer) => $"model.layers.{layer}.post_attention_layernorm.weight";
+    /// <summary>Gemma 3's norm before the MLP.</summary>
+    public static string PreFeedforwardNorm(int layer) => $"model.layers.{layer}.pre_feedforward_layernorm.weight";
+    /// <summary>Gemma 3's norm of the MLP output (before the residual add).</summary>
+    public static string PostFeedforwardNorm(int layer) => $"model.layers.{layer}.post_feedforward_layernorm.weight";
     /// <summary>Qwen3's RMSNorm over each query head [head_dim], applied before RoPE.</summary>
     public static string QNorm(int layer) => $"model.layers.{layer}.self_attn.q_norm.weight";
     /// <summary>Qwen3's RMSNorm over each key head [head_dim], applied before RoPE.</summary>

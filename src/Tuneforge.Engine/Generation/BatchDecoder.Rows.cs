@@ -27,6 +27,8 @@ public sealed unsafe partial class BatchDecoder
     private nint _rowFinalNorm;
     private double[] _inverseFrequencies = [];
     private double _ropeScaling = 1.0; // LongRoPE's attention factor on cos and sin
+    private double[] _localInverseFrequencies = [];   // Gemma 3's sliding layers
+    private nint[] _rowAttentionOutputNorms = [], _rowMlpOutputNorms = [];   // Gemma 3's, per layer (0 when absent)
 
     private static nint Address(Tensor? t)
     {
@@ -51,6 +53,9 @@ public sealed unsafe partial class BatchDecoder
         _rowFinalNorm = Address(_finalNorm);
         _inverseFrequencies = Modeling.RotaryEmbedding.InverseFrequencies(Config);
         _ropeScaling = Config.LongRope?.AttentionFactor ?? 1.0;
+        _localInverseFrequencies = Modeling.RotaryEmbedding.InverseFrequencies(Config, local: true);
+        _rowAttentionOutputNorms = _weights.Layers.Select(w => Address(w.AttentionOutputNorm)).ToArray();
+        _rowMlpOutputNorms = _weights.Layers.Select(w => Address(w.MlpOutputNorm)).ToArray();
     }
 
     private void DisposeRows()
@@ -72,20 +77,27 @@ public sealed unsafe partial class BatchDecoder
         int widest = Math.Max(Math.Max(hidden, _intermediate), Math.Max(qkvWidth, 2 * _intermediate));
         var lora = groups.Count == 0 ? null : new LoraScratch(empty(b, widest), empty(b, Math.Max(rank, 1)), empty(b, widest));
         Tensor h = empty(b, hidden), x = empty(b, hidden), qkv = empty(b, qkvWidth), attn = empty(b, attnWidth),
-            gu = empty(b, 2L * _intermediate), act = empty(b, _intermediate), delta = empty(b, hidden), angles = empty(b, d);
+            gu = empty(b, 2L * _intermediate), act = empty(b, _intermediate), delta = empty(b, hidden), angles = empty(b, d),
+            localAngles = empty(b, d);
         var logits = empty(b, VocabSize);
         float* ph = (float*)Address(h), px = (float*)Address(x), pq = (float*)Address(qkv), pa = (float*)Address(attn),
-            pg = (float*)Address(gu), pc = (float*)Address(act), pd = (float*)Address(delta), pang = (float*)Address(angles);
+            pg = (float*)Address(gu), pc = (float*)Address(act), pd = (float*)Address(delta), pang = (float*)Address(angles),
+            plocal = (float*)Address(localAngles);
 
         // Embedding rows, widened to f32; RoPE angles per row: cos in the first half, sin in the second.
         for (var r = 0; r < b; r++)
         {
             EmbeddingRow(tokens[r], ph + (long)r * hidden, hidden);
+            if (_embedScale != 1) RowOps.Scale(ph + (long)r * hidden, _embedScale, hidden);
             for (var j = 0; j < half; j++)
             {
                 var angle = positions[r] * _inverseFrequencies[j];
                 pang[r * d + j] = (float)Math.Cos(angle) * scaling;
                 pang[r * d + half + j] = (float)Math.Sin(angle) * scaling;
+                if (!Config.Gemma) continue;
+                var local = positions[r] * _localInverseFrequencies[j];
+                plocal[r * d + j] = (float)Math.Cos(local);
+                plocal[r * d + half + j] = (float)Math.Sin(local);
             }
         }
         var slotArray = slots.ToArray();
@@ -98,27 +110,32 @@ public sealed unsafe partial class BatchDecoder
             var weights = _layers[i];
             Project(x, px, l.Qkv, weights.Qkv, qkv, pq, (float*)l.QkvBias, gemm);
             Adapt(lora, groups, pq, qkvWidth, px, hidden, b, i, static f => f.Qkv);
+            var rope = Config.UsesLocalRope(i) ? plocal : pang;
             for (var r = 0; r < b; r++)
             {
                 var row = pq + (long)r * qkvWidth;
                 if (l.QNorm != 0) // Qwen3: RMSNorm over each q and k head (in place), before RoPE
                     for (var head = 0; head < _heads + _kvHeads; head++)
                         RowOps.RmsNorm(row + head * d, (float*)(head < _heads ? l.QNorm : l.KNorm), _eps, row + head * d, d);
-                for (var head = 0; head < _heads + _kvHeads; head++) RowOps.Rope(row + head * d, pang + r * d, pang + r * d + half, rotary);
+                for (var head = 0; head < _heads + _kvHeads; head++) RowOps.Rope(row + head * d, rope + r * d, rope + r * d + half, rotary);
                 var at = slotArray[r] * slotStride + positions[r] * positionStride;
                 new ReadOnlySpan<float>(row + attnWidth, (int)positionStride).CopyTo(new Span<float>((float*)l.Keys + at, (int)positionStride));
                 new ReadOnlySpan<float>(row + attnWidth + positionStride, (int)positionStride).CopyTo(new Span<float>((float*)l.Values + at, (int)positionStride));
             }
-            Attend(l, pq, pa, slotArray, positions, slotStride, positionStride);
+            Attend(l, pq, pa, slotArray, positions, slotStride, positionStride, Config.WindowOf(i));
             Project(attn, pa, l.O, weights.O, delta, pd, (float*)l.OBias, gemm);
             Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O);
+            if (_rowAttentionOutputNorms[i] != 0) NormRows(pd, (float*)_rowAttentionOutputNorms[i], pd, b, hidden);   // Gemma 3
             RowOps.Add(ph, pd, b * hidden);
             NormRows(ph, (float*)l.PostNorm, px, b, hidden);
             Project(x, px, l.GateUp, weights.GateUp, gu, pg, (float*)l.GateUpBias, gemm);
             Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp);
-            for (var r = 0; r < b; r++) RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
+            for (var r = 0; r < b; r++)
+                if (Config.Gemma) RowOps.GeluTanhMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
+                else RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
             Project(act, pc, l.Down, weights.Down, delta, pd, (float*)l.DownBias, gemm);
             Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down);
+            if (_rowMlpOutputNorms[i] != 0) NormRows(pd, (float*)_rowMlpOutputNorms[i], pd, b, hidden);   // Gemma 3
             RowOps.Add(ph, pd, b * hidden);
         }
         NormRows(ph, (float*)_rowFinalNorm, px, b, hidden);
@@ -178,18 +195,21 @@ public sealed unsafe partial class BatchDecoder
 
     /// <summary>
     /// Every query head of every row against its slot's cache (the new position already written); the query heads
-    /// sharing a K/V head go together, so each cached key and value is read once per row and K/V head.
+    /// sharing a K/V head go together, so each cached key and value is read once per row and K/V head. With a
+    /// <paramref name="window"/> a row reads only the window's last positions of its cache.
     /// </summary>
-    private void Attend(RowLayer l, float* qkv, float* output, int[] slots, long[] positions, long slotStride, long positionStride)
+    private void Attend(RowLayer l, float* qkv, float* output, int[] slots, long[] positions, long slotStride, long positionStride, int? window)
     {
         int heads = _heads, kvHeads = _kvHeads, groups = _groups, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d;
         nint q = (nint)qkv, o = (nint)output;
+        var scale = (float)Config.AttentionScale;
         void One(int task)
         {
             int r = task / kvHeads, kv = task % kvHeads;
-            var cacheAt = slots[r] * slotStride + kv * d;
+            var first = Modeling.SlidingWindow.FirstKey(positions[r], window);
+            var cacheAt = slots[r] * slotStride + first * positionStride + kv * d;
             RowOps.Attend((float*)q + (long)r * qkvWidth + kv * groups * d, groups, (float*)l.Keys + cacheAt, (float*)l.Values + cacheAt,
-                positionStride, (int)positions[r] + 1, d, (float*)o + ((long)r * heads + kv * groups) * d);
+                positionStride, (int)(positions[r] + 1 - first), d, (float*)o + ((long)r * heads + kv * groups) * d, scale);
         }
         var tasks = slots.Length * kvHeads;
         // Split between threads only when there is enough to split: a handful of short heads is quicker on one.

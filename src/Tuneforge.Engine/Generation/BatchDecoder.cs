@@ -1,15 +1,17 @@
+using TorchSharp;
 using Tuneforge.Engine.Checkpoints;
 using FusedBaseWeights = Tuneforge.Engine.Modeling.FusedBaseWeights;
 using GroupedQuery = Tuneforge.Engine.Modeling.GroupedQuery;
 using RotaryEmbedding = Tuneforge.Engine.Modeling.RotaryEmbedding;
+using SlidingWindow = Tuneforge.Engine.Modeling.SlidingWindow;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// A Llama-family base model held once in memory for serving, running many sequences at once. Each sequence owns a
-/// slot of the KV cache; <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
+/// A Llama-family (or Gemma 3) base model held once in memory for serving, running many sequences at once. Each
+/// sequence owns a slot of the KV cache (sliding-window layers read only the window's positions of it); <see cref="Prefill"/> runs a whole prompt into a slot in one pass and <see cref="Decode"/>
 /// advances several slots by one token each, every sequence at its own position, each row with its own LoRA adapter
 /// (or none) over the shared base weights. Weights are laid out for inference: q|k|v and gate|up fused.
 /// A prompt runs through libtorch in the compute dtype (<see cref="Dtype"/>: bf16 where the CPU has native bf16 dot
@@ -31,6 +33,8 @@ public sealed partial class BatchDecoder : IDisposable
     private readonly Tensor _lmHead;  // [V, hidden] (the embedding itself when tied)
     private readonly Tensor _finalNorm;
     private readonly RotaryEmbedding _rope;
+    private readonly RotaryEmbedding? _localRope; // Gemma 3's sliding layers
+    private readonly float _embedScale = 1;       // Gemma 3: √hidden rounded to the embedding's dtype
     private readonly int[] _lengths;  // tokens held per slot
     private readonly bool[] _used;
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
@@ -94,6 +98,12 @@ public sealed partial class BatchDecoder : IDisposable
             _widened = empty(Math.Min(largest, WidenedCapacity), dtype: dtype).DetachFromDisposeScope();
         }
         _rope = new RotaryEmbedding(config);
+        if (config.Gemma)
+        {
+            _localRope = new RotaryEmbedding(config, local: true);
+            using var scale = tensor(config.EmbeddingScale).to(_embed.dtype);
+            _embedScale = scale.to(float32).item<float>();
+        }
         if (rowsCache) PrepareRows();
         DecodingPath = ChoosePath(requested, decodePath is null, rowsPossible);
         _path = DecodingPath.Path;
@@ -161,18 +171,23 @@ public sealed partial class BatchDecoder : IDisposable
         var positions = arange(t, dtype: int64);
         var routing = adapter is null ? FusedLoraPlan.None : FusedLoraPlan.AllRows(adapter);
         var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [T, 1, D]
-        var h = _embed.index_select(0, ids).to(float32); // [T, hidden] residual stream kept in f32
+        var (localCos, localSin) = _localRope is null ? (cos, sin) : _localRope.Angles(positions, Dtype);
+        // sliding-window layers' mask, when the prompt is longer than the window
+        var band = Config.SlidingWindow is { } window && t > window ? SlidingWindow.Band(t, window).view(1, 1, t, t) : null;
+        var h = Embed(ids);                              // [T, hidden] residual stream kept in f32
         for (var i = 0; i < _layers.Length; i++)
         {
             var l = _layers[i];
-            var (q, k, v) = Projections(h, l, i, routing, cos, sin);
+            var local = Config.UsesLocalRope(i);
+            var (q, k, v) = Projections(h, l, i, routing, local ? localCos : cos, local ? localSin : sin);
             l.KeyCache[slot].narrow(0, 0, t).copy_(k);
             l.ValueCache[slot].narrow(0, 0, t).copy_(v);
             // [1, H, T, D]; K/V heads repeated for grouped-query attention
             var qh = q.permute(1, 0, 2).unsqueeze(0);
             var kh = GroupedQuery.RepeatKv(k.permute(1, 0, 2), _groups).unsqueeze(0);
             var vh = GroupedQuery.RepeatKv(v.permute(1, 0, 2), _groups).unsqueeze(0);
-            var attn = F.scaled_dot_product_attention(qh, kh, vh, is_casual: true);
+            var windowed = band is not null && Config.IsSliding(i);
+            var attn = F.scaled_dot_product_attention(qh, kh, vh, attn_mask: windowed ? band : null, is_casual: !windowed);
             var merged = attn.squeeze(0).permute(1, 0, 2).reshape(t, _heads * _headDim);
             FinishLayer(h, merged, l, i, routing);
         }
@@ -216,13 +231,19 @@ public sealed partial class BatchDecoder : IDisposable
         Tensor? mask = null;
         if (pos.Any(p => p != pos[0]))
             mask = arange(maxLen, dtype: int64).unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, maxLen);
+        // Sliding-window layers' mask [B, 1, 1, maxLen], when some row has cached more than the window.
+        Tensor? windowMask = null;
+        if (Config.SlidingWindow is { } window && pos.Any(p => p >= window))
+            windowMask = SlidingWindow.StepMask(positions, maxLen, window);
         var routing = FusedLoraPlan.For(adapters);
         var (cos, sin) = _rope.Angles(positions, Dtype);                                            // [B, 1, D]
-        var h = _embed.index_select(0, ids).to(float32); // [B, hidden]
+        var (localCos, localSin) = _localRope is null ? (cos, sin) : _localRope.Angles(positions, Dtype);
+        var h = Embed(ids);                              // [B, hidden]
         for (var i = 0; i < _layers.Length; i++)
         {
             var l = _layers[i];
-            var (q, k, v) = Projections(h, l, i, routing, cos, sin);
+            var local = Config.UsesLocalRope(i);
+            var (q, k, v) = Projections(h, l, i, routing, local ? localCos : cos, local ? localSin : sin);
             // The cache is f32 only while the load-time measurement runs this path next to the row path.
             l.KeyCache.index_put_(k.to(l.KeyCache.dtype), slotIndex, positions);
             l.ValueCache.index_put_(v.to(l.ValueCache.dtype), slotIndex, positions);
@@ -233,7 +254,7 @@ public sealed partial class BatchDecoder : IDisposable
             values = values.narrow(1, 0, maxLen).permute(0, 2, 1, 3).to(Dtype);
             // Queries grouped by their K/V head: [B, KVH, G, D]; one query position per row, so no causal mask.
             var qg = q.view(b, _kvHeads, _groups, _headDim);
-            var attn = F.scaled_dot_product_attention(qg, keys, values, mask);
+            var attn = F.scaled_dot_product_attention(qg, keys, values, windowMask is not null && Config.IsSliding(i) ? windowMask : mask);
             FinishLayer(h, attn.reshape(b, _heads * _headDim), l, i, routing);
         }
         for (var i = 0; i < b; i++) _lengths[slots[i]]++;
@@ -259,21 +280,35 @@ public sealed partial class BatchDecoder : IDisposable
         if (l.QNorm is { } qNorm && l.KNorm is { } kNorm)   // Qwen3: RMSNorm over each q and k head, before RoPE
             qk = cat([Modeling.RmsNorm.Normalize(qk.narrow(1, 0, _heads), qNorm, _eps), Modeling.RmsNorm.Normalize(qk.narrow(1, _heads, _kvHeads), kNorm, _eps)], 1);
         var roped = RotaryEmbedding.Apply(qk, cos, sin);
-        return (roped.narrow(1, 0, _heads), roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
+        var q = roped.narrow(1, 0, _heads);
+        if (Config.QueryPreAttnScalar is not null)   // SDPA divides by √D; Gemma 3 wants query_pre_attn_scalar^−½
+            using (var rescale = (Math.Sqrt(_headDim) * Config.AttentionScale).ToScalar()) q = q.mul(rescale);
+        return (q, roped.narrow(1, _heads, _kvHeads), heads.narrow(1, _heads + _kvHeads, _kvHeads));
+    }
+
+    /// <summary>Embedding rows [N, hidden] in f32 (Gemma 3's scaled by √hidden).</summary>
+    private Tensor Embed(Tensor ids)
+    {
+        var h = _embed.index_select(0, ids).to(float32);
+        return _embedScale == 1 ? h : h.mul_(_embedScale);
     }
 
     /// <summary>Output projection and MLP, both added into the residual stream <paramref name="h"/> in place.</summary>
     private void FinishLayer(Tensor h, Tensor attn, Layer l, int layer, FusedLoraPlan routing)
     {
+        var gemma = _weights.Layers[layer];   // Gemma 3's norms of the attention and MLP outputs (else null)
         var o = Linear(attn, l.O, l.OBias);
         routing.Apply(o, attn, layer, static f => f.O);
+        if (gemma.AttentionOutputNorm is { } attnNorm) o = Modeling.RmsNorm.Normalize(o.to(float32), attnNorm, _eps);
         h.add_(o, Scalars.One);
         var x = Norm(h, l.PostNorm);
         var gu = Linear(x, l.GateUp, l.GateUpBias);
         routing.Apply(gu, x, layer, static f => f.GateUp);
-        var act = F.silu(gu.narrow(1, 0, _intermediate)).mul_(gu.narrow(1, _intermediate, _intermediate));
+        var gate = gu.narrow(1, 0, _intermediate);
+        var act = (Config.Gemma ? F.gelu(gate, TorchSharp.Modules.GELU.Approximate.tanh) : F.silu(gate)).mul_(gu.narrow(1, _intermediate, _intermediate));
         var down = Linear(act, l.Down, l.DownBias);
         routing.Apply(down, act, layer, static f => f.Down);
+        if (gemma.MlpOutputNorm is { } mlpNorm) down = Modeling.RmsNorm.Normalize(down.to(float32), mlpNorm, _eps);
         h.add_(down, Scalars.One);
     }
 

@@ -9,7 +9,8 @@ namespace Tuneforge.Engine.Generation;
 /// The small f32 operations of a decoding step, on rows in native memory: a step moves one token per sequence, so
 /// each of these touches a few thousand floats, and as libtorch operators their dispatch would cost more than their
 /// arithmetic (about forty per layer). They compute what the decoder's libtorch path computes:
-/// RMSNorm with f32 statistics, rotate-half RoPE, SiLU-gated MLP, softmax attention scaled by 1/√head_dim.
+/// RMSNorm with f32 statistics, rotate-half RoPE, SiLU- or GELU-gated MLP, softmax attention scaled by 1/√head_dim
+/// (or Gemma 3's scale).
 /// </summary>
 public static unsafe class RowOps
 {
@@ -50,6 +51,36 @@ public static unsafe class RowOps
     }
 
     /// <summary>
+    /// output[j] = gelu_tanh(gateUp[j]) · gateUp[n + j] (Gemma 3's GeGLU), with gelu_tanh(g) = ½g(1 + tanh(√(2/π)(g + 0.044715g³)))
+    /// and tanh(y) = 1 − 2/(exp(2y) + 1), which saturates to ±1 where exp overflows or vanishes.
+    /// </summary>
+    public static void GeluTanhMul(float* gateUp, float* output, int n)
+    {
+        const float c = 0.7978845608028654f, k = 0.044715f;   // √(2/π)
+        var j = 0;
+        var one = Vector256<float>.One;
+        var two = Vector256.Create(2f);
+        for (; j + 8 <= n; j += 8)
+        {
+            var g = Vector256.Load(gateUp + j);
+            var y = Vector256.Create(c) * (g + Vector256.Create(k) * g * g * g);
+            var tanh = one - two / (Vector256.Exp(two * y) + one);
+            Vector256.Store(Vector256.Create(0.5f) * g * (one + tanh) * Vector256.Load(gateUp + n + j), output + j);
+        }
+        for (; j < n; j++)
+        {
+            var g = gateUp[j];
+            output[j] = 0.5f * g * (1f + MathF.Tanh(c * (g + k * g * g * g))) * gateUp[n + j];
+        }
+    }
+
+    /// <summary>x[i] ← x[i] · a</summary>
+    public static void Scale(float* x, float a, int n)
+    {
+        for (var i = 0; i < n; i++) x[i] *= a;
+    }
+
+    /// <summary>
     /// Rotate-half RoPE on the first d values of a head in place (d = rotary_dim): with c = cos, s = sin of the position's angles (d/2 each),
     /// x[j] ← x[j]·c[j] − x[j+d/2]·s[j] and x[j+d/2] ← x[j+d/2]·c[j] + x[j]·s[j].
     /// </summary>
@@ -69,15 +100,16 @@ public static unsafe class RowOps
     /// <paramref name="length"/> cached positions: softmax(q·kᵀ/√d)·v. Query head h is at <c>q + h·d</c>, its output at
     /// <c>output + h·d</c>; keys and values of position t sit at <c>keys + t·stride</c> (the cache interleaves the K/V
     /// heads). Each cached key and value is read once for the whole group, and the exponentials are vector ones.
+    /// <paramref name="scale"/> replaces 1/√d when given (Gemma 3's query_pre_attn_scalar^−½).
     /// </summary>
-    public static void Attend(float* q, int heads, float* keys, float* values, long stride, int length, int d, float* output)
+    public static void Attend(float* q, int heads, float* keys, float* values, long stride, int length, int d, float* output, float scale = 0)
     {
         var rented = ArrayPool<float>.Shared.Rent(heads * length);
         try
         {
             fixed (float* scores = rented)
             {
-                var scale = 1f / MathF.Sqrt(d);
+                if (scale == 0) scale = 1f / MathF.Sqrt(d);
                 var t = 0;
                 if (d % 8 == 0 && Avx.IsSupported)
                     for (; t + 8 <= length; t += 8)

@@ -6,20 +6,27 @@ namespace Tuneforge.Engine.Modeling;
 /// <summary>
 /// One decoder layer's frozen weights with the projections that read the same input stacked, so each group is one
 /// matmul: Qkv [(heads + 2·kv_heads)·head_dim, hidden] (bias likewise), GateUp [2·intermediate, hidden] (bias likewise).
-/// A bias is null where the config has none; QNorm and KNorm [head_dim] are Qwen3's per-head norms, else null.
+/// A bias is null where the config has none; QNorm and KNorm [head_dim] are Qwen3's and Gemma 3's per-head norms, else null.
+/// PostNorm [hidden] is the norm before the MLP (Gemma 3's pre_feedforward_layernorm).
 /// </summary>
 public sealed record FusedLayerWeights(Tensor InputNorm, Tensor Qkv, Tensor? QkvBias, Tensor? QNorm, Tensor? KNorm, Tensor O, Tensor? OBias,
     Tensor PostNorm, Tensor GateUp, Tensor? GateUpBias, Tensor Down, Tensor? DownBias)
 {
+    /// <summary>Gemma 3's post_attention_layernorm [hidden] on the attention output before the residual add, else null.</summary>
+    public Tensor? AttentionOutputNorm { get; init; }
+    /// <summary>Gemma 3's post_feedforward_layernorm [hidden] on the MLP output before the residual add, else null.</summary>
+    public Tensor? MlpOutputNorm { get; init; }
+
     public IEnumerable<Tensor> All =>
-        new[] { InputNorm, Qkv, QkvBias, QNorm, KNorm, O, OBias, PostNorm, GateUp, GateUpBias, Down, DownBias }.OfType<Tensor>();
+        new[] { InputNorm, Qkv, QkvBias, QNorm, KNorm, O, OBias, AttentionOutputNorm, PostNorm, GateUp, GateUpBias, Down, DownBias, MlpOutputNorm }.OfType<Tensor>();
 }
 
 /// <summary>
 /// A Llama-family base model held as plain frozen tensors for the two runners (the trainer's forward over a flat
 /// adapter buffer, <see cref="Training.LoraNetwork"/>, and the decoder, <see cref="Generation.BatchDecoder"/>): read by
 /// Hugging Face name, q|k|v and gate|up stacked once at load time (Phi-3 stores them stacked already), matrices in the
-/// compute dtype and norm weights in their own dtype. The one loader both runners share.
+/// compute dtype and norm weights in their own dtype. The one loader both runners share. Gemma 3's RMSNorm weights w
+/// are held as 1 + w (added in f32), so every runner's RMSNorm multiplies by its weight alone.
 /// </summary>
 public sealed class FusedBaseWeights : IDisposable
 {
@@ -53,6 +60,8 @@ public sealed class FusedBaseWeights : IDisposable
         Tensor Need(string name, ScalarType t) => weight(name, t) ?? throw new InvalidDataException($"the checkpoint has no tensor {name}");
         // Each kept tensor is a fresh contiguous copy or alias owned by this object, never by the caller's dispose scope.
         Tensor Get(string name, ScalarType t) => Need(name, t).contiguous().DetachFromDisposeScope();
+        // Gemma3RMSNorm scales by (1 + w), computed in f32
+        Tensor Norm(string name) => config.Gemma ? Need(name, float32).add(1).to(normDtype).DetachFromDisposeScope() : Get(name, normDtype);
         Tensor Stack(IEnumerable<string> names) => cat(names.Select(n => Need(n, dtype)).ToArray(), 0).DetachFromDisposeScope();
         // one fused group's weights [Σ out, in] and its biases [Σ out] (or null)
         (Tensor Weight, Tensor? Bias) Group(int layer, IReadOnlyList<string> members) =>
@@ -64,7 +73,7 @@ public sealed class FusedBaseWeights : IDisposable
         {
             embed = Get(WeightNames.Embed, dtype);
             head = config.TieWordEmbeddings ? embed : Get(WeightNames.LmHead, dtype);
-            finalNorm = Get(WeightNames.FinalNorm, normDtype);
+            finalNorm = Norm(WeightNames.FinalNorm);
         }
         var result = new FusedLayerWeights[config.NumHiddenLayers];
         for (var i = 0; i < result.Length; i++)
@@ -73,14 +82,18 @@ public sealed class FusedBaseWeights : IDisposable
             // qkv, o, gate_up, down (Phi-3 stores each group as one matrix already)
             var groups = config.FusedProjections.Select(members => Group(i, members)).ToArray();
             result[i] = new FusedLayerWeights(
-                InputNorm: Get(WeightNames.InputNorm(i), normDtype),
+                InputNorm: Norm(WeightNames.InputNorm(i)),
                 Qkv: groups[0].Weight, QkvBias: groups[0].Bias,
-                QNorm: config.QkNorm ? Get(WeightNames.QNorm(i), normDtype) : null,
-                KNorm: config.QkNorm ? Get(WeightNames.KNorm(i), normDtype) : null,
+                QNorm: config.QkNorm ? Norm(WeightNames.QNorm(i)) : null,
+                KNorm: config.QkNorm ? Norm(WeightNames.KNorm(i)) : null,
                 O: groups[1].Weight, OBias: groups[1].Bias,
-                PostNorm: Get(WeightNames.PostAttentionNorm(i), normDtype),
+                PostNorm: Norm(config.Gemma ? WeightNames.PreFeedforwardNorm(i) : WeightNames.PostAttentionNorm(i)),
                 GateUp: groups[2].Weight, GateUpBias: groups[2].Bias,
-                Down: groups[3].Weight, DownBias: groups[3].Bias);
+                Down: groups[3].Weight, DownBias: groups[3].Bias)
+            {
+                AttentionOutputNorm = config.Gemma ? Norm(WeightNames.PostAttentionNorm(i)) : null,
+                MlpOutputNorm = config.Gemma ? Norm(WeightNames.PostFeedforwardNorm(i)) : null,
+            };
         }
         return new FusedBaseWeights(embed, head, finalNorm, result);
     }

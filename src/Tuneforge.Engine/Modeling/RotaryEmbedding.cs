@@ -16,12 +16,13 @@ public sealed class RotaryEmbedding
 {
     private readonly double[] _inverseFrequencies;
 
-    public RotaryEmbedding(ModelConfig config)
+    /// <param name="local">the RoPE of Gemma 3's sliding-window layers (<see cref="ModelConfig.UsesLocalRope"/>): base rope_local_base_freq, unscaled</param>
+    public RotaryEmbedding(ModelConfig config, bool local = false)
     {
         HeadDim = config.HeadDim;
         RotaryDim = config.RotaryDim;
-        _inverseFrequencies = InverseFrequencies(config);
-        AttentionScaling = config.LongRope?.AttentionFactor ?? 1.0;
+        _inverseFrequencies = InverseFrequencies(config, local);
+        AttentionScaling = local ? 1.0 : config.LongRope?.AttentionFactor ?? 1.0;
     }
 
     public RotaryEmbedding(int headDim, double theta, Llama3RopeScaling? scaling)
@@ -38,12 +39,21 @@ public sealed class RotaryEmbedding
     public double AttentionScaling { get; }
     public IReadOnlyList<double> InverseFrequencyValues => _inverseFrequencies;
 
-    /// <summary>[rotary_dim / 2] inverse frequencies of a config (llama3 or LongRoPE short-factor scaling applied).</summary>
-    public static double[] InverseFrequencies(ModelConfig config)
+    /// <summary>
+    /// [rotary_dim / 2] inverse frequencies of a layer: <paramref name="local"/> as in the constructor; otherwise
+    /// llama3 or LongRoPE short-factor scaling applied, and a linear rope_scaling dividing them by its factor.
+    /// </summary>
+    public static double[] InverseFrequencies(ModelConfig config, bool local = false)
     {
-        if (config.LongRope is not { } longRope) return InverseFrequencies(config.RotaryDim, config.RopeTheta, config.RopeScaling);
-        var inv = InverseFrequencies(config.RotaryDim, config.RopeTheta, null);
-        for (var i = 0; i < inv.Length; i++) inv[i] /= longRope.ShortFactor[i];
+        if (local) return InverseFrequencies(config.RotaryDim, config.RopeLocalTheta, null);
+        if (config.LongRope is { } longRope)
+        {
+            var scaled = InverseFrequencies(config.RotaryDim, config.RopeTheta, null);
+            for (var i = 0; i < scaled.Length; i++) scaled[i] /= longRope.ShortFactor[i];
+            return scaled;
+        }
+        var inv = InverseFrequencies(config.RotaryDim, config.RopeTheta, config.RopeScaling);
+        if (config.RopeLinearFactor != 1) for (var i = 0; i < inv.Length; i++) inv[i] /= config.RopeLinearFactor;
         return inv;
     }
 
@@ -85,7 +95,11 @@ public sealed class RotaryEmbedding
         var angles = positionIds.to(ScalarType.Float64).unsqueeze(-1).mul(inv);          // [..., d/2]
         var cos = angles.cos();
         var sin = angles.sin();
-        if (AttentionScaling != 1.0) { cos = cos.mul(AttentionScaling); sin = sin.mul(AttentionScaling); }
+        if (AttentionScaling != 1.0)
+        {
+            using var factor = AttentionScaling.ToScalar(); // alive through both calls (see Scalars)
+            cos = cos.mul(factor); sin = sin.mul(factor);
+        }
         var fullCos = cat([cos, cos], -1).to(dtype).unsqueeze(-2);                          // [..., 1, d]
         var signedSin = cat([sin.neg(), sin], -1).to(dtype).unsqueeze(-2);
         return (fullCos.MoveToOuterDisposeScope(), signedSin.MoveToOuterDisposeScope());

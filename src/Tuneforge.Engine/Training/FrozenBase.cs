@@ -46,14 +46,14 @@ internal sealed class FrozenBase : IDisposable
         return new(config, dtype, matrices, FusedBaseWeights.Load(config, Convert, matrices, normDtype: dtype));
     }
 
-    /// <summary>A randomly initialised base (normal(0, 0.02) weights, unit norms), for the benchmark and tests.</summary>
+    /// <summary>A randomly initialised base (normal(0, 0.02) weights, unit norms: Gemma 3's stored as 0, applied as 1 + 0), for the benchmark and tests.</summary>
     public static FrozenBase Random(ModelConfig config, ScalarType dtype, int seed, ScalarType? storage = null)
     {
         var generator = new Generator((ulong)seed);
         using var initScale = 0.02f.ToScalar();
         var tensors = new Dictionary<string, Tensor>();
         foreach (var (name, dims) in config.ParameterShapes())
-            tensors[name] = name.EndsWith("norm.weight") ? ones(dims, dtype: float32)
+            tensors[name] = name.EndsWith("norm.weight") ? (config.Gemma ? zeros(dims, dtype: float32) : ones(dims, dtype: float32))
                 : name.EndsWith(".bias") ? zeros(dims, dtype: float32)
                 : randn(dims, dtype: float32, generator: generator).mul_(initScale);
         try { return FromTensors(config, n => tensors[n], dtype, storage); }

@@ -7,9 +7,10 @@ using F = TorchSharp.torch.nn.functional;
 namespace Tuneforge.Engine.Training;
 
 /// <summary>
-/// The Llama-family decoder as the trainer runs it: frozen base weights, LoRA on the targeted projections, packed
-/// rows. Returns hidden states after the final norm for the rows the loss needs; the LM head and loss are computed
-/// by <see cref="ChunkedLmHead"/> in chunks, so [tokens, vocab] logits never exist at once.
+/// The Llama-family decoder (and Gemma 3, see <see cref="ModelConfig.Gemma"/>) as the trainer runs it: frozen base
+/// weights, LoRA on the targeted projections, packed rows. Returns hidden states after the final norm for the rows
+/// the loss needs; the LM head and loss are computed by <see cref="ChunkedLmHead"/> in chunks, so [tokens, vocab]
+/// logits never exist at once.
 /// </summary>
 internal sealed class LoraNetwork
 {
@@ -17,6 +18,7 @@ internal sealed class LoraNetwork
     private readonly LoraParameters _lora;
     private readonly ModelConfig _config;
     private readonly RotaryEmbedding _rope;
+    private readonly RotaryEmbedding? _localRope; // Gemma 3's sliding layers
 
     public double Dropout { get; }
 
@@ -30,6 +32,7 @@ internal sealed class LoraNetwork
         _config = frozen.Config;
         Dropout = dropout;
         _rope = new RotaryEmbedding(_config);
+        if (_config.Gemma) _localRope = new RotaryEmbedding(_config, local: true);
     }
 
     /// <summary>
@@ -43,11 +46,15 @@ internal sealed class LoraNetwork
         var ids = tensor(row.Ids);
         var positions = tensor(row.Positions);
         var (cos, sin) = _rope.Angles(positions, dtype);         // [T, 1, head_dim]
+        var (localCos, localSin) = _localRope is null ? (cos, sin) : _localRope.Angles(positions, dtype);
         var mask = AttentionMask(row);                            // null (one example) or bool [1, 1, T, T]
+        var windowMask = WindowMask(row, mask);                   // null (no window shorter than the row) or bool [1, 1, T, T]
         // the adapters in the compute dtype, in one cast; LoraProjection adds their gradients to the f32 buffer
         var lora = _lora.Flat.detach().to(dtype);
 
         var x = _base.Embed.index_select(0, ids);                 // [T, H]
+        if (_config.Gemma)                                        // × √H rounded to the embedding's dtype, as Gemma3TextScaledWordEmbedding
+            using (var scale = tensor(_config.EmbeddingScale).to(x.dtype)) x = x.mul(scale);
         for (int i = 0; i < _config.NumHiddenLayers; i++)
         {
             // The layer's temporaries die with this scope; autograd keeps (natively) only what backward needs.
@@ -56,11 +63,17 @@ internal sealed class LoraNetwork
             var groups = _lora.Groups[i];
             // the projections after a norm take the residual stream and normalise it themselves
             var qkv = Project(x, layer.Qkv, groups[0], lora, dropoutGenerator, "norm + qkv", layer.InputNorm, layer.QkvBias);  // [T, (nq + 2 nkv) · hd]
-            var attn = Attention(Mark(qkv, "rope+attention"), layer, cos, sin, mask, T);                     // [T, nq · hd]
-            x = x.add(Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o", bias: layer.OBias), Scalars.One);
+            var local = _config.UsesLocalRope(i);
+            var attn = Attention(Mark(qkv, "rope+attention"), layer, local ? localCos : cos, local ? localSin : sin,
+                _config.IsSliding(i) && windowMask is not null ? windowMask : mask, T);                       // [T, nq · hd]
+            var o = Project(attn, layer.O, groups[1], lora, dropoutGenerator, "o", bias: layer.OBias);     // [T, H]
+            if (layer.AttentionOutputNorm is { } attnNorm) o = Norm(o, attnNorm);                           // Gemma 3
+            x = x.add(o, Scalars.One);
             var gateUp = Project(x, layer.GateUp, groups[2], lora, dropoutGenerator, "norm + gate_up", layer.PostNorm, layer.GateUpBias); // [T, 2 I]
-            var act = SwiGlu.Apply(Mark(gateUp, "silu*mul"));                                  // [T, I]
-            x = x.add(Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down", bias: layer.DownBias), Scalars.One).MoveToOuterDisposeScope();
+            var act = _config.Gemma ? GeGlu(Mark(gateUp, "gelu*mul")) : SwiGlu.Apply(Mark(gateUp, "silu*mul"));     // [T, I]
+            var down = Project(act, layer.Down, groups[3], lora, dropoutGenerator, "down", bias: layer.DownBias);
+            if (layer.MlpOutputNorm is { } mlpNorm) down = Norm(down, mlpNorm);                              // Gemma 3
+            x = x.add(down, Scalars.One).MoveToOuterDisposeScope();
         }
         var final = Norm(Mark(x, "final norm").index_select(0, selectRows), _base.FinalNorm);
         Profile?.EndForward();
@@ -91,6 +104,8 @@ internal sealed class LoraNetwork
         var q = qk.narrow(1, 0, nq).transpose(0, 1).unsqueeze(0);      // [1, nq, T, hd]
         var k = qk.narrow(1, nq, nkv).transpose(0, 1);                 // [nkv, T, hd]
         var v = heads.narrow(1, nq + nkv, nkv).transpose(0, 1);        // [nkv, T, hd]
+        if (_config.QueryPreAttnScalar is not null)                      // SDPA divides by √hd; Gemma 3 wants query_pre_attn_scalar^−½
+            using (var rescale = (Math.Sqrt(hd) * _config.AttentionScale).ToScalar()) q = q.mul(rescale);
         k = GroupedQuery.RepeatKv(k, nq / nkv);                          // [nq, T, hd]
         v = GroupedQuery.RepeatKv(v, nq / nkv);
         var o = F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
@@ -108,6 +123,24 @@ internal sealed class LoraNetwork
         var seg = tensor(segment);
         var same = seg.unsqueeze(1).eq(seg.unsqueeze(0));
         return same.logical_and_(ones(row.Length, row.Length, dtype: @bool).tril()).view(1, 1, row.Length, row.Length);
+    }
+
+    /// <summary>
+    /// Sliding-window layers' mask: the causal (and, packed, block-diagonal) <paramref name="mask"/> narrowed to the
+    /// window; null when the row is no longer than the window, where the window excludes nothing.
+    /// </summary>
+    private Tensor? WindowMask(PackedRow row, Tensor? mask)
+    {
+        if (_config.SlidingWindow is not { } window || row.Length <= window) return null;
+        var band = SlidingWindow.Band(row.Length, window).view(1, 1, row.Length, row.Length);
+        return mask is null ? band : band.logical_and_(mask);
+    }
+
+    /// <summary>Gemma 3's MLP activation: gelu_pytorch_tanh(gate) · up, for [T, 2·I] gate|up → [T, I] (autograd's backward).</summary>
+    private Tensor GeGlu(Tensor gateUp)
+    {
+        var half = gateUp.shape[1] / 2;
+        return F.gelu(gateUp.narrow(1, 0, half), TorchSharp.Modules.GELU.Approximate.tanh).mul(gateUp.narrow(1, half, half));
     }
 
     private Tensor Norm(Tensor x, Tensor weight) => Modeling.RmsNorm.Normalize(x, weight, _config.RmsNormEps);

@@ -33,6 +33,8 @@ internal sealed class AdaptedCheckpoint : IDisposable
             ["qwen3"] = (RandomCheckpoint.Qwen3Config, ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]),
             // one K/V head, explicit head_dim 24 ≠ hidden / heads.
             ["mistral"] = (RandomCheckpoint.MistralConfig, ["k_proj", "o_proj", "gate_proj"]),
+            // Gemma 3 (sliding and global layers, GeGLU, four norms per layer); attention and MLP partly adapted.
+            ["gemma3"] = (RandomCheckpoint.Gemma3Config, ["q_proj", "v_proj", "o_proj", "gate_proj", "down_proj"]),
         };
 
     private readonly TempDir _dir = new();

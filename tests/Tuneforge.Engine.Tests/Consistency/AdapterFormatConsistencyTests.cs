@@ -26,6 +26,7 @@ public class AdapterFormatConsistencyTests
     [InlineData("llama")]
     [InlineData("qwen2")]
     [InlineData("mistral")]
+    [InlineData("gemma3")]
     public void A_trainer_written_adapter_reads_the_same_in_every_reader(string name)
     {
         using var c = new AdaptedCheckpoint(name);
@@ -134,8 +135,23 @@ public class AdapterFormatConsistencyTests
             Agreement.Close(expected, fromExport.Load(tensorName, ScalarType.Float64), 1e-6, $"{name}: merged {tensorName}");
         }
         Assert.Equal(adapter.Modules.Count, folded);
+        ServesLikeTheAdapter(c, exported, name);
+    }
 
-        // Serving the merged export gives what serving the base with the adapter gives.
+    [Fact]
+    public void A_Gemma_3_merged_export_serves_like_the_adapter()
+    {
+        // Gemma 3 stores its norm weights as w (applied as 1 + w): the streamed export copies them untouched.
+        using var c = new AdaptedCheckpoint("gemma3");
+        var exported = c.Scratch("exported");
+        AdapterExport.ExportMerged(c.BaseDir, c.AdapterDir, exported);
+        ServesLikeTheAdapter(c, exported, "gemma3");
+    }
+
+    /// <summary>Serving the merged export gives what serving the base with the adapter gives.</summary>
+    private static void ServesLikeTheAdapter(AdaptedCheckpoint c, string exported, string name)
+    {
+        using var scope = NewDisposeScope();
         var (prompt, _) = c.Examples();
         using var merged = BatchDecoder.Load(exported, ScalarType.Float32, slots: 1, contextLength: 128);
         using var adapted = BatchDecoder.Load(c.BaseDir, ScalarType.Float32, slots: 1, contextLength: 128);

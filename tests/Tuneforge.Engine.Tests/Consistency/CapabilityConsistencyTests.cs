@@ -21,7 +21,7 @@ public class CapabilityConsistencyTests
         using var dir = new TempDir();
         var config = RandomCheckpoint.LlamaConfig(maxPositions: 64);
         if (field == "sliding_window") config["sliding_window"] = 16;
-        else config["architectures"] = new System.Text.Json.Nodes.JsonArray("Gemma3ForCausalLM");
+        else config["architectures"] = new System.Text.Json.Nodes.JsonArray("Gemma3ForConditionalGeneration");
         File.WriteAllText(dir.Sub("config.json"), config.ToJsonString());
 
         var serving = Assert.Throws<UnsupportedCheckpointException>(() => BatchDecoder.Load(dir.Path, slots: 1, contextLength: 32));

@@ -113,6 +113,39 @@ internal static class RandomCheckpoint
         return c;
     }
 
+    /// <summary>Mistral whose <c>sliding_window</c> (5) is shorter than the test sequences.</summary>
+    public static JsonObject MistralWindowConfig()
+    {
+        var c = MistralConfig();
+        c["sliding_window"] = 5;
+        return c;
+    }
+
+    /// <summary>
+    /// Gemma 3 text, every distinctive value away from its neighbours' so each matters: head_dim 24 ≠ hidden / heads,
+    /// query_pre_attn_scalar 48 ≠ head_dim, three layers (sliding, global, sliding) with a window of 4, RoPE bases 1e6
+    /// (global, linear factor 8) and 1e4 (sliding), GQA 4 over 2, tied embeddings.
+    /// </summary>
+    public static JsonObject Gemma3Config()
+    {
+        var c = LlamaConfig(layers: 3, heads: 4, kvHeads: 2, tied: true);
+        c["architectures"] = new JsonArray("Gemma3ForCausalLM");
+        c["model_type"] = "gemma3_text";
+        c.Remove("hidden_act");
+        c["hidden_activation"] = "gelu_pytorch_tanh";
+        c["head_dim"] = 24;
+        c["query_pre_attn_scalar"] = 48;
+        c["rms_norm_eps"] = 1e-6;
+        c["rope_theta"] = 1000000.0;
+        c["rope_local_base_freq"] = 10000.0;
+        c["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 8.0 };
+        c["sliding_window"] = 4;
+        c["layer_types"] = new JsonArray("sliding_attention", "full_attention", "sliding_attention");
+        c["final_logit_softcapping"] = null;
+        c["attn_logit_softcapping"] = null;
+        return c;
+    }
+
     /// <summary>Llama with <c>attention_bias</c> (q, k, v and o) and <c>mlp_bias</c> (gate, up, down).</summary>
     public static JsonObject LlamaBiasesConfig()
     {
@@ -148,8 +181,11 @@ internal static class RandomCheckpoint
         foreach (var (name, shape) in DrawOrder(parsed))
         {
             Tensor value;
-            if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(shape, generator: generator);
+            if (name.EndsWith("norm.weight") && parsed.Gemma) value = 0.2 * randn(shape, generator: generator);   // applied as 1 + w
+            else if (name.EndsWith("norm.weight")) value = 1 + 0.2 * randn(shape, generator: generator);
             else if (name.EndsWith(".bias")) value = 0.3 * randn(shape, generator: generator);
+            // Gemma 3 multiplies its embedding rows by √hidden: drawn 1/√hidden as large, they enter the layers as large as the others'.
+            else if (name.Contains("embed_tokens") && parsed.Gemma) value = randn(shape, generator: generator) / Math.Sqrt(parsed.HiddenSize);
             else if (name.Contains("embed_tokens") || name == "lm_head.weight") value = randn(shape, generator: generator);
             else
             {
@@ -184,11 +220,13 @@ internal static class RandomCheckpoint
     /// <summary>
     /// The config's tensors in the order their random values are drawn: <see cref="ModelConfig.ParameterShapes"/> with
     /// each layer's post-attention norm drawn right after its input norm (the order the checkpoints of these tests
-    /// have always been drawn in, so every seed keeps its weights).
+    /// have always been drawn in, so every seed keeps its weights); Gemma 3 and sliding-window Mistral checkpoints, newer,
+    /// in <see cref="ModelConfig.ParameterShapes"/>'s order itself.
     /// </summary>
     private static IEnumerable<(string Name, long[] Shape)> DrawOrder(ModelConfig config)
     {
         var all = config.ParameterShapes().ToList();
+        if (config.Gemma || (config.SlidingWindow is not null && config.Architecture != ModelConfig.Phi3)) return all;
         for (var i = 0; i < config.NumHiddenLayers; i++)
         {
             var post = all.FindIndex(p => p.Name == WeightNames.PostAttentionNorm(i));

@@ -37,6 +37,7 @@ public class GradientCheckTests
             {
                 "qwen3" => RandomCheckpoint.Qwen3Config(),
                 "phi4-mini" => RandomCheckpoint.Phi4MiniConfig(),
+                "gemma3" => RandomCheckpoint.Gemma3Config(),
                 _ => RandomCheckpoint.LlamaConfig(),
             }, seed: 3);
             Config = ModelConfig.Load(Dir.Sub("config.json"));
@@ -90,6 +91,8 @@ public class GradientCheckTests
     [InlineData(0.3, "qwen3")]
     [InlineData(0.0, "phi4-mini")]  // one LoRA pair over the fused qkv_proj and gate_up_proj; partial rotary, LongRoPE
     [InlineData(0.3, "phi4-mini")]
+    [InlineData(0.0, "gemma3")]   // scaled embedding, (1 + w) and output norms, GeGLU, windows: autograd's backward past LoRA's
+    [InlineData(0.3, "gemma3")]
     public void Lora_gradients_match_finite_differences(double dropout, string architecture)
     {
         using var f = new Fixture(dropout, architecture: architecture);

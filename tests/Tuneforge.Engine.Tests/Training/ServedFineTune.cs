@@ -26,11 +26,11 @@ internal static class ServedFineTune
     }
 
     /// <summary>Fine-tunes the base on "Capital of France?" → "Paris." until the loss is a tenth of where it started; returns the final checkpoint folder.</summary>
-    public static string Train(string baseDir, string outDir)
+    public static string Train(string baseDir, string outDir, int epochs = 40)
     {
         var observer = new RecordingObserver();
         var spec = new FineTuneSpec(baseDir, [Tiny.Qa(1, "Capital of France?", "Paris.")], null,
-            Tiny.Hyper(epochs: 40, batchSize: 1, multiplier: 10, dropout: 0), Seed: 1, outDir);
+            Tiny.Hyper(epochs: epochs, batchSize: 1, multiplier: 10, dropout: 0), Seed: 1, outDir);
         var result = FineTuner.Run(spec, observer, CancellationToken.None);
         Assert.True(observer.Steps[^1].TrainLoss < 0.1 * observer.Steps[0].TrainLoss,
             $"loss went from {observer.Steps[0].TrainLoss} to {observer.Steps[^1].TrainLoss}");

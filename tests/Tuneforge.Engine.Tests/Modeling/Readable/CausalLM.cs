@@ -34,9 +34,13 @@ public sealed class CausalLM : nn.Module
     {
         if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
             throw new ArgumentException($"compute dtype {dtype} is not a floating-point type", nameof(dtype));
+        // The runners that train and serve (LoraNetwork, BatchDecoder) implement these, checked against ReferenceModel; this model does not.
         if (config.Architecture == ModelConfig.Phi3)
-            throw new UnsupportedCheckpointException("architectures", config.Architecture,
-                "the readable CausalLM has no Phi-3 layout; the trainer (LoraNetwork) and the decoder (BatchDecoder) run it, checked against ReferenceModel");
+            throw new UnsupportedCheckpointException("architectures", config.Architecture, "the readable CausalLM has no Phi-3 layout; the trainer and the decoder run it");
+        if (config.Gemma)
+            throw new UnsupportedCheckpointException("architectures", config.Architecture, "the readable CausalLM does not implement Gemma 3; the trainer and the decoder run it");
+        if (config.SlidingWindow is { } window)
+            throw new UnsupportedCheckpointException("sliding_window", window.ToString(), "the readable CausalLM does not implement sliding-window attention; the trainer and the decoder do");
         Config = config;
         Dtype = dtype;
         _rope = new RotaryEmbedding(config);
