@@ -188,10 +188,15 @@ public sealed class ServeBenchmark : IBenchmark
         var gemmFrom = decoder.GemmFromRows;
         var variants = new List<(string Name, Action Set)>
         {
-            ("row kernel, 256-bit", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; }),
+            ("row kernel, 256-bit", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = null; }),
         };
-        if (RowMatmul.Wide) variants.Add(("row kernel, 512-bit", () => { RowMatmul.Wide = true; decoder.GemmFromRows = int.MaxValue; }));
-        if (decoder.WeightDtype == decoder.Dtype) variants.Add(("libtorch GEMM from 2 rows", () => { RowMatmul.Wide = true; decoder.GemmFromRows = 2; }));
+        if (decoder.RowThreads.Threads > 1)
+            variants.AddRange([
+                ("row kernel, 256-bit, 1 thread", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = 1; }),
+                ($"row kernel, 256-bit, {decoder.RowThreads.Threads} threads", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = decoder.RowThreads.Threads; }),
+            ]);
+        if (RowMatmul.Wide) variants.Add(("row kernel, 512-bit", () => { RowMatmul.Wide = true; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = null; }));
+        if (decoder.WeightDtype == decoder.Dtype) variants.Add(("libtorch GEMM from 2 rows", () => { RowMatmul.Wide = true; decoder.GemmFromRows = 2; decoder.RowThreads.Forced = null; }));
         var wide = RowMatmul.Wide;
         // the kernel alone on the MLP's stacked gate|up matrix [3072, 576] in bf16, one thread: GFLOPS per row count
         using (var w = TorchSharp.torch.randn(2 * ServeModel.Config.IntermediateSize, ServeModel.Config.HiddenSize).to(ScalarType.BFloat16))
@@ -237,12 +242,13 @@ public sealed class ServeBenchmark : IBenchmark
                 var cpuSorted = cpu[v].Order().ToList();
                 // CPU time of the whole process (all threads, spinning helpers included): on a machine shared with other
                 // work the wall time mostly measures waiting for a core
-                Console.WriteLine($"  {batch} row(s), {variants[v].Name,-26}: wall best {sorted[0],7:F2} ms, median {sorted[sorted.Count / 2],7:F2} ms " +
+                Console.WriteLine($"  {batch} row(s), {variants[v].Name,-32}: wall best {sorted[0],7:F2} ms, median {sorted[sorted.Count / 2],7:F2} ms " +
                                   $"= {batch * 1000 / sorted[sorted.Count / 2],6:F0} tokens/s; cpu median {cpuSorted[cpuSorted.Count / 2],7:F2} ms per step");
             }
         }
         RowMatmul.Wide = wide;
         decoder.GemmFromRows = gemmFrom;
+        decoder.RowThreads.Forced = null;
         Console.WriteLine($"load average at the end: {LoadAverage()}");
     }
 

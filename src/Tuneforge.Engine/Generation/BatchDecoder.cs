@@ -203,7 +203,10 @@ public sealed partial class BatchDecoder : IDisposable
         }
         if (_path == DecodePath.Rows)
         {
-            var rows = DecodeRows(slots, tokens, adapters, pos);
+            var threads = RowThreads.Choose(b);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var rows = DecodeRows(slots, tokens, adapters, pos, threads);
+            RowThreads.Record(b, threads, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             for (var i = 0; i < b; i++) _lengths[slots[i]]++;
             return rows;
         }
