@@ -182,6 +182,7 @@ public sealed class ServeBenchmark : IBenchmark
     {
         using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + 160, decodePath: path);
         Console.WriteLine($"decoding step {decoder.DecodingPath}");
+        if (decoder.WeightDtype != decoder.Dtype) PrefillProfile(decoder, prompt);
         var slots = Enumerable.Range(0, streams).Select(_ => decoder.AcquireSlot()).ToArray();
         decoder.Prefill(slots[0], prompt, null).Dispose();
         foreach (var s in slots.Skip(1)) decoder.CopySlot(slots[0], s);
@@ -250,6 +251,34 @@ public sealed class ServeBenchmark : IBenchmark
         decoder.GemmFromRows = gemmFrom;
         decoder.RowThreads.Forced = null;
         Console.WriteLine($"load average at the end: {LoadAverage()}");
+    }
+
+    /// <summary>
+    /// The prompt's matrices with bf16 weights computed in f32: libtorch's GEMM on an f32 copy of each matrix, or the row
+    /// kernel straight from bf16, interleaved; best and median of 8 prefills each.
+    /// </summary>
+    private static void PrefillProfile(BatchDecoder decoder, int[] prompt)
+    {
+        var kernelRows = decoder.KernelRows;
+        var variants = new (string Name, int KernelRows)[] { ("libtorch GEMM on widened f32", 16), ("row kernel from bf16", int.MaxValue) };
+        var times = variants.Select(_ => new List<double>()).ToArray();
+        for (var step = 0; step < 9; step++)
+            for (var v = 0; v < variants.Length; v++)
+            {
+                decoder.KernelRows = variants[v].KernelRows;
+                var slot = decoder.AcquireSlot();
+                var clock = Stopwatch.StartNew();
+                decoder.Prefill(slot, prompt, null).Dispose();
+                var ms = clock.Elapsed.TotalMilliseconds;
+                decoder.ReleaseSlot(slot);
+                if (step > 0) times[v].Add(ms);
+            }
+        for (var v = 0; v < variants.Length; v++)
+        {
+            var sorted = times[v].Order().ToList();
+            Console.WriteLine($"  prefill {prompt.Length} tokens, {variants[v].Name,-28}: best {sorted[0],7:F1} ms, median {sorted[sorted.Count / 2],7:F1} ms = {prompt.Length * 1000 / sorted[sorted.Count / 2],5:F0} tokens/s");
+        }
+        decoder.KernelRows = kernelRows;
     }
 
     private static Numbers? MeasurePyTorch(string checkpoint, int promptLength, int decode, int streams, int threads)

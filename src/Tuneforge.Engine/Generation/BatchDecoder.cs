@@ -39,7 +39,7 @@ public sealed partial class BatchDecoder : IDisposable
     private DecodePath _path; // how Decode runs a step; set once at load (BatchDecoder.Path.cs)
 
     /// <summary>Up to this many rows, bf16 matrices are multiplied by <see cref="RowMatmul"/>; above, through an f32 copy.</summary>
-    private const int KernelRows = 16;
+    internal int KernelRows { get; set; } = 16;
     /// <summary>Cap on the f32 scratch (elements); larger matrices are widened in row blocks.</summary>
     private const long WidenedCapacity = 16L << 20;
 
