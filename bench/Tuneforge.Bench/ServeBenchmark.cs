@@ -170,6 +170,8 @@ public sealed class ServeBenchmark : IBenchmark
         var streamsCpu = decoded / (CpuSeconds() - cpuStart);
         Console.WriteLine($"tuneforge  tokens per CPU-second: batch 1 {b1Cpu:F1}, {streams} streams {streamsCpu:F1}: ratio {streamsCpu / b1Cpu:F2} " +
                           "(what the wall-clock ratio is on an otherwise idle machine)");
+        if (decoder.DecodingPath.Path == DecodePath.Rows)
+            Console.WriteLine($"tuneforge  row step threads, recent steps' moving average: {decoder.RowThreads.Describe(1)}; {decoder.RowThreads.Describe(streams)}");
         return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps, used);
     }
 
