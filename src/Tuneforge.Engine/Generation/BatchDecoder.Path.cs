@@ -80,6 +80,9 @@ public sealed partial class BatchDecoder
         DecodePath secondPath, int secondGemmFrom)
     {
         var slots = Enumerable.Range(0, batch).Select(_ => AcquireSlot()).ToArray();
+        // Both variants on all threads, as before any step was measured: the paths are compared, not thread counts.
+        var forced = RowThreads.Forced;
+        RowThreads.Forced = RowThreads.Threads;
         try
         {
             var prompt = Enumerable.Range(0, promptLength).Select(i => (i * 7 + 1) % VocabSize).ToArray();
@@ -109,6 +112,7 @@ public sealed partial class BatchDecoder
         {
             foreach (var s in slots) ReleaseSlot(s);
             GemmFromRows = int.MaxValue;
+            RowThreads.Forced = forced;
         }
     }
 

@@ -89,7 +89,7 @@ public sealed unsafe partial class BatchDecoder
             }
         }
         var slotArray = slots.ToArray();
-        var gemm = b >= GemmFromRows && WeightDtype == Dtype; // libtorch would widen bf16 weights to f32 first
+        var gemm = UsesGemm(b);
         long slotStride = (long)ContextLength * _kvHeads * d, positionStride = (long)_kvHeads * d;
         for (var i = 0; i < _rowLayers!.Length; i++)
         {
@@ -170,6 +170,9 @@ public sealed unsafe partial class BatchDecoder
             for (var i = 0; i < m; i++) RowOps.Add(y + (rows?[i] ?? i) * yWidth, update + (long)i * yWidth, yWidth);
         }
     }
+
+    /// <summary>Whether a step of <paramref name="rows"/> rows multiplies through libtorch's GEMM (never for bf16 weights computed in f32: libtorch would widen them first).</summary>
+    private bool UsesGemm(int rows) => rows >= GemmFromRows && WeightDtype == Dtype;
 
     private void NormRows(float* h, float* weight, float* output, int rows, int hidden)
     {

@@ -203,10 +203,12 @@ public sealed partial class BatchDecoder : IDisposable
         }
         if (_path == DecodePath.Rows)
         {
-            var threads = RowThreads.Choose(b);
+            // Steps whose matrices go through libtorch's GEMM run on libtorch's threads: not the row kernel's choice to make.
+            var kernel = !UsesGemm(b);
+            var threads = kernel ? RowThreads.Choose(b) : RowThreads.Threads;
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var rows = DecodeRows(slots, tokens, adapters, pos, threads);
-            RowThreads.Record(b, threads, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (kernel) RowThreads.Record(b, threads, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             for (var i = 0; i < b; i++) _lengths[slots[i]]++;
             return rows;
         }
