@@ -170,6 +170,8 @@ public sealed class ServeBenchmark : IBenchmark
         var streamsCpu = decoded / (CpuSeconds() - cpuStart);
         Console.WriteLine($"tuneforge  tokens per CPU-second: batch 1 {b1Cpu:F1}, {streams} streams {streamsCpu:F1}: ratio {streamsCpu / b1Cpu:F2} " +
                           "(what the wall-clock ratio is on an otherwise idle machine)");
+        if (decoder.DecodingPath.Path == DecodePath.Rows)
+            Console.WriteLine($"tuneforge  row step threads, recent steps' moving average: {decoder.RowThreads.Describe(1)}; {decoder.RowThreads.Describe(streams)}");
         return new Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, tokens.ToArray(), adapterTps, used);
     }
 
@@ -182,16 +184,22 @@ public sealed class ServeBenchmark : IBenchmark
     {
         using var decoder = BatchDecoder.FromTensors(ServeModel.Config, weights, dtype, slots: streams, contextLength: prompt.Length + 160, decodePath: path);
         Console.WriteLine($"decoding step {decoder.DecodingPath}");
+        if (decoder.WeightDtype != decoder.Dtype) PrefillProfile(decoder, prompt);
         var slots = Enumerable.Range(0, streams).Select(_ => decoder.AcquireSlot()).ToArray();
         decoder.Prefill(slots[0], prompt, null).Dispose();
         foreach (var s in slots.Skip(1)) decoder.CopySlot(slots[0], s);
         var gemmFrom = decoder.GemmFromRows;
         var variants = new List<(string Name, Action Set)>
         {
-            ("row kernel, 256-bit", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; }),
+            ("row kernel, 256-bit", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = null; }),
         };
-        if (RowMatmul.Wide) variants.Add(("row kernel, 512-bit", () => { RowMatmul.Wide = true; decoder.GemmFromRows = int.MaxValue; }));
-        if (decoder.WeightDtype == decoder.Dtype) variants.Add(("libtorch GEMM from 2 rows", () => { RowMatmul.Wide = true; decoder.GemmFromRows = 2; }));
+        if (decoder.RowThreads.Threads > 1)
+            variants.AddRange([
+                ("row kernel, 256-bit, 1 thread", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = 1; }),
+                ($"row kernel, 256-bit, {decoder.RowThreads.Threads} threads", () => { RowMatmul.Wide = false; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = decoder.RowThreads.Threads; }),
+            ]);
+        if (RowMatmul.Wide) variants.Add(("row kernel, 512-bit", () => { RowMatmul.Wide = true; decoder.GemmFromRows = int.MaxValue; decoder.RowThreads.Forced = null; }));
+        if (decoder.WeightDtype == decoder.Dtype) variants.Add(("libtorch GEMM from 2 rows", () => { RowMatmul.Wide = true; decoder.GemmFromRows = 2; decoder.RowThreads.Forced = null; }));
         var wide = RowMatmul.Wide;
         // the kernel alone on the MLP's stacked gate|up matrix [3072, 576] in bf16, one thread: GFLOPS per row count
         using (var w = TorchSharp.torch.randn(2 * ServeModel.Config.IntermediateSize, ServeModel.Config.HiddenSize).to(ScalarType.BFloat16))
@@ -237,13 +245,42 @@ public sealed class ServeBenchmark : IBenchmark
                 var cpuSorted = cpu[v].Order().ToList();
                 // CPU time of the whole process (all threads, spinning helpers included): on a machine shared with other
                 // work the wall time mostly measures waiting for a core
-                Console.WriteLine($"  {batch} row(s), {variants[v].Name,-26}: wall best {sorted[0],7:F2} ms, median {sorted[sorted.Count / 2],7:F2} ms " +
+                Console.WriteLine($"  {batch} row(s), {variants[v].Name,-32}: wall best {sorted[0],7:F2} ms, median {sorted[sorted.Count / 2],7:F2} ms " +
                                   $"= {batch * 1000 / sorted[sorted.Count / 2],6:F0} tokens/s; cpu median {cpuSorted[cpuSorted.Count / 2],7:F2} ms per step");
             }
         }
         RowMatmul.Wide = wide;
         decoder.GemmFromRows = gemmFrom;
+        decoder.RowThreads.Forced = null;
         Console.WriteLine($"load average at the end: {LoadAverage()}");
+    }
+
+    /// <summary>
+    /// The prompt's matrices with bf16 weights computed in f32: libtorch's GEMM on an f32 copy of each matrix, or the row
+    /// kernel straight from bf16, interleaved; best and median of 8 prefills each.
+    /// </summary>
+    private static void PrefillProfile(BatchDecoder decoder, int[] prompt)
+    {
+        var kernelRows = decoder.KernelRows;
+        var variants = new (string Name, int KernelRows)[] { ("libtorch GEMM on widened f32", 16), ("row kernel from bf16", int.MaxValue) };
+        var times = variants.Select(_ => new List<double>()).ToArray();
+        for (var step = 0; step < 9; step++)
+            for (var v = 0; v < variants.Length; v++)
+            {
+                decoder.KernelRows = variants[v].KernelRows;
+                var slot = decoder.AcquireSlot();
+                var clock = Stopwatch.StartNew();
+                decoder.Prefill(slot, prompt, null).Dispose();
+                var ms = clock.Elapsed.TotalMilliseconds;
+                decoder.ReleaseSlot(slot);
+                if (step > 0) times[v].Add(ms);
+            }
+        for (var v = 0; v < variants.Length; v++)
+        {
+            var sorted = times[v].Order().ToList();
+            Console.WriteLine($"  prefill {prompt.Length} tokens, {variants[v].Name,-28}: best {sorted[0],7:F1} ms, median {sorted[sorted.Count / 2],7:F1} ms = {prompt.Length * 1000 / sorted[sorted.Count / 2],5:F0} tokens/s");
+        }
+        decoder.KernelRows = kernelRows;
     }
 
     private static Numbers? MeasurePyTorch(string checkpoint, int promptLength, int decode, int streams, int threads)

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace Tuneforge.Engine.Generation;
 
 /// <summary>
-/// Choosing the decoding path at load: forced (argument or TUNEFORGE_DECODE_PATH), the only one the CPU can run, or
+/// Choosing the decoding path at load: forced (argument or TUNEFORGE_DECODE_PATH), the only one the CPU can run, the
+/// row path when bf16 matrices are computed in f32 (both paths would multiply them with the row kernel), or
 /// the faster of both measured on the loaded model — a short prompt, then batch-1 steps of each path in turn, the
 /// best step of each compared (libtorch must win by <see cref="Decisive"/>). On the row path, a few steps of a larger batch then decide from how many rows its
 /// matrices go through libtorch's GEMM (compute-bound there) rather than the row kernel (bound by reading weights).
@@ -38,6 +39,14 @@ public sealed partial class BatchDecoder
         string reason;
         if (requested is { } forced)
             reason = fromEnvironment ? $"{DecodePathChoice.Variable}={forced.ToString().ToLowerInvariant()}" : "requested by the caller";
+        else if (WeightDtype != Dtype)
+        {
+            // bf16 matrices computed in f32 (a CPU without native bf16): libtorch's step would multiply them with the
+            // same row kernel and add its per-operator cost around it, so there is nothing to measure. On a loaded
+            // machine a measurement picked it anyway (49.7 against 35.3 ms at a load average of 51).
+            requested = DecodePath.Rows;
+            reason = "bf16 matrices computed in f32: libtorch's step would run the same row kernel for them";
+        }
         else
         {
             var (rows, torch) = Measure(prompt, 1, DecodePath.Rows, int.MaxValue, DecodePath.Torch, int.MaxValue);
@@ -71,6 +80,9 @@ public sealed partial class BatchDecoder
         DecodePath secondPath, int secondGemmFrom)
     {
         var slots = Enumerable.Range(0, batch).Select(_ => AcquireSlot()).ToArray();
+        // Both variants on all threads, as before any step was measured: the paths are compared, not thread counts.
+        var forced = RowThreads.Forced;
+        RowThreads.Forced = RowThreads.Threads;
         try
         {
             var prompt = Enumerable.Range(0, promptLength).Select(i => (i * 7 + 1) % VocabSize).ToArray();
@@ -100,6 +112,7 @@ public sealed partial class BatchDecoder
         {
             foreach (var s in slots) ReleaseSlot(s);
             GemmFromRows = int.MaxValue;
+            RowThreads.Forced = forced;
         }
     }
 

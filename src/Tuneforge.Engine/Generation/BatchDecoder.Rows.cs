@@ -22,6 +22,9 @@ public sealed unsafe partial class BatchDecoder
     /// at load (BatchDecoder.Path.cs), <see cref="int.MaxValue"/> when the kernel is never slower. Tests set it.
     /// </summary>
     internal int GemmFromRows { get; set; } = int.MaxValue;
+
+    /// <summary>The thread count of each row step, measured as the steps run (one or all: StepThreads.cs).</summary>
+    internal StepThreads RowThreads { get; } = new(TorchRuntime.Threads);
     private readonly List<Tensor> _rowBiases = []; // f32 copies of biases held in bf16
     private WeightMatrix _rowEmbed, _rowHead;
     private nint _rowFinalNorm;
@@ -65,7 +68,7 @@ public sealed unsafe partial class BatchDecoder
         _rowBiases.Clear();
     }
 
-    private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters, long[] positions)
+    private Tensor DecodeRows(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, IReadOnlyList<FusedLoraFactors?> adapters, long[] positions, int threads)
     {
         int b = slots.Length, hidden = Config.HiddenSize, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d, attnWidth = _heads * d;
         int rotary = Config.RotaryDim, half = rotary / 2;   // Phi-3 rotates the first rotary_dim of each head only
@@ -101,15 +104,15 @@ public sealed unsafe partial class BatchDecoder
             }
         }
         var slotArray = slots.ToArray();
-        var gemm = b >= GemmFromRows && WeightDtype == Dtype; // libtorch would widen bf16 weights to f32 first
+        var gemm = UsesGemm(b);
         long slotStride = (long)ContextLength * _kvHeads * d, positionStride = (long)_kvHeads * d;
         for (var i = 0; i < _rowLayers!.Length; i++)
         {
             var l = _rowLayers[i];
             NormRows(ph, (float*)l.InputNorm, px, b, hidden);
             var weights = _layers[i];
-            Project(x, px, l.Qkv, weights.Qkv, qkv, pq, (float*)l.QkvBias, gemm);
-            Adapt(lora, groups, pq, qkvWidth, px, hidden, b, i, static f => f.Qkv);
+            Project(x, px, l.Qkv, weights.Qkv, qkv, pq, (float*)l.QkvBias, gemm, threads);
+            Adapt(lora, groups, pq, qkvWidth, px, hidden, b, i, static f => f.Qkv, threads);
             var rope = Config.UsesLocalRope(i) ? plocal : pang;
             for (var r = 0; r < b; r++)
             {
@@ -122,24 +125,24 @@ public sealed unsafe partial class BatchDecoder
                 new ReadOnlySpan<float>(row + attnWidth, (int)positionStride).CopyTo(new Span<float>((float*)l.Keys + at, (int)positionStride));
                 new ReadOnlySpan<float>(row + attnWidth + positionStride, (int)positionStride).CopyTo(new Span<float>((float*)l.Values + at, (int)positionStride));
             }
-            Attend(l, pq, pa, slotArray, positions, slotStride, positionStride, Config.WindowOf(i));
-            Project(attn, pa, l.O, weights.O, delta, pd, (float*)l.OBias, gemm);
-            Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O);
+            Attend(l, pq, pa, slotArray, positions, slotStride, positionStride, Config.WindowOf(i), threads);
+            Project(attn, pa, l.O, weights.O, delta, pd, (float*)l.OBias, gemm, threads);
+            Adapt(lora, groups, pd, hidden, pa, attnWidth, b, i, static f => f.O, threads);
             if (_rowAttentionOutputNorms[i] != 0) NormRows(pd, (float*)_rowAttentionOutputNorms[i], pd, b, hidden);   // Gemma 3
             RowOps.Add(ph, pd, b * hidden);
             NormRows(ph, (float*)l.PostNorm, px, b, hidden);
-            Project(x, px, l.GateUp, weights.GateUp, gu, pg, (float*)l.GateUpBias, gemm);
-            Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp);
+            Project(x, px, l.GateUp, weights.GateUp, gu, pg, (float*)l.GateUpBias, gemm, threads);
+            Adapt(lora, groups, pg, 2 * _intermediate, px, hidden, b, i, static f => f.GateUp, threads);
             for (var r = 0; r < b; r++)
                 if (Config.Gemma) RowOps.GeluTanhMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
                 else RowOps.SiluMul(pg + (long)r * 2 * _intermediate, pc + (long)r * _intermediate, _intermediate);
-            Project(act, pc, l.Down, weights.Down, delta, pd, (float*)l.DownBias, gemm);
-            Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down);
+            Project(act, pc, l.Down, weights.Down, delta, pd, (float*)l.DownBias, gemm, threads);
+            Adapt(lora, groups, pd, hidden, pc, _intermediate, b, i, static f => f.Down, threads);
             if (_rowMlpOutputNorms[i] != 0) NormRows(pd, (float*)_rowMlpOutputNorms[i], pd, b, hidden);   // Gemma 3
             RowOps.Add(ph, pd, b * hidden);
         }
         NormRows(ph, (float*)_rowFinalNorm, px, b, hidden);
-        Project(x, px, _rowHead, _lmHead, logits, (float*)Address(logits), null, gemm);
+        Project(x, px, _rowHead, _lmHead, logits, (float*)Address(logits), null, gemm, threads);
         return logits.MoveToOuterDisposeScope();
     }
 
@@ -148,10 +151,10 @@ public sealed unsafe partial class BatchDecoder
     /// widened in registers), or with <paramref name="gemm"/> through libtorch's GEMM in the compute dtype: with enough
     /// rows a step turns compute-bound, where native bf16 dot products (avx512_bf16) beat widening to f32.
     /// </summary>
-    private void Project(Tensor x, float* px, WeightMatrix w, Tensor weight, Tensor y, float* py, float* bias, bool gemm)
+    private void Project(Tensor x, float* px, WeightMatrix w, Tensor weight, Tensor y, float* py, float* bias, bool gemm, int threads)
     {
         var b = (int)x.shape[0];
-        if (!gemm) { RowMatmul.Multiply(px, b, (int)x.shape[1], w, py, bias); return; }
+        if (!gemm) { RowMatmul.Multiply(px, b, (int)x.shape[1], w, py, bias, threads); return; }
         using (var product = F.linear(x.to(Dtype), weight)) y.copy_(product);
         if (bias is null) return;
         for (var r = 0; r < b; r++) RowOps.Add(py + (long)r * w.Rows, bias, w.Rows);
@@ -167,7 +170,7 @@ public sealed unsafe partial class BatchDecoder
     /// <param name="y">the projection's output [b, yWidth], updated in place</param>
     /// <param name="x">its input [b, xWidth]</param>
     private static void Adapt(LoraScratch? scratch, IReadOnlyList<(FusedLoraFactors Adapter, long[]? Rows)> groups, float* y, int yWidth,
-        float* x, int xWidth, int b, int layer, Func<LoraLayerFactors, LoraFactors?> pick)
+        float* x, int xWidth, int b, int layer, Func<LoraLayerFactors, LoraFactors?> pick, int threads)
     {
         if (scratch is null) return;
         float* gathered = (float*)Address(scratch.Gathered), low = (float*)Address(scratch.Low), update = (float*)Address(scratch.Update);
@@ -182,11 +185,14 @@ public sealed unsafe partial class BatchDecoder
                     new ReadOnlySpan<float>(x + rows[i] * xWidth, xWidth).CopyTo(new Span<float>(gathered + (long)i * xWidth, xWidth));
                 input = gathered;
             }
-            RowMatmul.Multiply(input, m, xWidth, f.RowA, low);
-            RowMatmul.Multiply(low, m, f.Rank, f.RowB, update);
+            RowMatmul.Multiply(input, m, xWidth, f.RowA, low, threads: threads);
+            RowMatmul.Multiply(low, m, f.Rank, f.RowB, update, threads: threads);
             for (var i = 0; i < m; i++) RowOps.Add(y + (rows?[i] ?? i) * yWidth, update + (long)i * yWidth, yWidth);
         }
     }
+
+    /// <summary>Whether a step of <paramref name="rows"/> rows multiplies through libtorch's GEMM (never for bf16 weights computed in f32: libtorch would widen them first).</summary>
+    private bool UsesGemm(int rows) => rows >= GemmFromRows && WeightDtype == Dtype;
 
     private void NormRows(float* h, float* weight, float* output, int rows, int hidden)
     {
@@ -198,7 +204,7 @@ public sealed unsafe partial class BatchDecoder
     /// sharing a K/V head go together, so each cached key and value is read once per row and K/V head. With a
     /// <paramref name="window"/> a row reads only the window's last positions of its cache.
     /// </summary>
-    private void Attend(RowLayer l, float* qkv, float* output, int[] slots, long[] positions, long slotStride, long positionStride, int? window)
+    private void Attend(RowLayer l, float* qkv, float* output, int[] slots, long[] positions, long slotStride, long positionStride, int? window, int threads)
     {
         int heads = _heads, kvHeads = _kvHeads, groups = _groups, d = _headDim, qkvWidth = (_heads + 2 * _kvHeads) * d;
         nint q = (nint)qkv, o = (nint)output;
@@ -215,9 +221,9 @@ public sealed unsafe partial class BatchDecoder
         // Split between threads only when there is enough to split: a handful of short heads is quicker on one.
         var work = 0L;
         foreach (var p in positions) work += (p + 1) * heads;
-        if (TorchRuntime.Threads == 1 || work < 4096) { for (var t = 0; t < tasks; t++) One(t); return; }
-        var parts = Math.Min(tasks, 4 * TorchRuntime.Threads);
-        KernelThreads.For(parts, TorchRuntime.Threads, part =>
+        if (threads == 1 || work < 4096) { for (var t = 0; t < tasks; t++) One(t); return; }
+        var parts = Math.Min(tasks, 4 * threads);
+        KernelThreads.For(parts, threads, part =>
         {
             for (var t = part; t < tasks; t += parts) One(t);
         });

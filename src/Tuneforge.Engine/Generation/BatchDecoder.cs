@@ -43,7 +43,7 @@ public sealed partial class BatchDecoder : IDisposable
     private DecodePath _path; // how Decode runs a step; set once at load (BatchDecoder.Path.cs)
 
     /// <summary>Up to this many rows, bf16 matrices are multiplied by <see cref="RowMatmul"/>; above, through an f32 copy.</summary>
-    private const int KernelRows = 16;
+    internal int KernelRows { get; set; } = 16;
     /// <summary>Cap on the f32 scratch (elements); larger matrices are widened in row blocks.</summary>
     private const long WidenedCapacity = 16L << 20;
 
@@ -218,7 +218,12 @@ public sealed partial class BatchDecoder : IDisposable
         }
         if (_path == DecodePath.Rows)
         {
-            var rows = DecodeRows(slots, tokens, adapters, pos);
+            // Steps whose matrices go through libtorch's GEMM run on libtorch's threads: not the row kernel's choice to make.
+            var kernel = !UsesGemm(b);
+            var threads = kernel ? RowThreads.Choose(b) : RowThreads.Threads;
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var rows = DecodeRows(slots, tokens, adapters, pos, threads);
+            if (kernel) RowThreads.Record(b, threads, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             for (var i = 0; i < b; i++) _lengths[slots[i]]++;
             return rows;
         }
