@@ -47,7 +47,7 @@ public sealed class LearnBenchmark : IBenchmark
             BaseLearningRate = Double(args, "--base-lr", TinyModel.LoraLearningRate),
             LoraRank = (int)Double(args, "--rank", auto.LoraRank),
             LoraAlpha = Double(args, "--alpha", auto.LoraAlpha),
-            LoraDropout = Double(args, "--dropout", auto.LoraDropout),
+            LoraDropout = Double(args, "--dropout", TinyModel.LoraDropout),
             TargetModules = Has(args, "--targets") ? Arg(args, "--targets", "").Split(',') : null,
         };
         int prefixChars = int.Parse(Arg(args, "--prefix", "60"), CultureInfo.InvariantCulture);

@@ -41,6 +41,10 @@ public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
     public static double BaseLearningRate(string modelId) =>
         modelId == TinyModelId ? TinyModel.LoraLearningRate : AutoHyperparameters.DefaultBaseLearningRate;
 
+    /// <summary>The LoRA dropout of a job on a base model: none on the untrained built-in model, PEFT's usual 0.05 otherwise.</summary>
+    public static double LoraDropout(string modelId) =>
+        modelId == TinyModelId ? TinyModel.LoraDropout : AutoHyperparameters.DefaultLoraDropout;
+
     /// <summary>Why a base model cannot be fine-tuned (null: it can); the built-in model always can.</summary>
     public static string? TrainingProblem(BaseModel model) => model.Id == TinyModelId ? null : CheckpointSupport.TrainingProblem(model.Directory);
 

@@ -16,6 +16,9 @@ public static class AutoHyperparameters
     /// <summary>The LoRA learning rate a multiplier of 1 means for a pretrained checkpoint (PEFT's usual 1e-4..3e-4).</summary>
     public const double DefaultBaseLearningRate = 2e-4;
 
+    /// <summary>The LoRA dropout of a job on a pretrained checkpoint (the built-in model trains without: TinyModel.LoraDropout).</summary>
+    public const double DefaultLoraDropout = 0.05;
+
     public const int MinEpochs = 1, MaxEpochs = 50, MaxBatchSize = 256;
 
     public static int Epochs(int exampleCount)

@@ -7,7 +7,7 @@ public sealed record FineTuneHyperparameters(
     double LearningRateMultiplier,
     int LoraRank = 16,
     double LoraAlpha = 32,
-    double LoraDropout = 0.05,
+    double LoraDropout = AutoHyperparameters.DefaultLoraDropout,
     IReadOnlyList<string>? TargetModules = null,   // null: every projection (ModelConfig.Projections)
     int WarmupSteps = -1,            // -1: 3 % of the steps
     string Schedule = "linear",      // linear | cosine
