@@ -1,3 +1,4 @@
+using TorchSharp;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
