@@ -26,9 +26,13 @@ internal sealed class RecordingObserver : IFineTuneObserver
 internal static class Tiny
 {
     private static readonly Lazy<string> Dir = new(() =>
-        TinyModel.EnsureWritten(Path.Combine(Path.GetTempPath(), "tuneforge-tests-tiny")));
+        TinyModel.EnsureWritten(Path.Combine(Path.GetTempPath(), $"tuneforge-tests-tiny-v{TinyModel.WeightsVersion}")));
 
-    /// <summary>tuneforge-tiny, written once per machine (EnsureWritten is idempotent and safe across processes); tests only read it.</summary>
+    /// <summary>
+    /// tuneforge-tiny, written once per machine and weights version (EnsureWritten is idempotent and safe across
+    /// processes; a folder per version, so test runs of builds with other weights never replace it under this one's
+    /// readers); tests only read it.
+    /// </summary>
     public static string ModelDir => Dir.Value;
 
     public static FineTuneHyperparameters Hyper(int epochs, int batchSize, double multiplier, double dropout = 0.05) =>
