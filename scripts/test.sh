@@ -38,6 +38,23 @@ set +e
 # --blame: if a test host dies (a native crash), vstest names the test that was running when it did.
 dotnet test Tuneforge.slnx -c Release --no-build --nologo --blame "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+# A test host that crashed (a native fault, not a failed assertion) is reported and its project run once more on its
+# own: the Engine host crashed once in CI and about once in 20 local runs, and its cause is not yet found (see the
+# blame lines above for the test that was running). A project whose host crashes twice, or any failed test, still fails.
+aborted=$(awk '/^(Passed|Failed)!.*\.dll/ { for (i = 1; i <= NF; i++) if ($i ~ /\.dll$/) last = $i }
+                /^Test Run Aborted/ && last != "" { print last; last = "" }' "$log" | sed 's/\.dll$//' | sort -u)
+if [ -n "$aborted" ]; then
+  for name in $aborted; do
+    echo "warning: the test host of $name crashed; running $name again on its own" >&2
+    sed -i "/^\(Passed\|Failed\)!.* - $name\.dll/s/^/(crashed, run again below) /" "$log"
+  done
+  rc=0
+  grep -q '^Failed!' "$log" && rc=1
+  for name in $aborted; do
+    dotnet test "tests/$name" -c Release --no-build --nologo --blame "$@" 2>&1 | tee -a "$log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+  done
+fi
 # The whole service suite again with every service on PostgreSQL (TUNEFORGE_TEST_DATABASE=postgres: each service
 # on a fresh database of a private test cluster), so both stores pass the same tests. About 3.5 minutes on 2 cores.
 # Not when a filter or other arguments chose the tests.
@@ -52,5 +69,6 @@ set -e
 awk '/^(Passed|Failed)!/ { for (i = 1; i <= NF; i++) { g = $i; gsub(/[^A-Za-z]/, "", g); v = $(i+1); gsub(/[^0-9]/, "", v);
        if (g == "Failed") f += v; else if (g == "Passed") p += v; else if (g == "Skipped") s += v } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+[ -z "$aborted" ] || echo "test hosts that crashed and were run again on their own: $(echo $aborted)"
 rm -f "$log"
 exit $rc
