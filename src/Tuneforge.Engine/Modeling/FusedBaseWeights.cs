@@ -61,7 +61,7 @@ public sealed class FusedBaseWeights : IDisposable
         // Each kept tensor is a fresh contiguous copy or alias owned by this object, never by the caller's dispose scope.
         Tensor Get(string name, ScalarType t) => Need(name, t).contiguous().DetachFromDisposeScope();
         // Gemma3RMSNorm scales by (1 + w), computed in f32
-        Tensor Norm(string name) => config.Gemma ? Need(name, float32).add(1).to(normDtype).DetachFromDisposeScope() : Get(name, normDtype);
+        Tensor Norm(string name) => config.Gemma ? Need(name, float32).add(Scalars.One, Scalars.One).to(normDtype).DetachFromDisposeScope() : Get(name, normDtype);
         Tensor Stack(IEnumerable<string> names) => cat(names.Select(n => Need(n, dtype)).ToArray(), 0).DetachFromDisposeScope();
         // one fused group's weights [Σ out, in] and its biases [Σ out] (or null)
         (Tensor Weight, Tensor? Bias) Group(int layer, IReadOnlyList<string> members) =>

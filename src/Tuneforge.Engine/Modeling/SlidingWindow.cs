@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Tuneforge.Engine.Modeling;
@@ -16,7 +17,8 @@ public static class SlidingWindow
         using var scope = NewDisposeScope();
         var i = arange(length, dtype: ScalarType.Int64).unsqueeze(1);
         var j = arange(length, dtype: ScalarType.Int64).unsqueeze(0);
-        return j.le(i).logical_and_(i.sub(j).lt(window)).MoveToOuterDisposeScope();
+        using var limit = window.ToScalar();   // scalars that live through their calls (see Scalars)
+        return j.le(i).logical_and_(i.sub(j).lt(limit)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -29,7 +31,11 @@ public static class SlidingWindow
         var j = arange(keys, dtype: ScalarType.Int64).unsqueeze(0);   // [1, keys]
         var p = positions.unsqueeze(1);                                // [B, 1]
         var mask = j.le(p);
-        if (window is { } w) mask = mask.logical_and_(p.sub(j).lt(w));
+        if (window is { } w)
+        {
+            using var limit = w.ToScalar();    // scalars that live through their calls (see Scalars)
+            mask = mask.logical_and_(p.sub(j).lt(limit));
+        }
         return mask.view(positions.shape[0], 1, 1, keys).MoveToOuterDisposeScope();
     }
 

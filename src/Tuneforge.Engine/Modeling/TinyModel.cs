@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TorchSharp;
 using Tuneforge.Engine.Checkpoints;
 using static TorchSharp.torch;
 
@@ -151,12 +152,14 @@ public static class TinyModel
     internal static IEnumerable<KeyValuePair<string, Tensor>> InitialWeights()
     {
         using var generator = new Generator(Seed);
+        using var initScale = 0.02.ToScalar();   // scalars that live through their calls (see Scalars)
+        using var finalGain = FinalNormGain.ToScalar();
         var result = new Dictionary<string, Tensor>();
         foreach (var (name, shape) in Config.ParameterShapes().OrderBy(p => Layer(p.Name)).ThenBy(p => p.Shape.Length))
         {
-            var value = name == WeightNames.FinalNorm ? full(shape, FinalNormGain, dtype: ScalarType.Float32)
+            var value = name == WeightNames.FinalNorm ? full(shape, finalGain, dtype: ScalarType.Float32)
                 : name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape, dtype: ScalarType.Float32)
-                : randn(shape, dtype: ScalarType.Float32, generator: generator).mul_(0.02);
+                : randn(shape, dtype: ScalarType.Float32, generator: generator).mul_(initScale);
             result.Add(name, value);
         }
         PositionalHeads.Write(result, Config);
