@@ -94,6 +94,37 @@ public class ExactTextApiTests(ScriptedModelsFixture service) : IClassFixture<Sc
     }
 
     [Theory]
+    [InlineData(Tuneforge.Engine.Checkpoints.ModelConfig.Qwen3)]
+    [InlineData(Tuneforge.Engine.Checkpoints.ModelConfig.Gemma3)]
+    [InlineData(Tuneforge.Engine.Checkpoints.ModelConfig.Phi3)]
+    [InlineData(Tuneforge.Engine.Checkpoints.ModelConfig.Mistral)]
+    public async Task A_checkpoint_of_each_architecture_in_the_models_dir_is_listed_and_answers_over_http(string architecture)
+    {
+        // The same script and Qwen3 tokenizer in a checkpoint of another architecture: listed as loadable, and its
+        // greedy completion, plain and streamed, is the script's text (the service path: catalog, capability check,
+        // decoder, text).
+        const string package = "tokenizer-qwen3";
+        var name = "scripted-" + architecture.Replace("ForCausalLM", "").ToLowerInvariant();
+        var dir = Path.Combine(service.ModelsDir, name);
+        lock (Scripts)
+            if (!File.Exists(Path.Combine(dir, "config.json")))
+                ScriptedCheckpoint.Write(dir, Path.GetDirectoryName(TokenizerFile(package, "tokenizer.json"))!, ReferenceNode.LenmlTokenizer(package),
+                    Script(package), architecture);
+        var (expected, _) = await ExpectedAsync(package);
+
+        using (var http = service.Http())
+        {
+            var listed = JsonDocument.Parse(await http.GetStringAsync($"models/{name}")).RootElement;
+            Assert.Equal(name, listed.GetProperty("id").GetString());
+        }
+        var plain = await PostAsync("completions", new { model = name, prompt = Prompt, max_tokens = 64, temperature = 0 });
+        Assert.Equal("stop", Choice(plain, 0).GetProperty("finish_reason").GetString());
+        Assert.Equal(expected, Choice(plain, 0).GetProperty("text").GetString());
+        var deltas = await StreamAsync("completions", new { model = name, prompt = Prompt, max_tokens = 64, temperature = 0, stream = true }, "text");
+        Assert.Equal(expected, string.Concat(deltas));
+    }
+
+    [Theory]
     [MemberData(nameof(Packages))]
     public async Task Generated_text_continues_the_prompt_exactly_streamed_or_not(string package)
     {

@@ -19,7 +19,12 @@ internal static class ScriptedCheckpoint
 {
     private const int Hidden = 48;
 
-    public static void Write(string directory, string tokenizerDirectory, HfTokenizer tokenizer, IReadOnlyList<int> script)
+    /// <param name="architecture">
+    /// any architecture the engine runs: its config.json fields are set so that zero attention and MLP weights leave
+    /// each position's embedding (Gemma 3: scaled, and its norm weights stored as 0, applied as 1 + 0; no tied head)
+    /// </param>
+    public static void Write(string directory, string tokenizerDirectory, HfTokenizer tokenizer, IReadOnlyList<int> script,
+        string architecture = ModelConfig.Llama)
     {
         if (script.Distinct().Count() != script.Count) throw new ArgumentException("a script id appears twice", nameof(script));
         if (script.Count + 1 >= Hidden) throw new ArgumentException($"a script has at most {Hidden - 2} tokens", nameof(script));
@@ -37,12 +42,29 @@ internal static class ScriptedCheckpoint
             ["num_key_value_heads"] = 1, ["max_position_embeddings"] = 256, ["rms_norm_eps"] = 1e-5, ["rope_theta"] = 10000.0,
             ["tie_word_embeddings"] = false, ["hidden_act"] = "silu", ["torch_dtype"] = "float32",
         };
+        json["architectures"] = new JsonArray(architecture);
+        json["model_type"] = architecture switch
+        {
+            ModelConfig.Qwen3 => "qwen3", ModelConfig.Gemma3 => "gemma3_text", ModelConfig.Phi3 => "phi3",
+            ModelConfig.Mistral => "mistral", ModelConfig.Qwen2 => "qwen2", _ => "llama",
+        };
+        if (architecture is ModelConfig.Qwen3 or ModelConfig.Gemma3) json["head_dim"] = Hidden / 2;
+        if (architecture == ModelConfig.Gemma3)
+        {
+            json.Remove("hidden_act");
+            json["hidden_activation"] = "gelu_pytorch_tanh";
+            json["query_pre_attn_scalar"] = Hidden / 2;
+            json["sliding_window"] = 4;
+            json["layer_types"] = new JsonArray("sliding_attention");
+        }
+        if (architecture == ModelConfig.Mistral) json["sliding_window"] = 4;
         File.WriteAllText(Path.Combine(directory, "config.json"), json.ToJsonString());
 
         using var scope = NewDisposeScope();
         var weights = new Dictionary<string, Tensor>();
-        foreach (var (name, shape) in ModelConfig.Parse(json.ToJsonString()).ParameterShapes())
-            weights[name] = name.EndsWith("norm.weight", StringComparison.Ordinal) ? ones(shape) : zeros(shape);
+        var parsed = ModelConfig.Parse(json.ToJsonString());
+        foreach (var (name, shape) in parsed.ParameterShapes())
+            weights[name] = name.EndsWith("norm.weight", StringComparison.Ordinal) && !parsed.Gemma ? ones(shape) : zeros(shape);
         var embed = weights["model.embed_tokens.weight"];
         var head = weights["lm_head.weight"];
         embed[TensorIndex.Colon, TensorIndex.Single(0)] = tensor(1f);
