@@ -112,9 +112,19 @@ public static unsafe class RowOps
                 if (scale == 0) scale = 1f / MathF.Sqrt(d);
                 var t = 0;
                 if (d % 8 == 0 && Avx.IsSupported)
+                    PrefetchRows(keys, stride, Math.Min(length, KeysAhead), d);
+                if (d % 8 == 0 && Avx.IsSupported)
                     for (; t + 8 <= length; t += 8)
+                    {
+                        // The cache comes from memory (a step streams every weight through the caches between two
+                        // reads of a slot), one head's key a few lines at a stride: fetched on demand, the scores ran at
+                        // a quarter of the weights' bandwidth. Keys two blocks ahead and this block's values (for the
+                        // weighted sum after the softmax) are requested here, so many lines are in flight at once.
+                        PrefetchRows(keys + (t + KeysAhead) * stride, stride, 8, d);
+                        PrefetchRows(values + t * stride, stride, 8, d);
                         for (var h = 0; h < heads; h++)
                             Vector256.Store(Dot8(q + h * d, keys + t * stride, stride, d) * scale, scores + h * length + t);
+                    }
                 for (; t < length; t++)
                 {
                     var key = keys + t * stride;
@@ -130,6 +140,16 @@ public static unsafe class RowOps
             }
         }
         finally { ArrayPool<float>.Shared.Return(rented); }
+    }
+
+    private const int KeysAhead = 32;
+
+    /// <summary>Prefetches <paramref name="rows"/> rows of <paramref name="d"/> floats <paramref name="stride"/> apart (past the end of the cache included: prefetches never fault).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* first, long stride, int rows, int d)
+    {
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < d; c += 16) Sse.Prefetch0(first + r * stride + c);
     }
 
     /// <summary>x ← softmax(x) over n values, in place.</summary>
