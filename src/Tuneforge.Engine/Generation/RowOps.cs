@@ -227,6 +227,13 @@ public static unsafe class RowOps
                 var o = output + c;
                 a0.Store(o); a1.Store(o + 8); a2.Store(o + 16); a3.Store(o + 24); a4.Store(o + 32); a5.Store(o + 40); a6.Store(o + 48); a7.Store(o + 56);
             }
+        for (; c + 8 <= d; c += 8)   // head dims such as 80 or 96
+        {
+            var a = Vector256<float>.Zero;
+            var v = values + c;
+            for (var t = 0; t < length; t++, v += stride) a = Vector256.FusedMultiplyAdd(Vector256.Create(weights[t]), Vector256.Load(v), a);
+            a.Store(output + c);
+        }
         for (; c < d; c++)
         {
             var sum = 0f;

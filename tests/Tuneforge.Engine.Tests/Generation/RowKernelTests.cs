@@ -49,6 +49,32 @@ public class RowKernelTests
         Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
     }
 
+    [Theory]
+    [InlineData(16, 1)]
+    [InlineData(64, 7)]
+    [InlineData(64, 37)]
+    [InlineData(88, 19)]
+    [InlineData(128, 45)]
+    public unsafe void Row_attention_equals_softmax_attention_for_each_head_dim(int d, int length)
+    {
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var g = new TorchSharp.torch.Generator(9);
+        // Three query heads sharing the second of two K/V heads, cached interleaved as the decoder caches them:
+        // [length, kvHeads, d]. 88 = 64 + 8 + 8 and lengths off the 8-key blocks reach every tail of the kernel.
+        const int heads = 3, kvHeads = 2;
+        var q = randn([heads, d], generator: g);
+        var keys = randn([length, kvHeads, d], generator: g);
+        var values = randn([length, kvHeads, d], generator: g);
+        var ours = empty(heads, d);
+        fixed (byte* pq = q.bytes, pk = keys.bytes, pv = values.bytes, po = ours.bytes)
+            RowOps.Attend((float*)pq, heads, (float*)pk + d, (float*)pv + d, kvHeads * d, length, d, (float*)po);
+        var k = keys.select(1, 1);
+        var v = values.select(1, 1);
+        var theirs = q.matmul(k.t()).div(Math.Sqrt(d)).softmax(-1).matmul(v);
+        Assert.True(ours.allclose(theirs, rtol: 1e-4, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
+    }
+
     [Fact]
     public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits()
     {
