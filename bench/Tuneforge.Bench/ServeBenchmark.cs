@@ -204,8 +204,9 @@ public sealed class ServeBenchmark : IBenchmark
         var wide = RowMatmul.Wide;
         // the kernel alone on the MLP's stacked gate|up matrix [3072, 576] in bf16, one thread: GFLOPS per row count
         using (var w = TorchSharp.torch.randn(2 * ServeModel.Config.IntermediateSize, ServeModel.Config.HiddenSize).to(ScalarType.BFloat16))
-            foreach (var m in new[] { 1, 4, streams })
-                foreach (var w512 in RowMatmul.Wide ? new[] { false, true } : [false])
+        {
+            foreach (var m in new[] { 1, 4, streams, 128 })
+                foreach (var w512 in RowMatmul.Wide && m < 128 ? new[] { false, true } : [false])
                 {
                     RowMatmul.Wide = w512;
                     using var x = TorchSharp.torch.randn(m, ServeModel.Config.HiddenSize);
@@ -218,6 +219,19 @@ public sealed class ServeBenchmark : IBenchmark
                     }
                     Console.WriteLine($"  kernel [{m}, 576] x [3072, 576]^T bf16, 1 thread, {(w512 ? "512" : "256")}-bit: best {best:F3} ms = {2.0 * m * w.shape[0] * w.shape[1] / best / 1e6:F1} GFLOPS, {w.shape[0] * w.shape[1] * 2 / best / 1e6:F1} GB/s of weights");
                 }
+            // what a prompt's rows do otherwise: widen to f32, then libtorch's GEMM (its own threads)
+            using var rows = TorchSharp.torch.randn(128, ServeModel.Config.HiddenSize);
+            using var wide32 = TorchSharp.torch.empty(w.shape, dtype: ScalarType.Float32);
+            var gemmBest = double.MaxValue;
+            for (var i = 0; i < 20; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                wide32.copy_(w);
+                TorchSharp.torch.nn.functional.linear(rows, wide32).Dispose();
+                gemmBest = Math.Min(gemmBest, clock.Elapsed.TotalMilliseconds);
+            }
+            Console.WriteLine($"  widened f32 + libtorch GEMM [128, 576] x [3072, 576]^T, {TorchSharp.torch.get_num_threads()} threads: best {gemmBest:F3} ms = {2.0 * 128 * w.shape[0] * w.shape[1] / gemmBest / 1e6:F1} GFLOPS");
+        }
         RowMatmul.Wide = wide;
         StreamingKernel(weights, streams);
         foreach (var batch in new[] { 1, streams })

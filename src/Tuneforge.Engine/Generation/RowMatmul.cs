@@ -16,7 +16,7 @@ namespace Tuneforge.Engine.Generation;
 /// rows: 37 GFLOPS against 28 for 2×4 tiles). Output columns are split between <see cref="TorchRuntime.Threads"/> threads
 /// (<see cref="KernelThreads"/>: never waiting for a thread that has not woken yet).
 /// </summary>
-public static unsafe class RowMatmul
+public static unsafe partial class RowMatmul
 {
     /// <summary>The instructions the kernel needs (AVX2 and FMA).</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
@@ -39,7 +39,12 @@ public static unsafe class RowMatmul
     public static void Multiply(float* x, int m, int k, WeightMatrix w, float* y, float* bias = null, int? threads = null)
     {
         var t = Math.Max(1, Math.Min(threads ?? TorchRuntime.Threads, w.Rows / 64));
-        if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y, t);
+        if (m >= PanelRows)
+        {
+            if (w.IsBf16) SplitPanels<Bf16>(x, m, k, w.Data, w.Rows, y, t);
+            else SplitPanels<F32>(x, m, k, w.Data, w.Rows, y, t);
+        }
+        else if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y, t);
         else Split<F32>(x, m, k, w.Data, w.Rows, y, t);
         if (bias is null) return;
         for (var i = 0; i < m; i++) RowOps.Add(y + (long)i * w.Rows, bias, w.Rows);

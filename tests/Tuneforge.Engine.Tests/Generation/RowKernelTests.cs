@@ -17,6 +17,8 @@ public class RowKernelTests
     [InlineData(1, ScalarType.Float32)]
     [InlineData(3, ScalarType.Float32)]
     [InlineData(17, ScalarType.Float32)]
+    [InlineData(31, ScalarType.BFloat16)] // a prompt's rows: panels of 16 w rows (the last one 5 wide), five groups of six x rows and one more
+    [InlineData(24, ScalarType.Float32)]
     public void Row_matmul_equals_libtorch_linear_on_f32_weights(int rows, ScalarType weightDtype)
     {
         TorchRuntime.Initialize();
@@ -36,6 +38,7 @@ public class RowKernelTests
     [InlineData(1, 2)]
     [InlineData(2, 3)]
     [InlineData(5, 3)]
+    [InlineData(40, 3)]
     public void Row_matmul_split_between_threads_covers_every_column_once(int rows, int threads)
     {
         TorchRuntime.Initialize();
@@ -75,8 +78,10 @@ public class RowKernelTests
         Assert.True(ours.allclose(theirs, rtol: 1e-4, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
     }
 
-    [Fact]
-    public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits()
+    [Theory]
+    [InlineData(int.MaxValue)] // the 24-token prompt through the row kernel's panels (the default)
+    [InlineData(16)]           // ... through libtorch's GEMM on widened matrices
+    public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits(int kernelRows)
     {
         TorchRuntime.Initialize();
         using var dir = new TempDir();
@@ -88,9 +93,10 @@ public class RowKernelTests
         using var decoder = BatchDecoder.Load(dir.Path, ScalarType.Float32, slots: 3, contextLength: 64);
         using var reference = PretrainedModel.Load(dir.Path, ScalarType.Float32); // bf16 values widened to f32
         Assert.Equal(ScalarType.BFloat16, decoder.WeightDtype);
+        decoder.KernelRows = kernelRows;
 
         using var scope = NewDisposeScope();
-        // Three sequences at different lengths (one prompt long enough for the widened-matrix prefill), then two
+        // Three sequences at different lengths (one prompt of as many rows as the panels take), then two
         // decoding steps of all three together.
         int[][] prompts = [[5, 9, 12], Enumerable.Range(0, 24).Select(i => i * 7 % 96).ToArray(), [40, 41]];
         var slots = prompts.Select(_ => decoder.AcquireSlot()).ToArray();
