@@ -57,6 +57,7 @@ public static unsafe partial class RowMatmul
     /// at a time: eight widened loads turned into eight columns by an 8×8 transpose in registers (written one value at a
     /// time, packing took a third of a panel's time).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as the tiles: at tier 0 the first prompts after start took twice as long
     private static void Pack<TW>(void* w, int j, int width, int k, float* panel) where TW : struct, IWeightFormat
     {
         var columns = k & ~7;
@@ -66,6 +67,7 @@ public static unsafe partial class RowMatmul
             var first = (long)(j + half) * k;
             for (var c = 0; c < columns; c += 8)
             {
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
                 Vector256<float> Row(int r) => r < rows ? TW.Load8(w, first + (long)r * k + c) : Vector256<float>.Zero;
                 Vector256<float> r0 = Row(0), r1 = Row(1), r2 = Row(2), r3 = Row(3), r4 = Row(4), r5 = Row(5), r6 = Row(6), r7 = Row(7);
                 var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
