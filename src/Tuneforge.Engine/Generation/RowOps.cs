@@ -102,6 +102,7 @@ public static unsafe class RowOps
     /// heads). Each cached key and value is read once for the whole group, and the exponentials are vector ones.
     /// <paramref name="scale"/> replaces 1/√d when given (Gemma 3's query_pre_attn_scalar^−½).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from a server's first step: no tier-0 code (as RowMatmul's tiles)
     public static void Attend(float* q, int heads, float* keys, float* values, long stride, int length, int d, float* output, float scale = 0)
     {
         var rented = ArrayPool<float>.Shared.Rent(heads * length);
@@ -148,6 +149,7 @@ public static unsafe class RowOps
     }
 
     /// <summary>x ← softmax(x) over n values, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Softmax(float* x, int n)
     {
         var max = float.NegativeInfinity;
@@ -174,6 +176,7 @@ public static unsafe class RowOps
     /// q·k for eight keys at <c>keys + j·stride</c> (j = 0…7), d a multiple of 8: eight vector accumulators reduced
     /// together by horizontal adds, instead of one horizontal sum per key (which cost more than its dot product).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> Dot8(float* q, float* keys, long stride, int d)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -208,6 +211,7 @@ public static unsafe class RowOps
     /// through all positions: an update of the output in memory per position and head was a load, an add and a store
     /// for each multiply, about half of an 8-row step's attention.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WeightedSum(float* weights, float* values, long stride, int length, int d, float* output)
     {
         var c = 0;
