@@ -17,9 +17,8 @@ namespace Tuneforge.Engine.Generation;
 /// A prompt runs through libtorch in the compute dtype (<see cref="Dtype"/>: bf16 where the CPU has native bf16 dot
 /// products, else f32); a decoding step runs over raw rows in f32 (<see cref="DecodePath.Rows"/>, bf16 weights widened
 /// in registers) or through libtorch (<see cref="DecodePath.Torch"/>), whichever measured faster at load. Computing in
-/// f32, a bf16 checkpoint's matrices stay bf16 (half the memory and half the bytes read per decoding step): the few
-/// rows of a step go through <see cref="RowMatmul"/>, a prompt's many rows through an f32 copy of one matrix at a time
-/// (libtorch's f32 GEMM is compute-efficient where the step is compute-bound).
+/// f32, a bf16 checkpoint's matrices stay bf16 (half the memory and half the bytes read per decoding step) and go
+/// through <see cref="RowMatmul"/>: tiles for the few rows of a step, panels widened once for a prompt's many rows.
 /// Not thread-safe: one generation loop drives it.
 /// </summary>
 public sealed partial class BatchDecoder : IDisposable
@@ -39,11 +38,16 @@ public sealed partial class BatchDecoder : IDisposable
     private readonly bool[] _used;
     private readonly int _heads, _kvHeads, _headDim, _intermediate, _groups;
     private readonly double _eps;
-    private readonly Tensor? _widened; // f32 scratch for one bf16 matrix at a time (prompt rows)
+    private Tensor? _widened; // f32 scratch for one bf16 matrix at a time, made when KernelRows first sends a prompt to libtorch
     private DecodePath _path; // how Decode runs a step; set once at load (BatchDecoder.Path.cs)
 
-    /// <summary>Up to this many rows, bf16 matrices are multiplied by <see cref="RowMatmul"/>; above, through an f32 copy.</summary>
-    internal int KernelRows { get; set; } = 16;
+    /// <summary>
+    /// Up to this many rows, bf16 matrices computed in f32 are multiplied by <see cref="RowMatmul"/>; above, libtorch's
+    /// GEMM on an f32 copy of each. Every row count by default: the row kernel's panels (RowMatmul.Panels.cs) widen each
+    /// weight once and beat the copy and GEMM on a 128-token prompt, AVX2 or AVX-512 (bench/serve --steps-only). The
+    /// bench compares the two.
+    /// </summary>
+    internal int KernelRows { get; set; } = int.MaxValue;
     /// <summary>Cap on the f32 scratch (elements); larger matrices are widened in row blocks.</summary>
     private const long WidenedCapacity = 16L << 20;
 
@@ -92,11 +96,6 @@ public sealed partial class BatchDecoder : IDisposable
         _layers = _weights.Layers.Select(w => new Layer(w.Qkv, Bias(w.QkvBias), w.QNorm, w.KNorm, w.O, Bias(w.OBias), w.GateUp, Bias(w.GateUpBias), w.Down,
             Bias(w.DownBias), w.InputNorm, w.PostNorm, Cache(), Cache())).ToArray();
         WeightBytes = _weights.ByteSize;
-        if (WeightDtype != dtype)
-        {
-            var largest = _weights.Layers.SelectMany(w => new[] { w.Qkv, w.O, w.GateUp, w.Down }).Max(t => t.NumberOfElements);
-            _widened = empty(Math.Min(largest, WidenedCapacity), dtype: dtype).DetachFromDisposeScope();
-        }
         _rope = new RotaryEmbedding(config);
         if (config.Gemma)
         {
@@ -328,7 +327,9 @@ public sealed partial class BatchDecoder : IDisposable
         if (w.dtype == x.dtype) return F.linear(x, w, bias);
         if (x.shape[0] <= KernelRows) return RowMatmul.Linear(x, w, bias);
         var rows = w.shape[0];
-        var block = Math.Min(rows, _widened!.NumberOfElements / w.shape[1]);
+        _widened ??= empty(Math.Min(_weights.Layers.SelectMany(l => new[] { l.Qkv, l.O, l.GateUp, l.Down }).Max(t => t.NumberOfElements), WidenedCapacity),
+            dtype: Dtype).DetachFromDisposeScope();
+        var block = Math.Min(rows, _widened.NumberOfElements / w.shape[1]);
         if (block == rows) return F.linear(x, Widen(w), bias);
         var parts = new List<Tensor>();
         for (long r = 0; r < rows; r += block)

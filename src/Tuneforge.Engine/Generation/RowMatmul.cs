@@ -10,13 +10,13 @@ namespace Tuneforge.Engine.Generation;
 /// every weight once per step, so it is bound by memory bandwidth, not arithmetic: bf16 weights halve the bytes, and
 /// widening them to f32 in registers (a bf16 is the top half of an f32) costs two instructions per eight weights.
 /// libtorch's own bf16 GEMM on CPUs without native bf16 is an emulated fallback far slower than f32, and its f32 GEMM
-/// is tuned for many rows; this kernel is for 1–16. Tiles of four x rows by two w rows (then 2×4, 1×4; a single row
+/// is tuned for many rows; these tiles are for 1–16 (a prompt's rows go through panels: RowMatmul.Panels.cs). Tiles of four x rows by two w rows (then 2×4, 1×4; a single row
 /// takes eight w rows at a time) keep the accumulators in registers; a block of four w rows comes from memory once
 /// and from L1 for every further group of x rows, and each widened weight vector serves four rows (measured at 8
 /// rows: 37 GFLOPS against 28 for 2×4 tiles). Output columns are split between <see cref="TorchRuntime.Threads"/> threads
 /// (<see cref="KernelThreads"/>: never waiting for a thread that has not woken yet).
 /// </summary>
-public static unsafe class RowMatmul
+public static unsafe partial class RowMatmul
 {
     /// <summary>The instructions the kernel needs (AVX2 and FMA).</summary>
     public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
@@ -39,7 +39,12 @@ public static unsafe class RowMatmul
     public static void Multiply(float* x, int m, int k, WeightMatrix w, float* y, float* bias = null, int? threads = null)
     {
         var t = Math.Max(1, Math.Min(threads ?? TorchRuntime.Threads, w.Rows / 64));
-        if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y, t);
+        if (m >= PanelRows)
+        {
+            if (w.IsBf16) SplitPanels<Bf16>(x, m, k, w.Data, w.Rows, y, t);
+            else SplitPanels<F32>(x, m, k, w.Data, w.Rows, y, t);
+        }
+        else if (w.IsBf16) Split<Bf16>(x, m, k, w.Data, w.Rows, y, t);
         else Split<F32>(x, m, k, w.Data, w.Rows, y, t);
         if (bias is null) return;
         for (var i = 0; i < m; i++) RowOps.Add(y + (long)i * w.Rows, bias, w.Rows);

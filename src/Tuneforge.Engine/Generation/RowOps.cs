@@ -102,6 +102,7 @@ public static unsafe class RowOps
     /// heads). Each cached key and value is read once for the whole group, and the exponentials are vector ones.
     /// <paramref name="scale"/> replaces 1/√d when given (Gemma 3's query_pre_attn_scalar^−½).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot from a server's first step: no tier-0 code (as RowMatmul's tiles)
     public static void Attend(float* q, int heads, float* keys, float* values, long stride, int length, int d, float* output, float scale = 0)
     {
         var rented = ArrayPool<float>.Shared.Rent(heads * length);
@@ -112,27 +113,43 @@ public static unsafe class RowOps
                 if (scale == 0) scale = 1f / MathF.Sqrt(d);
                 var t = 0;
                 if (d % 8 == 0 && Avx.IsSupported)
+                    PrefetchRows(keys, stride, Math.Min(length, KeysAhead), d);
+                if (d % 8 == 0 && Avx.IsSupported)
                     for (; t + 8 <= length; t += 8)
+                    {
+                        // The cache comes from memory (a step streams every weight through the caches between two
+                        // reads of a slot), one head's key a few lines at a stride: fetched on demand, the scores ran at
+                        // a quarter of the weights' bandwidth. Keys two blocks ahead and this block's values (for the
+                        // weighted sum after the softmax) are requested here, so many lines are in flight at once.
+                        PrefetchRows(keys + (t + KeysAhead) * stride, stride, 8, d);
+                        PrefetchRows(values + t * stride, stride, 8, d);
                         for (var h = 0; h < heads; h++)
                             Vector256.Store(Dot8(q + h * d, keys + t * stride, stride, d) * scale, scores + h * length + t);
+                    }
                 for (; t < length; t++)
                 {
                     var key = keys + t * stride;
                     for (var h = 0; h < heads; h++) scores[h * length + t] = Dot(q + h * d, key, d) * scale;
                 }
                 for (var h = 0; h < heads; h++) Softmax(scores + h * length, length);
-                new Span<float>(output, heads * d).Clear();
-                for (t = 0; t < length; t++)
-                {
-                    var value = values + t * stride;
-                    for (var h = 0; h < heads; h++) Axpy(scores[h * length + t], value, output + h * d, d);
-                }
+                for (var h = 0; h < heads; h++) WeightedSum(scores + h * length, values, stride, length, d, output + h * d);
             }
         }
         finally { ArrayPool<float>.Shared.Return(rented); }
     }
 
+    private const int KeysAhead = 32;
+
+    /// <summary>Prefetches <paramref name="rows"/> rows of <paramref name="d"/> floats <paramref name="stride"/> apart (past the end of the cache included: prefetches never fault).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* first, long stride, int rows, int d)
+    {
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < d; c += 16) Sse.Prefetch0(first + r * stride + c);
+    }
+
     /// <summary>x ← softmax(x) over n values, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Softmax(float* x, int n)
     {
         var max = float.NegativeInfinity;
@@ -159,6 +176,7 @@ public static unsafe class RowOps
     /// q·k for eight keys at <c>keys + j·stride</c> (j = 0…7), d a multiple of 8: eight vector accumulators reduced
     /// together by horizontal adds, instead of one horizontal sum per key (which cost more than its dot product).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Vector256<float> Dot8(float* q, float* keys, long stride, int d)
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -166,10 +184,10 @@ public static unsafe class RowOps
         for (var i = 0; i < d; i += 8)
         {
             var u = Vector256.Load(q + i);
-            a0 += u * Vector256.Load(k0 + i); a1 += u * Vector256.Load(k1 + i);
-            a2 += u * Vector256.Load(k2 + i); a3 += u * Vector256.Load(k3 + i);
-            a4 += u * Vector256.Load(k4 + i); a5 += u * Vector256.Load(k5 + i);
-            a6 += u * Vector256.Load(k6 + i); a7 += u * Vector256.Load(k7 + i);
+            a0 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k0 + i), a0); a1 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k1 + i), a1);
+            a2 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k2 + i), a2); a3 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k3 + i), a3);
+            a4 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k4 + i), a4); a5 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k5 + i), a5);
+            a6 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k6 + i), a6); a7 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k7 + i), a7);
         }
         // hadd pairs: lanes hold [a0 a1 a2 a3 | a0 a1 a2 a3] partial sums (low and high 128-bit halves), same for a4…a7
         var low = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
@@ -188,13 +206,43 @@ public static unsafe class RowOps
         return sum;
     }
 
-    /// <summary>y += a·x</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Axpy(float a, float* x, float* y, int n)
+    /// <summary>
+    /// output[0..d) = Σₜ weights[t] · values[t·stride + (0..d)]. Sixty-four columns at a time stay in eight registers
+    /// through all positions: an update of the output in memory per position and head was a load, an add and a store
+    /// for each multiply, about half of an 8-row step's attention.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightedSum(float* weights, float* values, long stride, int length, int d, float* output)
     {
-        var va = Vector256.Create(a);
-        var i = 0;
-        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(y + i) + va * Vector256.Load(x + i), y + i);
-        for (; i < n; i++) y[i] += a * x[i];
+        var c = 0;
+        if (Fma.IsSupported)
+            for (; c + 64 <= d; c += 64)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+                var v = values + c;
+                for (var t = 0; t < length; t++, v += stride)
+                {
+                    var s = Vector256.Create(weights[t]);
+                    a0 = Fma.MultiplyAdd(s, Avx.LoadVector256(v), a0); a1 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 8), a1);
+                    a2 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 16), a2); a3 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 24), a3);
+                    a4 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 32), a4); a5 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 40), a5);
+                    a6 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 48), a6); a7 = Fma.MultiplyAdd(s, Avx.LoadVector256(v + 56), a7);
+                }
+                var o = output + c;
+                a0.Store(o); a1.Store(o + 8); a2.Store(o + 16); a3.Store(o + 24); a4.Store(o + 32); a5.Store(o + 40); a6.Store(o + 48); a7.Store(o + 56);
+            }
+        for (; c + 8 <= d; c += 8)   // head dims such as 80 or 96
+        {
+            var a = Vector256<float>.Zero;
+            var v = values + c;
+            for (var t = 0; t < length; t++, v += stride) a = Vector256.FusedMultiplyAdd(Vector256.Create(weights[t]), Vector256.Load(v), a);
+            a.Store(output + c);
+        }
+        for (; c < d; c++)
+        {
+            var sum = 0f;
+            for (var t = 0; t < length; t++) sum += weights[t] * values[t * stride + c];
+            output[c] = sum;
+        }
     }
 }

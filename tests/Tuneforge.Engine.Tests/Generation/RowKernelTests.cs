@@ -17,6 +17,8 @@ public class RowKernelTests
     [InlineData(1, ScalarType.Float32)]
     [InlineData(3, ScalarType.Float32)]
     [InlineData(17, ScalarType.Float32)]
+    [InlineData(31, ScalarType.BFloat16)] // a prompt's rows: panels of 16 w rows (the last one 5 wide), five groups of six x rows and one more
+    [InlineData(24, ScalarType.Float32)]
     public void Row_matmul_equals_libtorch_linear_on_f32_weights(int rows, ScalarType weightDtype)
     {
         TorchRuntime.Initialize();
@@ -36,6 +38,7 @@ public class RowKernelTests
     [InlineData(1, 2)]
     [InlineData(2, 3)]
     [InlineData(5, 3)]
+    [InlineData(40, 3)]
     public void Row_matmul_split_between_threads_covers_every_column_once(int rows, int threads)
     {
         TorchRuntime.Initialize();
@@ -49,8 +52,36 @@ public class RowKernelTests
         Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
     }
 
-    [Fact]
-    public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits()
+    [Theory]
+    [InlineData(16, 1)]
+    [InlineData(64, 7)]
+    [InlineData(64, 37)]
+    [InlineData(88, 19)]
+    [InlineData(128, 45)]
+    public unsafe void Row_attention_equals_softmax_attention_for_each_head_dim(int d, int length)
+    {
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var g = new TorchSharp.torch.Generator(9);
+        // Three query heads sharing the second of two K/V heads, cached interleaved as the decoder caches them:
+        // [length, kvHeads, d]. 88 = 64 + 8 + 8 and lengths off the 8-key blocks reach every tail of the kernel.
+        const int heads = 3, kvHeads = 2;
+        var q = randn([heads, d], generator: g);
+        var keys = randn([length, kvHeads, d], generator: g);
+        var values = randn([length, kvHeads, d], generator: g);
+        var ours = empty(heads, d);
+        fixed (byte* pq = q.bytes, pk = keys.bytes, pv = values.bytes, po = ours.bytes)
+            RowOps.Attend((float*)pq, heads, (float*)pk + d, (float*)pv + d, kvHeads * d, length, d, (float*)po);
+        var k = keys.select(1, 1);
+        var v = values.select(1, 1);
+        var theirs = q.matmul(k.t()).div(Math.Sqrt(d)).softmax(-1).matmul(v);
+        Assert.True(ours.allclose(theirs, rtol: 1e-4, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)] // the 24-token prompt through the row kernel's panels (the default)
+    [InlineData(16)]           // ... through libtorch's GEMM on widened matrices
+    public void A_bf16_checkpoint_is_served_from_bf16_weights_with_the_f32_model_s_logits(int kernelRows)
     {
         TorchRuntime.Initialize();
         using var dir = new TempDir();
@@ -62,9 +93,10 @@ public class RowKernelTests
         using var decoder = BatchDecoder.Load(dir.Path, ScalarType.Float32, slots: 3, contextLength: 64);
         using var reference = PretrainedModel.Load(dir.Path, ScalarType.Float32); // bf16 values widened to f32
         Assert.Equal(ScalarType.BFloat16, decoder.WeightDtype);
+        decoder.KernelRows = kernelRows;
 
         using var scope = NewDisposeScope();
-        // Three sequences at different lengths (one prompt long enough for the widened-matrix prefill), then two
+        // Three sequences at different lengths (one prompt of as many rows as the panels take), then two
         // decoding steps of all three together.
         int[][] prompts = [[5, 9, 12], Enumerable.Range(0, 24).Select(i => i * 7 % 96).ToArray(), [40, 41]];
         var slots = prompts.Select(_ => decoder.AcquireSlot()).ToArray();
