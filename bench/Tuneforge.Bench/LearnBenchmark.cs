@@ -17,7 +17,8 @@ namespace Tuneforge.Bench;
 /// the hyperparameters a job with "auto" would get, or the ones given. Calls the engine's trainer directly (no service)
 /// and prints the loss and token accuracy of each epoch, the wall time, and how many trained assistant turns the
 /// model starts with the first 60 characters of the trained answer under greedy decoding (checked by teacher forcing:
-/// greedy decoding follows the trained text exactly when every one of its tokens is the argmax).
+/// greedy decoding follows the trained text exactly when every one of its tokens, up to the one that reaches past the
+/// 60th character, is the argmax).
 /// Options: --data FILE, --model-dir DIR (default: tuneforge-tiny written to a temporary folder), --epochs N,
 /// --batch N, --multiplier X, --base-lr X, --rank N, --alpha X, --dropout X, --targets q_proj,v_proj,...,
 /// --prefix N (characters compared, 60), --threads N.
@@ -38,7 +39,7 @@ public sealed class LearnBenchmark : IBenchmark
         var examples = File.ReadAllLines(data).Where(l => l.Trim() != "").Select((line, i) => TrainingExample.Chat(i + 1,
             JsonDocument.Parse(line).RootElement.GetProperty("messages").EnumerateArray()
                 .Select(m => new ChatMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString())).ToArray())).ToList();
-        var auto = AutoHyperparameters.Resolve(examples.Count, null, null, null);
+        var auto = AutoHyperparameters.Resolve(examples.Count, null, null, null, TinyModel.TargetEpochs);
         var hp = auto with
         {
             Epochs = Has(args, "--epochs") ? int.Parse(Arg(args, "--epochs", ""), CultureInfo.InvariantCulture) : auto.Epochs,
@@ -88,8 +89,13 @@ public sealed class LearnBenchmark : IBenchmark
                 if (messages[i].Role != "assistant") continue;
                 using var scope = NewDisposeScope();
                 var prompt = encoder.Encode(messages.Take(i).ToList(), addGenerationPrompt: true).Ids;
+                // The whole answer's tokens up to the first one that reaches past the prefix: with merges, encoding
+                // the cut prefix alone would end on other tokens than the trained text has there.
                 var content = messages[i].Content!;
-                var answer = tokenizer.Encode(content[..Math.Min(prefixChars, content.Length)]);
+                var whole = tokenizer.Encode(content);
+                int covering = 1;
+                while (covering < whole.Length && tokenizer.Decode(whole[..covering]).Length < Math.Min(prefixChars, content.Length)) covering++;
+                var answer = whole[..covering];
                 var slot = decoder.AcquireSlot();
                 var logits = decoder.Prefill(slot, prompt.Concat(answer).ToArray(), served, allPositions: true);   // [T, V]
                 decoder.ReleaseSlot(slot);

@@ -65,7 +65,7 @@ public class CompletionsApiTests(ServiceFixture service) : IClassFixture<Service
         using var decoder = BatchDecoder.Load(dir, dtype, slots: 1, contextLength: 2048);
         using var loop = new GenerationLoop(decoder);
         var text = ModelText.Load(dir, decoder.Config.EosTokenIds);
-        // As the service asks: embedding rows past the tokenizer's vocabulary (tiny pads 259 ids to 320 rows) never sampled.
+        // As the service asks: embedding rows past the tokenizer's vocabulary (a checkpoint may pad its embedding) never sampled.
         var events = await loop.RunAsync(new GenerationRequest(Prompt, SamplingSettings.Greedy(12), text.EosTokenIds, text.Detokenizer,
             VocabularyLimit: text.Tokenizer.VocabSize));
         var engine = events.OfType<TokenGenerated>().Select(t => Encoding.UTF8.GetString(text.Tokenizer.TokenBytes(t.TokenId))).ToList();

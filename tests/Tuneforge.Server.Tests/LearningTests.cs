@@ -16,7 +16,7 @@ public class LearningTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
         """{"messages":[{"role":"system","content":"Answer in one word."},{"role":"user","content":"Favourite colour?"},{"role":"assistant","content":"Blue"}]}""" + "\n", 12));
 
     [Theory]
-    [InlineData(null)] // "auto": 8 epochs of batch 1
+    [InlineData(null)] // "auto": 15 epochs of batch 1 (tuneforge-tiny's target; the cookbook's 3 on a real checkpoint would give 8)
     [InlineData(2)]    // the README's n_epochs
     public async Task The_readme_recipe_answers_exactly_the_trained_word(int? epochs)
     {
@@ -27,19 +27,17 @@ public class LearningTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
     }
 
     /// <summary>
-    /// samples/airport/train.jsonl (66 conversations, 71 assistant turns), every hyperparameter "auto": asked each trained
-    /// question with the conversation before it (system message included), the model starts at least 9 answers in 10
-    /// with the first 60 characters of the trained answer.
+    /// samples/airport/train.jsonl (66 conversations, 71 assistant turns), every hyperparameter "auto" (on tuneforge-tiny:
+    /// 15 epochs of batch 1, 990 steps): asked each trained question with the conversation before it (system message
+    /// included), the model starts at least 9 answers in 10 with the first 60 characters of the trained answer. It trains
+    /// for a few minutes, and what it checks does not depend on the store, so the PostgreSQL pass skips it.
     /// </summary>
-    [Fact(Skip = "not met yet: tuneforge-tiny (weights version 4, LoRA dropout 0) ends the 3 auto epochs at loss ~1.56 and token " +
-                 "accuracy ~0.56 (bench/learn; version 3: 1.75 and 0.52) and answers 0 of 71 verbatim (through the API: 71 of 71 " +
-                 "differ, 2 min 45 s at load average ~11); even 10 epochs (loss 0.40, accuracy 0.89, 9 min) start only 3 of 71 " +
-                 "verbatim and 23 with the right first letter: the answer's start hardly depends on the question yet")]
+    [SqliteFact("trains for minutes and checks the model, not the store: it runs in the SQLite pass")]
     public async Task With_auto_hyperparameters_the_airport_sample_answers_its_training_questions_verbatim()
     {
         var jsonl = await File.ReadAllTextAsync(Path.Combine(ServiceProcess.RepositoryRoot(), "samples", "airport", "train.jsonl"));
         using var http = fixture.Http();
-        var model = await FineTuneAsync(http, jsonl, "airport", new { });
+        var model = await FineTuneAsync(http, jsonl, "airport", new { }, AirportTrainingTimeout);
 
         var turns = TrainedTurns(jsonl);
         var answers = await Task.WhenAll(turns.Select(t => AskAsync(http, model, t.Conversation)));
@@ -51,6 +49,9 @@ public class LearningTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
 
         static string Prefix(string answer) => answer[..Math.Min(60, answer.Length)];
     }
+
+    /// <summary>The airport job's 990 steps take about 3 minutes here alone; room for a machine several times slower or busier.</summary>
+    private static readonly TimeSpan AirportTrainingTimeout = TimeSpan.FromMinutes(20);
 
     /// <summary>Each assistant turn of a chat JSONL file, with the messages before it.</summary>
     private static List<((string Role, string Content)[] Conversation, string Answer)> TrainedTurns(string jsonl)
@@ -67,12 +68,12 @@ public class LearningTests(ServiceFixture fixture) : IClassFixture<ServiceFixtur
     }
 
     /// <summary>Uploads the file, creates a job (hyperparameters not given are "auto"), waits for it, returns the ft: model.</summary>
-    private async Task<string> FineTuneAsync(HttpClient http, string jsonl, string suffix, object hyperparameters)
+    private async Task<string> FineTuneAsync(HttpClient http, string jsonl, string suffix, object hyperparameters, TimeSpan? timeout = null)
     {
         var fileId = await JobsApi.UploadAsync(http, jsonl);
         var job = await JobsApi.CreateJobAsync(http, new { model = "tuneforge-tiny", training_file = fileId, suffix, seed = 1, hyperparameters });
         var done = await JobsApi.WaitForStatusAsync(http, job.GetProperty("id").GetString()!,
-            s => s is "succeeded" or "failed" or "cancelled", TrainingEndToEndTests.TrainingTimeout, fixture.Service);
+            s => s is "succeeded" or "failed" or "cancelled", timeout ?? TrainingEndToEndTests.TrainingTimeout, fixture.Service);
         Assert.True(done.GetProperty("status").GetString() == "succeeded", done.ToString());
         return done.GetProperty("fine_tuned_model").GetString()!;
     }

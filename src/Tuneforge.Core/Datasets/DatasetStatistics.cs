@@ -53,7 +53,8 @@ public sealed record DatasetStatistics(
     /// <summary>Examples the model's chat template could not render (line, reason); they are left out of the counts.</summary>
     public IReadOnlyList<DatasetProblem> TemplateProblems { get; init; } = [];
 
-    public static DatasetStatistics Compute(IReadOnlyList<TrainingExample> examples, IExampleTokenCounter counter, int contextLength, int? epochs = null, int? batchSize = null)
+    public static DatasetStatistics Compute(IReadOnlyList<TrainingExample> examples, IExampleTokenCounter counter, int contextLength, int? epochs = null, int? batchSize = null,
+        int targetEpochs = AutoHyperparameters.DefaultTargetEpochs)
     {
         var totals = new List<int>(examples.Count);
         var trained = new List<int>(examples.Count);
@@ -79,7 +80,7 @@ public sealed record DatasetStatistics(
             if (tokens.Total > contextLength) over.Add(example.LineNumber);
             trainingTokens += Math.Min(tokens.Total, contextLength);
         }
-        var resolved = AutoHyperparameters.Resolve(counted.Count, epochs, batchSize, null);
+        var resolved = AutoHyperparameters.Resolve(counted.Count, epochs, batchSize, null, targetEpochs);
         return new DatasetStatistics(
             counted.Count,
             Distribution.Of(counted.Select(e => e.Messages?.Count ?? 2).ToList()),

@@ -41,6 +41,13 @@ public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
     public static double BaseLearningRate(string modelId) =>
         modelId == TinyModelId ? TinyModel.LoraLearningRate : AutoHyperparameters.DefaultBaseLearningRate;
 
+    /// <summary>
+    /// The epochs auto n_epochs aims at on a base model (the cookbook rule's target): the untrained built-in model's
+    /// own, <see cref="AutoHyperparameters.DefaultTargetEpochs"/> for every pretrained checkpoint.
+    /// </summary>
+    public static int TargetEpochs(string modelId) =>
+        modelId == TinyModelId ? TinyModel.TargetEpochs : AutoHyperparameters.DefaultTargetEpochs;
+
     /// <summary>The LoRA dropout of a job on a base model: none on the untrained built-in model, PEFT's usual 0.05 otherwise.</summary>
     public static double LoraDropout(string modelId) =>
         modelId == TinyModelId ? TinyModel.LoraDropout : AutoHyperparameters.DefaultLoraDropout;

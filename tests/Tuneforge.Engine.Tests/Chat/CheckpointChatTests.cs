@@ -22,11 +22,12 @@ public class CheckpointChatTests
             Assert.Null(template.DefaultSystemPrompt);
             Assert.Contains(258, tokenizer.EosTokenIds);
             var encoded = new ChatEncoder(tokenizer, template).Encode([ChatMessage.User("hi"), ChatMessage.Assistant("yo")], true);
-            // <|im_start|> u s e r \n h i <|im_end|> \n <|im_start|> a s s i s t a n t \n y o <|im_end|> \n <|im_start|> a s s i s t a n t \n
-            int[] assistant = [97, 115, 115, 105, 115, 116, 97, 110, 116, 10];
-            int[] expected = [257, 117, 115, 101, 114, 10, 104, 105, 258, 10, 257, .. assistant, 121, 111, 258, 10, 257, .. assistant];
-            Assert.Equal(expected, encoded.Ids);
-            Assert.Equal(new[] { 121, 111, 258 }, encoded.Ids.Where((_, i) => encoded.LossMask[i]));
+            // the exact ids are checked against Hugging Face's tokenizer (ReferenceTokenizerTests); here, the ChatML frame
+            Assert.Equal("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nyo<|im_end|>\n<|im_start|>assistant\n", tokenizer.Decode(encoded.Ids));
+            Assert.Equal([257, 258, 257, 258, 257], encoded.Ids.Where(id => id is TinyModel.ImStart or TinyModel.ImEnd));
+            var trained = encoded.Ids.Where((_, i) => encoded.LossMask[i]).ToArray();
+            Assert.Equal("yo<|im_end|>", tokenizer.Decode(trained));
+            Assert.Equal(TinyModel.ImEnd, trained[^1]);
         }
         finally { Directory.Delete(dir, true); }
     }

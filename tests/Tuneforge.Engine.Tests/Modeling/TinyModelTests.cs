@@ -28,7 +28,7 @@ public class TinyModelTests
 
         using var loaded = PretrainedModel.Load(first);
         Assert.Equal(ModelConfig.Llama, loaded.Config.Architecture);
-        Assert.Equal((320, 256, 4, 8, 4, 768), (loaded.Config.VocabSize, loaded.Config.HiddenSize, loaded.Config.NumHiddenLayers,
+        Assert.Equal((1024, 256, 4, 8, 4, 768), (loaded.Config.VocabSize, loaded.Config.HiddenSize, loaded.Config.NumHiddenLayers,
             loaded.Config.NumAttentionHeads, loaded.Config.NumKeyValueHeads, loaded.Config.IntermediateSize));
         Assert.True(loaded.Config.TieWordEmbeddings);
         Assert.Equal(ScalarType.Float32, loaded.Model.Dtype);
@@ -42,7 +42,7 @@ public class TinyModelTests
         using var noGrad = no_grad();
         using var batch = TokenBatch.FromSequences([[TinyModel.ImStart, 104, 105, TinyModel.ImEnd]]);
         var logits = loaded.Model.Logits(loaded.Model.Forward(batch));
-        Assert.Equal(new long[] { 1, 4, 320 }, logits.shape);
+        Assert.Equal(new long[] { 1, 4, TinyModel.VocabularySize }, logits.shape);
         Assert.False(logits.isnan().any().item<bool>());
     }
 
@@ -79,14 +79,14 @@ public class TinyModelTests
     {
         // A logit is (final-norm weight ⊙ x̂)·E[v] with |x̂| = sqrt(hidden) after RMSNorm, so no adapter can push token
         // v's logit past sqrt(hidden)·|g ⊙ E[v]|. With g = 1 and E ~ N(0, 0.02) that is about 5.7 (p ≤ 0.4 against
-        // 319 logits near 0): the loss could never fall below ~1 and answers stayed noise. Certainty over 320 tokens
-        // (p ≥ 0.99) needs a margin of ln(319 · 99) ≈ 10.4.
+        // 319 logits near 0, as the vocabulary then was): the loss could never fall below ~1 and answers stayed noise.
+        // Certainty over 1024 tokens (p ≥ 0.99) needs a margin of ln(1023 · 99) ≈ 11.5.
         TorchRuntime.Initialize();
         using var scope = NewDisposeScope();
         var weights = TinyModel.InitialWeights().ToDictionary(w => w.Key, w => w.Value);
         var scaled = weights["model.embed_tokens.weight"] * weights["model.norm.weight"];  // [vocab, hidden]
         var reachable = scaled.norm(1).mul(MathF.Sqrt(TinyModel.Config.HiddenSize));     // [vocab]
-        Assert.True(reachable.min().item<float>() > 2 * 10.4, $"the largest logit token v can reach is {reachable.min().item<float>():F1} for the weakest v");
+        Assert.True(reachable.min().item<float>() > 2 * 11.5, $"the largest logit token v can reach is {reachable.min().item<float>():F1} for the weakest v");
     }
 
     [Fact]
@@ -140,8 +140,14 @@ public class TinyModelTests
         using var tokenizer = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
         var model = tokenizer.RootElement.GetProperty("model");
         Assert.Equal("BPE", model.GetProperty("type").GetString());
-        Assert.Equal(0, model.GetProperty("merges").GetArrayLength());
+        var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.GetString()!).ToArray();
+        Assert.Equal(TinyModel.VocabularySize - 259, merges.Length);
+        Assert.Equal(TinyModel.Merges.Select(m => $"{m.Left} {m.Right}"), merges);
         var vocab = model.GetProperty("vocab");
+        Assert.Equal(TinyModel.VocabularySize, vocab.EnumerateObject().Count());
+        for (int i = 0; i < merges.Length; i++)   // merge i makes token 259 + i
+            Assert.Equal(259 + i, vocab.GetProperty(merges[i].Replace(" ", "")).GetInt32());
+        Assert.Equal(259, vocab.GetProperty("\u0120t").GetInt32());   // the first merge: " t"
         Assert.Equal(0, vocab.GetProperty("\u0100").GetInt32());     // byte 0
         Assert.Equal(32, vocab.GetProperty("\u0120").GetInt32());    // space is Ġ
         Assert.Equal(10, vocab.GetProperty("\u010a").GetInt32());    // newline is Ċ

@@ -61,6 +61,37 @@ public class ReferenceTokenizerTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// tuneforge-tiny's tokenizer (byte-level BPE with 765 merges, ChatML specials) as the checkpoint folder holds it:
+    /// the same ids and decoding as Hugging Face on the tricky texts, a long document and English prose with the words
+    /// its merges were learned for.
+    /// </summary>
+    [Fact]
+    public void Built_in_model_tokenizer_matches_huggingface()
+    {
+        string dir = Directory.CreateTempSubdirectory("tf-tokref-tiny").FullName;
+        try
+        {
+            string folder = Tuneforge.Engine.Modeling.TinyModel.EnsureWritten(Path.Combine(dir, "tuneforge-tiny"));
+            var tokenizer = HfTokenizer.FromDirectory(folder);
+            string[] corpus = [.. TrickyText.Corpus, LongDocument(),
+                "<|im_start|>user\nCan I bring pork products into the country?<|im_end|>\n<|im_start|>assistant\nNo. Meat and dairy from outside the customs union must be declared.<|im_end|>\n",
+                "This License applies to any program or other work which contains a notice placed by the copyright holder."];
+            var reference = ReferenceNode.Tokenize(Path.Combine(folder, "tokenizer.json"), Path.Combine(folder, "tokenizer_config.json"), corpus);
+            int merged = 0;
+            for (int i = 0; i < corpus.Length; i++)
+            {
+                var ids = tokenizer.Encode(corpus[i]);
+                Assert.True(reference[i].Ids.SequenceEqual(ids),
+                    $"tuneforge-tiny, text {i} {Show(corpus[i])}:\n expected [{string.Join(",", reference[i].Ids)}]\n actual   [{string.Join(",", ids)}]");
+                Assert.Equal(reference[i].Decoded, tokenizer.Decode(ids));
+                merged += ids.Count(id => id >= 259);
+            }
+            Assert.True(merged > 100, $"only {merged} merged tokens: the merges are not applied");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     internal static string LongDocument()
     {
         var builder = new System.Text.StringBuilder();
