@@ -59,7 +59,8 @@ public class TrainingDataTests
         using var output = new TempDir();
         var observer = new RecordingObserver();
         var hp = Tiny.Hyper(epochs: 1, batchSize: 2, multiplier: 1) with { MaxSequenceLength = 40 };
-        FineTuner.Run(new FineTuneSpec(Tiny.ModelDir, [Tiny.Qa(1, "short?", "yes"), Tiny.Qa(2, "A much longer question here?", "And a long answer too.")],
+        FineTuner.Run(new FineTuneSpec(Tiny.ModelDir, [Tiny.Qa(1, "short?", "yes"), Tiny.Qa(2, "A much longer question here, with many more words in it than forty tokens can hold?",
+                "And a long answer too, which goes on and on past the limit.")],
             null, hp, 1, output.Path), observer, CancellationToken.None);
         Assert.Contains(observer.Warnings, w => w.StartsWith("training file line 2: example has ") && w.EndsWith("truncated to 40"));
         Assert.Contains(observer.Infos, i => i.Contains("padding fraction 0.0%"));
