@@ -17,6 +17,7 @@ public class RowKernelTests
     [InlineData(1, ScalarType.Float32)]
     [InlineData(3, ScalarType.Float32)]
     [InlineData(17, ScalarType.Float32)]
+    [InlineData(12, ScalarType.BFloat16)] // eight rows against two w rows (512-bit), then four against four
     [InlineData(31, ScalarType.BFloat16)] // a prompt's rows: panels of 16 w rows (the last one 5 wide), five groups of six x rows and one more
     [InlineData(24, ScalarType.Float32)]
     public void Row_matmul_equals_libtorch_linear_on_f32_weights(int rows, ScalarType weightDtype)
