@@ -113,19 +113,20 @@ public static unsafe class RowOps
                 if (scale == 0) scale = 1f / MathF.Sqrt(d);
                 var t = 0;
                 if (d % 8 == 0 && Avx.IsSupported)
+                {
+                    // The cache comes from memory (a step streams every weight through the caches between two reads of
+                    // a slot), one head's key a few lines at a stride: fetched on demand, the scores ran at a quarter of
+                    // the weights' bandwidth. The first keys up front, then keys four blocks of eight ahead and this
+                    // block's values (for the weighted sum after the softmax), so many lines are in flight at once.
                     PrefetchRows(keys, stride, Math.Min(length, KeysAhead), d);
-                if (d % 8 == 0 && Avx.IsSupported)
                     for (; t + 8 <= length; t += 8)
                     {
-                        // The cache comes from memory (a step streams every weight through the caches between two
-                        // reads of a slot), one head's key a few lines at a stride: fetched on demand, the scores ran at
-                        // a quarter of the weights' bandwidth. Keys two blocks ahead and this block's values (for the
-                        // weighted sum after the softmax) are requested here, so many lines are in flight at once.
                         PrefetchRows(keys + (t + KeysAhead) * stride, stride, 8, d);
                         PrefetchRows(values + t * stride, stride, 8, d);
                         for (var h = 0; h < heads; h++)
                             Vector256.Store(Dot8(q + h * d, keys + t * stride, stride, d) * scale, scores + h * length + t);
                     }
+                }
                 for (; t < length; t++)
                 {
                     var key = keys + t * stride;
@@ -138,7 +139,7 @@ public static unsafe class RowOps
         finally { ArrayPool<float>.Shared.Return(rented); }
     }
 
-    private const int KeysAhead = 32;
+    private const int KeysAhead = 32;   // positions: four blocks of eight
 
     /// <summary>Prefetches <paramref name="rows"/> rows of <paramref name="d"/> floats <paramref name="stride"/> apart (past the end of the cache included: prefetches never fault).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
