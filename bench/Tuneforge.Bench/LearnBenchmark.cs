@@ -39,16 +39,16 @@ public sealed class LearnBenchmark : IBenchmark
         var examples = File.ReadAllLines(data).Where(l => l.Trim() != "").Select((line, i) => TrainingExample.Chat(i + 1,
             JsonDocument.Parse(line).RootElement.GetProperty("messages").EnumerateArray()
                 .Select(m => new ChatMessage(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString())).ToArray())).ToList();
-        var auto = AutoHyperparameters.Resolve(examples.Count, null, null, null, TinyModel.TargetEpochs);
+        var auto = AutoHyperparameters.Resolve(examples.Count, null, null, null, TinyModel.Training);
         var hp = auto with
         {
             Epochs = Has(args, "--epochs") ? int.Parse(Arg(args, "--epochs", ""), CultureInfo.InvariantCulture) : auto.Epochs,
             BatchSize = Has(args, "--batch") ? int.Parse(Arg(args, "--batch", ""), CultureInfo.InvariantCulture) : auto.BatchSize,
             LearningRateMultiplier = Double(args, "--multiplier", auto.LearningRateMultiplier),
-            BaseLearningRate = Double(args, "--base-lr", TinyModel.LoraLearningRate),
+            BaseLearningRate = Double(args, "--base-lr", auto.BaseLearningRate),
             LoraRank = (int)Double(args, "--rank", auto.LoraRank),
             LoraAlpha = Double(args, "--alpha", auto.LoraAlpha),
-            LoraDropout = Double(args, "--dropout", TinyModel.LoraDropout),
+            LoraDropout = Double(args, "--dropout", auto.LoraDropout),
             TargetModules = Has(args, "--targets") ? Arg(args, "--targets", "").Split(',') : null,
         };
         int prefixChars = int.Parse(Arg(args, "--prefix", "60"), CultureInfo.InvariantCulture);

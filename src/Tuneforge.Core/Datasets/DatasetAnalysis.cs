@@ -42,7 +42,7 @@ public sealed record DatasetAnalysis(
         var footprint = ModelFootprint.Read(options.ModelDir);
         var counter = (options.Counter ?? DefaultCounter)(options.ModelDir);
         var statistics = DatasetStatistics.Compute(report.Examples, counter, footprint.ContextLength, options.Epochs,
-            targetEpochs: BaseModelCatalog.TargetEpochs(FolderName(options.ModelDir)));
+            baseModel: BaseModelCatalog.Training(FolderName(options.ModelDir)));
         if (statistics.TemplateProblems.Count > 0)
             report = report with { Problems = report.Problems.Concat(statistics.TemplateProblems).OrderBy(p => p.Line == 0 ? int.MaxValue : p.Line).ToList() };
         if (statistics.Examples == 0)

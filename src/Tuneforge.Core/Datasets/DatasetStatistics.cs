@@ -54,7 +54,7 @@ public sealed record DatasetStatistics(
     public IReadOnlyList<DatasetProblem> TemplateProblems { get; init; } = [];
 
     public static DatasetStatistics Compute(IReadOnlyList<TrainingExample> examples, IExampleTokenCounter counter, int contextLength, int? epochs = null, int? batchSize = null,
-        int targetEpochs = AutoHyperparameters.DefaultTargetEpochs)
+        BaseModelTraining? baseModel = null)
     {
         var totals = new List<int>(examples.Count);
         var trained = new List<int>(examples.Count);
@@ -80,7 +80,7 @@ public sealed record DatasetStatistics(
             if (tokens.Total > contextLength) over.Add(example.LineNumber);
             trainingTokens += Math.Min(tokens.Total, contextLength);
         }
-        var resolved = AutoHyperparameters.Resolve(counted.Count, epochs, batchSize, null, targetEpochs);
+        var resolved = AutoHyperparameters.Resolve(counted.Count, epochs, batchSize, null, baseModel);
         return new DatasetStatistics(
             counted.Count,
             Distribution.Of(counted.Select(e => e.Messages?.Count ?? 2).ToList()),

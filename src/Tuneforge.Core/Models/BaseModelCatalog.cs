@@ -35,22 +35,10 @@ public sealed class BaseModelCatalog(string dataDir, string? modelsDir)
     public BaseModel? Find(string id) => List().FirstOrDefault(m => m.Id == id);
 
     /// <summary>
-    /// The LoRA learning rate that learning_rate_multiplier scales for a base model: the untrained built-in model's
-    /// own (higher) rate, <see cref="AutoHyperparameters.DefaultBaseLearningRate"/> for every pretrained checkpoint.
+    /// What hyperparameters mean on a base model: the untrained built-in model's own (higher) LoRA rate, no dropout and
+    /// more auto epochs; <see cref="BaseModelTraining.Pretrained"/> for every checkpoint.
     /// </summary>
-    public static double BaseLearningRate(string modelId) =>
-        modelId == TinyModelId ? TinyModel.LoraLearningRate : AutoHyperparameters.DefaultBaseLearningRate;
-
-    /// <summary>
-    /// The epochs auto n_epochs aims at on a base model (the cookbook rule's target): the untrained built-in model's
-    /// own, <see cref="AutoHyperparameters.DefaultTargetEpochs"/> for every pretrained checkpoint.
-    /// </summary>
-    public static int TargetEpochs(string modelId) =>
-        modelId == TinyModelId ? TinyModel.TargetEpochs : AutoHyperparameters.DefaultTargetEpochs;
-
-    /// <summary>The LoRA dropout of a job on a base model: none on the untrained built-in model, PEFT's usual 0.05 otherwise.</summary>
-    public static double LoraDropout(string modelId) =>
-        modelId == TinyModelId ? TinyModel.LoraDropout : AutoHyperparameters.DefaultLoraDropout;
+    public static BaseModelTraining Training(string modelId) => modelId == TinyModelId ? TinyModel.Training : BaseModelTraining.Pretrained;
 
     /// <summary>Why a base model cannot be fine-tuned (null: it can); the built-in model always can.</summary>
     public static string? TrainingProblem(BaseModel model) => model.Id == TinyModelId ? null : CheckpointSupport.TrainingProblem(model.Directory);

@@ -22,7 +22,7 @@ public sealed class FileValidation(RunnerContext context)
             if (job.ValidationFile is not null && Read(job, job.ValidationFile, "validation_file", isTrainingFile: false) is null) return;
 
             var resolved = AutoHyperparameters.Resolve(training.Examples.Count, job.Requested.Epochs, job.Requested.BatchSize,
-                job.Requested.LearningRateMultiplier, BaseModelCatalog.TargetEpochs(job.Model));
+                job.Requested.LearningRateMultiplier, BaseModelCatalog.Training(job.Model));
             ReportLength(job, job.TrainingFile, training, resolved.Epochs);
             jobs.SetResolvedHyperparameters(job.Id, new RequestedHyperparameters(resolved.Epochs, resolved.BatchSize, resolved.LearningRateMultiplier));
             if (jobs.TryMove(job.Id, [JobStatus.ValidatingFiles], JobStatus.Queued))

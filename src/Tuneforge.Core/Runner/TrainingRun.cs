@@ -60,8 +60,7 @@ public sealed class TrainingRun(RunnerContext context, FineTuningJob job, Lease 
         var validation = job.ValidationFile is null ? null : FileValidation.Examples(context, job.OrganizationId, job.ValidationFile, isTrainingFile: false);
         var resolved = AutoHyperparameters.Resolve(train.Count, job.Resolved.Epochs ?? job.Requested.Epochs,
             job.Resolved.BatchSize ?? job.Requested.BatchSize, job.Resolved.LearningRateMultiplier ?? job.Requested.LearningRateMultiplier,
-            BaseModelCatalog.TargetEpochs(job.Model))
-            with { BaseLearningRate = BaseModelCatalog.BaseLearningRate(job.Model), LoraDropout = BaseModelCatalog.LoraDropout(job.Model) };
+            BaseModelCatalog.Training(job.Model));
         BaseModelCatalog.EnsureAvailable(job.Model, job.BaseModelDir);
         var outputDir = context.JobDir(job.Id);
         Directory.CreateDirectory(outputDir);

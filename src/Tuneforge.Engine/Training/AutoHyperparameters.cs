@@ -5,7 +5,7 @@ namespace Tuneforge.Engine.Training;
 /// <list type="bullet">
 /// <item>n_epochs: the cookbook rule (TARGET_EPOCHS 3, at least 100 and at most 25,000 example passes, 1..25 epochs):
 ///   3; if n×3 &lt; 100 then min(25, 100 / n); if n×3 &gt; 25,000 then max(1, 25,000 / n). A base model may set its own
-///   target instead of 3 (the untrained built-in model does: TinyModel.TargetEpochs).</item>
+///   target instead of 3 (<see cref="BaseModelTraining.TargetEpochs"/>; the untrained built-in model does).</item>
 /// <item>batch_size: about 0.2 % of the examples, at least 1 and at most 256 (OpenAI's documented default).</item>
 /// <item>learning_rate_multiplier: 2 for batches up to 8 examples, 1 above (OpenAI reports 2 for small jobs);
 ///   the trainer multiplies it by the base model's own LoRA rate (<see cref="FineTuneHyperparameters.BaseLearningRate"/>:
@@ -38,12 +38,14 @@ public static class AutoHyperparameters
 
     public static double LearningRateMultiplier(int batchSize) => batchSize <= 8 ? 2.0 : 1.0;
 
+    /// <summary>The values given, the rest "auto", on <paramref name="baseModel"/> (default: a pretrained checkpoint).</summary>
     public static FineTuneHyperparameters Resolve(int exampleCount, int? epochs, int? batchSize, double? learningRateMultiplier,
-        int targetEpochs = DefaultTargetEpochs)
+        BaseModelTraining? baseModel = null)
     {
-        var e = epochs ?? Epochs(exampleCount, targetEpochs);
+        var model = baseModel ?? BaseModelTraining.Pretrained;
+        var e = epochs ?? Epochs(exampleCount, model.TargetEpochs);
         var b = batchSize ?? BatchSize(exampleCount);
         var m = learningRateMultiplier ?? LearningRateMultiplier(b);
-        return new FineTuneHyperparameters(e, b, m);
+        return new FineTuneHyperparameters(e, b, m, LoraDropout: model.LoraDropout, BaseLearningRate: model.LearningRate);
     }
 }
