@@ -18,14 +18,15 @@ namespace Tuneforge.Bench;
 /// --dtype f32|bf16 (Tuneforge's compute dtype), --decode-path rows|torch (Tuneforge's decoding step; default: as the
 /// service chooses, TUNEFORGE_DECODE_PATH or measured at load), --no-reference, --no-llamacpp, --avx2-only (both sides
 /// as on a CPU with AVX2 but neither AVX-512 nor native bf16: reruns the bench with libtorch, MKL, oneDNN and the .NET
-/// JIT held to AVX2 and serving in f32, and loads llama.cpp's AVX2 build).
-/// Prints the CPU's flags and which path each side ran.
+/// JIT held to AVX2 and serving in f32, and loads llama.cpp's AVX2 build), --via-api (Tuneforge's side through a
+/// `tuneforge serve` process and streamed /v1/completions over HTTP instead of its generation loop in this process:
+/// <see cref="ServeThroughApi"/>). Prints the CPU's flags and which path each side ran.
 /// </summary>
 public sealed class ServeBenchmark : IBenchmark
 {
     public string Name => "serve";
 
-    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
+    internal sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
         string Path = "");
 
     /// <summary>Set in the rerun of <c>--avx2-only</c>, whose process starts with the instruction sets held to AVX2.</summary>
@@ -37,7 +38,7 @@ public sealed class ServeBenchmark : IBenchmark
         {
             Console.WriteLine("""
                 usage: bench/serve [--decode N] [--streams N] [--threads N] [--dtype f32|bf16] [--decode-path rows|torch]
-                                   [--avx2-only] [--no-reference] [--no-llamacpp]
+                                   [--avx2-only] [--no-reference] [--no-llamacpp] [--via-api] [--steps-only]
                   --decode N        tokens decoded per stream (default 64)
                   --streams N       concurrent streams of the throughput run (default 8)
                   --threads N       threads of each side (default 2)
@@ -46,6 +47,8 @@ public sealed class ServeBenchmark : IBenchmark
                   --avx2-only       both sides as on a CPU with AVX2 but no AVX-512/native bf16 (reruns itself)
                   --no-reference    skip the PyTorch reference
                   --no-llamacpp     skip llama.cpp (LLamaSharp)
+                  --via-api         tuneforge through the public API: a `tuneforge serve` process, streamed
+                                    /v1/completions with token-id prompts, N concurrent clients
                   --steps-only      only the decoding step (no loop, no sampling) at batch 1 and N, per kernel variant,
                                     and its parts alone: the kernel over every matrix, the attention over the cache
                 """);
@@ -82,7 +85,9 @@ public sealed class ServeBenchmark : IBenchmark
                 StepProfile(weights, prompt, streams, dtype, path);
                 return 0;
             }
-            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype, path, Path.Combine(work, "adapter"));
+            var ours = args.Contains("--via-api")
+                ? ServeThroughApi.Measure(work, prompt, decode, streams, threads, dtype == ScalarType.Float32 ? "f32" : "bf16", path?.ToString().ToLowerInvariant())
+                : MeasureTuneforge(weights, prompt, decode, streams, dtype, path, Path.Combine(work, "adapter"));
             Report("tuneforge", ours);
             var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
             if (torch is not null) Report("pytorch", torch);
