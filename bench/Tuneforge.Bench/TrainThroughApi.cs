@@ -16,7 +16,7 @@ namespace Tuneforge.Bench;
 /// bench/train --via-api: a fine-tuning job through the real service against PyTorch's eager step on the same rows.
 /// Writes bench/serve's SmolLM2-135M-shaped checkpoint with random bf16 weights (<see cref="ServeModel.WriteCheckpoint"/>:
 /// tuneforge-tiny's byte-level BPE and ChatML template) into a models folder, starts `tuneforge serve` on a temporary
-/// data directory, uploads N chat examples of about 535 characters (system, user, assistant; loss on the assistant turn),
+/// data directory, uploads N chat examples of about 535 tokens (system, user, assistant; loss on the assistant turn),
 /// creates a job (batch size 1, seed fixed) and follows it to the end. The job's metrics events carry each optimizer
 /// step's time (step_seconds); the reference (bench/reference/train_reference.py --data) trains on the very rows the
 /// job trained on, in the job's order (the bench packs them with the trainer's own BatchPlan and seed).
@@ -174,7 +174,10 @@ internal static class TrainThroughApi
         return new Measured(times, cpu);
     }
 
-    /// <summary>N chat examples of about 535 characters: a system line, a question, a long answer.</summary>
+    /// <summary>
+    /// N chat examples of about 535 tokens (1,150 characters: the tokenizer's merges take 2.2 characters a token here): a
+    /// system line, a question, a long answer.
+    /// </summary>
     private static List<TrainingExample> ChatData(int count)
     {
         var rng = new Random(7);
@@ -189,8 +192,8 @@ internal static class TrainThroughApi
         return Enumerable.Range(1, count).Select(i => new TrainingExample(i,
         [
             new ChatMessage("system", "You are a careful assistant."),
-            new ChatMessage("user", Text(150 + rng.Next(40))),
-            new ChatMessage("assistant", Text(280 + rng.Next(60))),
+            new ChatMessage("user", Text(330 + rng.Next(90))),
+            new ChatMessage("assistant", Text(620 + rng.Next(130))),
         ])).ToList();
     }
 
