@@ -29,9 +29,6 @@ public sealed class ServeBenchmark : IBenchmark
     internal sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
         string Path = "");
 
-    /// <summary>Set in the rerun of <c>--avx2-only</c>, whose process starts with the instruction sets held to AVX2.</summary>
-    private const string Avx2OnlyVariable = "TUNEFORGE_BENCH_AVX2_ONLY";
-
     public int Run(string[] args)
     {
         if (args.Contains("--help") || args.Contains("-h"))
@@ -55,7 +52,7 @@ public sealed class ServeBenchmark : IBenchmark
             return 0;
         }
         var avx2Only = args.Contains("--avx2-only");
-        if (avx2Only && Environment.GetEnvironmentVariable(Avx2OnlyVariable) != "1") return RerunAvx2Only(args);
+        if (avx2Only && !Machine.HeldToAvx2) return Machine.RerunHeldToAvx2(Name, args);
         int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var threads = Option("--threads", 2);
         var decode = Option("--decode", 64);
@@ -434,24 +431,6 @@ public sealed class ServeBenchmark : IBenchmark
         var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
         var found = new[] { "avx2", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
         return found.Length == 0 ? "neither avx2 nor avx512_bf16" : string.Join(" ", found);
-    }
-
-    /// <summary>Runs this benchmark again in a child process whose native libraries and JIT may use AVX2 at most.</summary>
-    private static int RerunAvx2Only(string[] args)
-    {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        foreach (var a in new[] { typeof(ServeBenchmark).Assembly.Location, "serve" }.Concat(args)) start.ArgumentList.Add(a);
-        start.Environment[Avx2OnlyVariable] = "1";
-        start.Environment["DOTNET_EnableAVX512F"] = "0";      // .NET JIT
-        start.Environment["DOTNET_EnableAVX512"] = "0";
-        start.Environment["ATEN_CPU_CAPABILITY"] = "avx2";    // libtorch's vectorised kernels
-        start.Environment["MKL_ENABLE_INSTRUCTIONS"] = "AVX2"; // MKL's GEMM
-        start.Environment["ONEDNN_MAX_CPU_ISA"] = "AVX2";      // oneDNN (bf16 dot products need AVX-512)
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TUNEFORGE_SERVE_DTYPE")))
-            start.Environment["TUNEFORGE_SERVE_DTYPE"] = "f32"; // what the engine chooses without native bf16
-        using var child = Process.Start(start)!;
-        child.WaitForExit();
-        return child.ExitCode;
     }
 
     internal static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));

@@ -32,10 +32,17 @@ internal static class TrainThroughApi
     {
         int examples = IntArg(args, "--examples", 24), epochs = IntArg(args, "--epochs", 1);
         bool withReference = !args.Contains("--no-reference"), direct = args.Contains("--direct");
+        if (withReference && Machine.HeldToAvx2)
+        {
+            // Held to AVX2, Debian's PyTorch cannot multiply bf16 (oneDNN refuses) and multiplies f32 without an
+            // optimised BLAS: a step takes minutes, which is no peer a user on such a CPU would pick.
+            Console.WriteLine("pytorch reference skipped with --avx2-only: Debian's python3-torch has no optimised f32 BLAS and no bf16 without AVX-512");
+            withReference = false;
+        }
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-train-api-").FullName;
         try
         {
-            Console.WriteLine($"cpu flags: {ServeBenchmark.CpuFlags()}; load average {ServeBenchmark.LoadAverage()}");
+            Console.WriteLine($"cpu flags: {ServeBenchmark.CpuFlags()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")}; load average {ServeBenchmark.LoadAverage()}");
             TorchRuntime.Initialize(threads);
             var modelDir = ServeModel.WriteCheckpoint(Path.Combine(work, "models", ModelName));
             var data = ChatData(examples);
