@@ -18,18 +18,16 @@ namespace Tuneforge.Bench;
 /// --dtype f32|bf16 (Tuneforge's compute dtype), --decode-path rows|torch (Tuneforge's decoding step; default: as the
 /// service chooses, TUNEFORGE_DECODE_PATH or measured at load), --no-reference, --no-llamacpp, --avx2-only (both sides
 /// as on a CPU with AVX2 but neither AVX-512 nor native bf16: reruns the bench with libtorch, MKL, oneDNN and the .NET
-/// JIT held to AVX2 and serving in f32, and loads llama.cpp's AVX2 build).
-/// Prints the CPU's flags and which path each side ran.
+/// JIT held to AVX2 and serving in f32, and loads llama.cpp's AVX2 build), --via-api (Tuneforge's side through a
+/// `tuneforge serve` process and streamed /v1/completions over HTTP instead of its generation loop in this process:
+/// <see cref="ServeThroughApi"/>). Prints the CPU's flags and which path each side ran.
 /// </summary>
 public sealed class ServeBenchmark : IBenchmark
 {
     public string Name => "serve";
 
-    private sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
+    internal sealed record Numbers(double TtftMs, double PromptTps, double DecodeTps, double StreamsTps, int[] Greedy, double AdapterDecodeTps = double.NaN,
         string Path = "");
-
-    /// <summary>Set in the rerun of <c>--avx2-only</c>, whose process starts with the instruction sets held to AVX2.</summary>
-    private const string Avx2OnlyVariable = "TUNEFORGE_BENCH_AVX2_ONLY";
 
     public int Run(string[] args)
     {
@@ -37,7 +35,7 @@ public sealed class ServeBenchmark : IBenchmark
         {
             Console.WriteLine("""
                 usage: bench/serve [--decode N] [--streams N] [--threads N] [--dtype f32|bf16] [--decode-path rows|torch]
-                                   [--avx2-only] [--no-reference] [--no-llamacpp]
+                                   [--avx2-only] [--no-reference] [--no-llamacpp] [--via-api] [--steps-only]
                   --decode N        tokens decoded per stream (default 64)
                   --streams N       concurrent streams of the throughput run (default 8)
                   --threads N       threads of each side (default 2)
@@ -46,13 +44,15 @@ public sealed class ServeBenchmark : IBenchmark
                   --avx2-only       both sides as on a CPU with AVX2 but no AVX-512/native bf16 (reruns itself)
                   --no-reference    skip the PyTorch reference
                   --no-llamacpp     skip llama.cpp (LLamaSharp)
+                  --via-api         tuneforge through the public API: a `tuneforge serve` process, streamed
+                                    /v1/completions with token-id prompts, N concurrent clients
                   --steps-only      only the decoding step (no loop, no sampling) at batch 1 and N, per kernel variant,
                                     and its parts alone: the kernel over every matrix, the attention over the cache
                 """);
             return 0;
         }
         var avx2Only = args.Contains("--avx2-only");
-        if (avx2Only && Environment.GetEnvironmentVariable(Avx2OnlyVariable) != "1") return RerunAvx2Only(args);
+        if (avx2Only && !Machine.HeldToAvx2) return Machine.RerunHeldToAvx2(Name, args);
         int Option(string name, int fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback;
         var threads = Option("--threads", 2);
         var decode = Option("--decode", 64);
@@ -82,7 +82,9 @@ public sealed class ServeBenchmark : IBenchmark
                 StepProfile(weights, prompt, streams, dtype, path);
                 return 0;
             }
-            var ours = MeasureTuneforge(weights, prompt, decode, streams, dtype, path, Path.Combine(work, "adapter"));
+            var ours = args.Contains("--via-api")
+                ? ServeThroughApi.Measure(work, prompt, decode, streams, threads, dtype == ScalarType.Float32 ? "f32" : "bf16", path?.ToString().ToLowerInvariant())
+                : MeasureTuneforge(weights, prompt, decode, streams, dtype, path, Path.Combine(work, "adapter"));
             Report("tuneforge", ours);
             var torch = args.Contains("--no-reference") ? null : MeasurePyTorch(work, promptLength, decode, streams, threads);
             if (torch is not null) Report("pytorch", torch);
@@ -429,24 +431,6 @@ public sealed class ServeBenchmark : IBenchmark
         var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
         var found = new[] { "avx2", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
         return found.Length == 0 ? "neither avx2 nor avx512_bf16" : string.Join(" ", found);
-    }
-
-    /// <summary>Runs this benchmark again in a child process whose native libraries and JIT may use AVX2 at most.</summary>
-    private static int RerunAvx2Only(string[] args)
-    {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
-        foreach (var a in new[] { typeof(ServeBenchmark).Assembly.Location, "serve" }.Concat(args)) start.ArgumentList.Add(a);
-        start.Environment[Avx2OnlyVariable] = "1";
-        start.Environment["DOTNET_EnableAVX512F"] = "0";      // .NET JIT
-        start.Environment["DOTNET_EnableAVX512"] = "0";
-        start.Environment["ATEN_CPU_CAPABILITY"] = "avx2";    // libtorch's vectorised kernels
-        start.Environment["MKL_ENABLE_INSTRUCTIONS"] = "AVX2"; // MKL's GEMM
-        start.Environment["ONEDNN_MAX_CPU_ISA"] = "AVX2";      // oneDNN (bf16 dot products need AVX-512)
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("TUNEFORGE_SERVE_DTYPE")))
-            start.Environment["TUNEFORGE_SERVE_DTYPE"] = "f32"; // what the engine chooses without native bf16
-        using var child = Process.Start(start)!;
-        child.WaitForExit();
-        return child.ExitCode;
     }
 
     internal static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Tuneforge.Engine.Checkpoints;
 using Tuneforge.Engine.Generation;
 using Tuneforge.Engine.Modeling;
@@ -27,6 +28,30 @@ internal static class ServeModel
                 : name == "model.embed_tokens.weight" ? R(shape)
                 : R(shape);
         return w;
+    }
+
+    /// <summary>
+    /// The model as a checkpoint folder the service can serve and fine-tune: config.json (end of sequence
+    /// &lt;|im_end|&gt;, no BOS), the random weights, and tuneforge-tiny's tokenizer files (byte-level BPE with ChatML)
+    /// with the vocabulary filled up to the model's 49,152 ids by plain-text tokens " t&lt;id&gt;" that no text encodes
+    /// to: every id a random model samples then decodes to whole characters, one streamed chunk per token.
+    /// </summary>
+    public static string WriteCheckpoint(string dir)
+    {
+        var tiny = TinyModel.EnsureWritten(Directory.CreateTempSubdirectory("tuneforge-bench-tiny-").FullName);
+        Directory.CreateDirectory(dir);
+        foreach (var name in new[] { "tokenizer_config.json", "generation_config.json" })
+            File.Copy(Path.Combine(tiny, name), Path.Combine(dir, name), overwrite: true);
+        var tokenizer = JsonNode.Parse(File.ReadAllText(Path.Combine(tiny, "tokenizer.json")))!;
+        Directory.Delete(tiny, recursive: true);
+        var vocab = tokenizer["model"]!["vocab"]!.AsObject();
+        for (var id = TinyModel.Config.VocabSize; id < Config.VocabSize; id++) vocab.Add($"\u0120t{id}", id); // Ġ: byte-level space
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), tokenizer.ToJsonString());
+        var weights = Weights();
+        SafetensorsWriter.Write(Path.Combine(dir, CheckpointWeights.SingleFile), weights);
+        foreach (var w in weights.Values) w.Dispose();
+        File.WriteAllText(Path.Combine(dir, "config.json"), (Config with { EosTokenIds = [TinyModel.ImEnd], BosTokenId = null }).ToJson());
+        return dir;
     }
 
     /// <summary>Writes a random PEFT adapter (rank 16 on all seven projections, as bench/train trains) and loads it for serving in <paramref name="dtype"/>.</summary>

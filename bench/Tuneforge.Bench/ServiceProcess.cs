@@ -20,6 +20,9 @@ internal sealed class ServiceProcess : IDisposable
     /// <summary>The TCP port the service listens on (127.0.0.1).</summary>
     public int Port { get; }
 
+    /// <summary>What the service wrote to standard error so far (also echoed to the bench's, prefixed "serve: ").</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Log { get; } = new();
+
     private ServiceProcess(Process process, int port)
     {
         Process = process;
@@ -49,11 +52,16 @@ internal sealed class ServiceProcess : IDisposable
         start.Environment["TUNEFORGE_API_KEYS"] = $"{Key}:bench";
         foreach (var (name, value) in environment) start.Environment[name] = value;
         var process = Process.Start(start)!;
+        var service = new ServiceProcess(process, port);
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("serve: " + e.Data); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            service.Log.Enqueue(e.Data);
+            Console.Error.WriteLine("serve: " + e.Data);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var service = new ServiceProcess(process, port);
         try
         {
             await service.WaitReadyAsync();

@@ -18,7 +18,8 @@ namespace Tuneforge.Bench;
 /// Options: --steps --warmup --seq --layers --rank --threads, --dtype auto|f32|bf16 (ours; a fixed dtype is also the
 /// reference's unless --reference-dtype auto|f32|bf16), --storage f32 (base matrices widened at load), --reference-steps N (1), --no-reference,
 /// --profile (one step timed per op family, with resident memory), --via-api (a fine-tuning job through the real service
-/// against the reference on the same rows: see <see cref="TrainThroughApi"/>).
+/// against the reference on the same rows: see <see cref="TrainThroughApi"/>), --avx2-only (both sides as on a CPU
+/// with AVX2 but neither AVX-512 nor native bf16: <see cref="Machine.RerunHeldToAvx2"/>).
 /// </summary>
 public sealed class TrainBenchmark : IBenchmark
 {
@@ -28,6 +29,7 @@ public sealed class TrainBenchmark : IBenchmark
     {
         int steps = IntArg(args, "--steps", 3), warmup = IntArg(args, "--warmup", 1), seq = IntArg(args, "--seq", 512);
         int threads = IntArg(args, "--threads", 2), rank = IntArg(args, "--rank", 16), layers = IntArg(args, "--layers", 30);
+        if (args.Contains("--avx2-only") && !Machine.HeldToAvx2) return Machine.RerunHeldToAvx2(Name, args);
         if (args.Contains("--via-api")) return TrainThroughApi.Run(args, threads);
         bool profile = args.Contains("--profile");
         bool withReference = !args.Contains("--no-reference") && !profile;
@@ -44,6 +46,7 @@ public sealed class TrainBenchmark : IBenchmark
         // the reference computes in the dtype that is fastest for it here unless told
         string referenceDtype = StringArg(args, "--reference-dtype", dtypeArg == "auto" ? "auto" : dtypeArg);
         var shape = BenchModels.SmolLm2_135M with { NumHiddenLayers = layers };
+        Console.WriteLine($"cpu: {Machine.Cpu()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")}; load average {Machine.LoadAverage()}");
         Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.NumHiddenLayers} layers, {shape.NumAttentionHeads} heads, " +
                           $"{shape.NumKeyValueHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
                           $"LoRA rank {rank} on all seven projections, {threads} threads, {steps} measured steps after {warmup} warm-up");

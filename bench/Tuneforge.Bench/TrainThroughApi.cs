@@ -14,9 +14,9 @@ namespace Tuneforge.Bench;
 
 /// <summary>
 /// bench/train --via-api: a fine-tuning job through the real service against PyTorch's eager step on the same rows.
-/// Writes a SmolLM2-135M-shaped checkpoint with random bf16 weights (bench/serve's model; the tokenizer and ChatML
-/// template of tuneforge-tiny, one token per byte) into a models folder, starts `tuneforge serve` on a temporary data
-/// directory, uploads N chat examples of about 535 tokens (system, user, assistant; loss on the assistant turn),
+/// Writes bench/serve's SmolLM2-135M-shaped checkpoint with random bf16 weights (<see cref="ServeModel.WriteCheckpoint"/>:
+/// tuneforge-tiny's byte-level BPE and ChatML template) into a models folder, starts `tuneforge serve` on a temporary
+/// data directory, uploads N chat examples of about 535 tokens (system, user, assistant; loss on the assistant turn),
 /// creates a job (batch size 1, seed fixed) and follows it to the end. The job's metrics events carry each optimizer
 /// step's time (step_seconds); the reference (bench/reference/train_reference.py --data) trains on the very rows the
 /// job trained on, in the job's order (the bench packs them with the trainer's own BatchPlan and seed).
@@ -32,12 +32,19 @@ internal static class TrainThroughApi
     {
         int examples = IntArg(args, "--examples", 24), epochs = IntArg(args, "--epochs", 1);
         bool withReference = !args.Contains("--no-reference"), direct = args.Contains("--direct");
+        if (withReference && Machine.HeldToAvx2)
+        {
+            // Held to AVX2, Debian's PyTorch cannot multiply bf16 (oneDNN refuses) and multiplies f32 without an
+            // optimised BLAS: a step takes minutes, which is no peer a user on such a CPU would pick.
+            Console.WriteLine("pytorch reference skipped with --avx2-only: Debian's python3-torch has no optimised f32 BLAS and no bf16 without AVX-512");
+            withReference = false;
+        }
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-train-api-").FullName;
         try
         {
-            Console.WriteLine($"cpu flags: {ServeBenchmark.CpuFlags()}; load average {ServeBenchmark.LoadAverage()}");
+            Console.WriteLine($"cpu flags: {ServeBenchmark.CpuFlags()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")}; load average {ServeBenchmark.LoadAverage()}");
             TorchRuntime.Initialize(threads);
-            var modelDir = WriteModel(Path.Combine(work, "models", ModelName));
+            var modelDir = ServeModel.WriteCheckpoint(Path.Combine(work, "models", ModelName));
             var data = ChatData(examples);
             var rows = JobRows(modelDir, data, epochs);
             Console.WriteLine($"train --via-api: {ModelName} (SmolLM2-135M shape, random bf16 weights), {examples} chat examples × {epochs} epoch(s), " +
@@ -174,21 +181,10 @@ internal static class TrainThroughApi
         return new Measured(times, cpu);
     }
 
-    /// <summary>bench/serve's SmolLM2-shaped model with tuneforge-tiny's tokenizer files (a byte-level BPE with ChatML).</summary>
-    private static string WriteModel(string dir)
-    {
-        var tiny = TinyModel.EnsureWritten(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(dir))!, "tiny"));
-        Directory.CreateDirectory(dir);
-        foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
-            File.Copy(Path.Combine(tiny, name), Path.Combine(dir, name));
-        var weights = ServeModel.Weights();
-        SafetensorsWriter.Write(Path.Combine(dir, CheckpointWeights.SingleFile), weights);
-        foreach (var w in weights.Values) w.Dispose();
-        File.WriteAllText(Path.Combine(dir, "config.json"), (ServeModel.Config with { EosTokenIds = [TinyModel.ImEnd], BosTokenId = null }).ToJson());
-        return dir;
-    }
-
-    /// <summary>N chat examples of about 535 tokens (one token per byte): a system line, a question, a long answer.</summary>
+    /// <summary>
+    /// N chat examples of about 535 tokens (1,150 characters: the tokenizer's merges take 2.2 characters a token here): a
+    /// system line, a question, a long answer.
+    /// </summary>
     private static List<TrainingExample> ChatData(int count)
     {
         var rng = new Random(7);
@@ -203,8 +199,8 @@ internal static class TrainThroughApi
         return Enumerable.Range(1, count).Select(i => new TrainingExample(i,
         [
             new ChatMessage("system", "You are a careful assistant."),
-            new ChatMessage("user", Text(150 + rng.Next(40))),
-            new ChatMessage("assistant", Text(280 + rng.Next(60))),
+            new ChatMessage("user", Text(330 + rng.Next(90))),
+            new ChatMessage("assistant", Text(620 + rng.Next(130))),
         ])).ToList();
     }
 

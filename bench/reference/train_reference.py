@@ -50,7 +50,15 @@ def timed(fn):
     return time.perf_counter() - t0
 
 
-probe = {"f32": matmul_gflops(torch.float32), "bf16": matmul_gflops(torch.bfloat16)}
+def probe_gflops(dtype):
+    """matmul_gflops, or 0 where this build cannot multiply in dtype at all (oneDNN held to AVX2 refuses bf16)."""
+    try:
+        return matmul_gflops(dtype)
+    except RuntimeError:
+        return 0.0
+
+
+probe = {"f32": probe_gflops(torch.float32), "bf16": probe_gflops(torch.bfloat16)}
 dtype_name = a.dtype if a.dtype != "auto" else max(probe, key=probe.get)
 dt = torch.bfloat16 if dtype_name == "bf16" else torch.float32
 HD = H // NQ

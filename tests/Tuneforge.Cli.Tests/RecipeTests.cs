@@ -48,7 +48,8 @@ public class RecipeTests(LiveService service) : IClassFixture<LiveService>
         var model = job.GetProperty("fine_tuned_model").GetString()!;
         Assert.Contains(":airport:", model);
         var models = await service.RunAsync("models", "list");
-        Assert.Contains(model, models.Stdout);
+        var row = Assert.Single(models.Stdout.Split('\n').Select(l => l.Split('│')), cells => cells.Length > 2 && cells[1].Trim() == model);
+        Assert.Equal("tuneforge-tiny", row[2].Trim()); // its base model's column
 
         // Chat with the fine-tune: streamed, whole, as JSON, and an interactive session fed on stdin.
         var streamed = await service.RunAsync("chat", "-m", model, "Can I bring pork products?", "--max-tokens", "12", "--temperature", "0");

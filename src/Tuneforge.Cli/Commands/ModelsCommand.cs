@@ -38,12 +38,13 @@ public static class ModelsCommand
         {
             var list = await api.GetAsync("/models", ct);
             if (output.Json) { output.WriteJson(list); return 0; }
-            var table = Output.Table("id", "owned by", "created", "loadable");
+            var table = Output.Table("id", "base model", "owned by", "created", "loadable");
             var unloadable = new List<string>();
             foreach (var m in Show.Data(list))
             {
                 var loadable = Show.Text(m, "loadable") != "false"; // the service marks only base models it cannot load
-                Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "owned_by"), Show.Time(m, "created"), loadable ? "yes" : "no");
+                // a base model has no base_model field: "-"
+                Output.AddRow(table, Show.Text(m, "id"), Show.Text(m, "base_model"), Show.Text(m, "owned_by"), Show.Time(m, "created"), loadable ? "yes" : "no");
                 if (!loadable) unloadable.Add($"{Show.Text(m, "id")} cannot be loaded: {Show.Text(m, "unavailable_reason")}");
             }
             output.Write(table);

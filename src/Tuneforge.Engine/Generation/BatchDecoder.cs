@@ -234,7 +234,7 @@ public sealed partial class BatchDecoder : IDisposable
         // Bool mask [B, 1, 1, maxLen]: each row sees its own length only; not needed when all lengths agree.
         Tensor? mask = null;
         if (pos.Any(p => p != pos[0]))
-            mask = arange(maxLen, dtype: int64).unsqueeze(0).le(positions.unsqueeze(1)).view(b, 1, 1, maxLen);
+            mask = SlidingWindow.StepMask(positions, maxLen, window: null);
         // Sliding-window layers' mask [B, 1, 1, maxLen], when some row has cached more than the window.
         Tensor? windowMask = null;
         if (Config.SlidingWindow is { } window && pos.Any(p => p >= window))
