@@ -7,7 +7,8 @@ namespace Tuneforge.Engine.Generation;
 /// <summary>
 /// The end of a 256-bit tile: each accumulator holds eight partial sums of one output. A horizontal sum per
 /// accumulator costs about six instructions (24 for a 4×2 tile's eight, 72 for a 6×2's twelve); adding them pairwise
-/// as a tree costs nine for eight outputs and leaves them side by side in one vector, ready to store.
+/// as a tree costs nine for eight outputs and leaves them side by side in one vector, ready to store. 4×2 tiles,
+/// [8, 576] × [3072, 576] in cache, one thread: 88 → 93 GFLOPS.
 /// </summary>
 public static unsafe partial class RowMatmul
 {
