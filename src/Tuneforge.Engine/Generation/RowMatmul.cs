@@ -91,6 +91,8 @@ public static unsafe partial class RowMatmul
                 }
                 for (; i + 4 <= m; i += 4) Tile4x4Wide<TW>(x + (long)i * k, w, (long)j * k, y + (long)i * n + j, k, n, i == 0 ? 4 : 0);
             }
+            // In 256-bit registers six rows at a time (twelve accumulators), then four, two, one: 8 rows run 6×2 and
+            // 2×4, 16 run 6×2, 6×2, 4×2.
             for (; i + 6 <= m; i += 6)
             {
                 var ahead = i == 0 ? 2 : 0;
