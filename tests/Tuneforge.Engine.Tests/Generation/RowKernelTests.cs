@@ -36,6 +36,40 @@ public class RowKernelTests
     }
 
     [Theory]
+    [InlineData(5, ScalarType.BFloat16)]  // four rows against two w rows, then one against four
+    [InlineData(6, ScalarType.BFloat16)]  // six against two
+    [InlineData(7, ScalarType.BFloat16)]  // six, then one
+    [InlineData(8, ScalarType.BFloat16)]  // six, then two against four
+    [InlineData(11, ScalarType.BFloat16)] // six, four, one
+    [InlineData(16, ScalarType.BFloat16)] // six, six, four
+    [InlineData(7, ScalarType.Float32)]
+    [InlineData(8, ScalarType.Float32)]
+    [InlineData(11, ScalarType.Float32)]
+    [InlineData(16, ScalarType.Float32)]
+    public void Row_matmul_in_256_bit_registers_equals_libtorch_linear(int rows, ScalarType weightDtype)
+    {
+        TorchRuntime.Initialize();
+        using var scope = NewDisposeScope();
+        var g = new TorchSharp.torch.Generator(10);
+        // The AVX2 tiles, as on a CPU without AVX-512 (where Wide is false already). 37 outputs and 83 inputs: a single
+        // column after the 4-column blocks, three k values after the 8-wide vectors.
+        var x = randn([rows, 83], generator: g);
+        var w = randn([37, 83], generator: g).to(weightDtype);
+        var wide = RowMatmul.Wide;
+        RowMatmul.Wide = false;
+        try
+        {
+            var ours = RowMatmul.Linear(x, w, threads: 1);
+            var theirs = F.linear(x, w.to(ScalarType.Float32));
+            Assert.True(ours.allclose(theirs, rtol: 1e-5, atol: 1e-5), $"differs by {(ours - theirs).abs().max().item<float>()}");
+        }
+        finally
+        {
+            RowMatmul.Wide = wide;
+        }
+    }
+
+    [Theory]
     [InlineData(1, 2)]
     [InlineData(2, 3)]
     [InlineData(5, 3)]
