@@ -12,7 +12,8 @@ namespace Tuneforge.Bench;
 /// real small models, for 1–16 rows. Each weight is cycled through enough copies (≥ 256 MB) that every call reads it
 /// from memory, as a decoding step reads each layer's weights once; the time is the best of several batches of calls.
 /// Prints µs per call, weight GB/s, GFLOPS and libtorch's time over the kernel's, with the CPU flags and load average.
-/// Options: --threads N (2), --rows 1,2,4,8,16, --dtype bf16|f32|both (both), --seconds S per measurement (0.3).
+/// Options: --threads N (2), --rows 1,2,4,8,16, --dtype bf16|f32|both (both), --seconds S per measurement (0.3),
+/// --avx2-only (both sides held to AVX2, as on a CPU without AVX-512: <see cref="Machine.RerunHeldToAvx2"/>).
 /// </summary>
 public sealed class KernelsBenchmark : IBenchmark
 {
@@ -32,6 +33,7 @@ public sealed class KernelsBenchmark : IBenchmark
 
     public int Run(string[] args)
     {
+        if (args.Contains("--avx2-only") && !Machine.HeldToAvx2) return Machine.RerunHeldToAvx2(Name, args);
         var threads = int.Parse(Option(args, "--threads", "2"));
         var rows = Option(args, "--rows", "1,2,4,8,16").Split(',').Select(int.Parse).ToArray();
         var dtypes = Option(args, "--dtype", "both") switch
@@ -42,7 +44,7 @@ public sealed class KernelsBenchmark : IBenchmark
         };
         var seconds = double.Parse(Option(args, "--seconds", "0.3"), System.Globalization.CultureInfo.InvariantCulture);
         TorchRuntime.Initialize(threads);
-        Console.WriteLine($"cpu: {CpuModel()} | flags: {CpuFlags()} | threads {threads} | load average {LoadAverage()}");
+        Console.WriteLine($"cpu: {CpuModel()} | flags: {CpuFlags()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")} | threads {threads} | load average {LoadAverage()}");
         if (!RowMatmul.IsSupported)
         {
             Console.WriteLine("the row kernel needs AVX2 and FMA, which this CPU (or DOTNET_EnableAVX2=0) does not give: nothing to compare");
