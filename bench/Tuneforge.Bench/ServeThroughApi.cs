@@ -69,8 +69,12 @@ internal static class ServeThroughApi
 
         // N clients at once, each its own prompt (the first token differs), as bench/serve's other sides.
         cpuBefore = ServiceProcess.CpuSeconds(service.Process.Id);
+        using var self = Process.GetCurrentProcess();
+        var clientBefore = self.TotalProcessorTime.TotalSeconds;
         var all = await Task.WhenAll(Enumerable.Range(0, streams).Select(s => CompleteAsync(http, clock, null, [prompt[0] + 1 + s, .. prompt[1..]], decode)));
         double streamsCpu = ServiceProcess.CpuSeconds(service.Process.Id) - cpuBefore;
+        self.Refresh();
+        double clientCpu = self.TotalProcessorTime.TotalSeconds - clientBefore;
         // Requests sent together reach the loop a few milliseconds apart, so the first streams start (and end) a step or
         // two before the last: the throughput of N streams is taken while all N decode, from the moment the last one has
         // its first token to the moment the first one has its last.
@@ -82,7 +86,8 @@ internal static class ServeThroughApi
         Console.WriteLine($"tuneforge  {streams} streams: first tokens within {spread:F0} ms of each other; all {streams} decoding for {(end - start) * 1000:F0} ms, " +
                           $"{decoded} tokens; from the last first token to the last token overall {all.Sum(s => s.Times.Count(t => t > start)) / (all.Max(s => s.Times[^1]) - start):F1} tokens/s");
         Console.WriteLine($"tuneforge  service CPU time per token, everything included: batch 1 {singleCpu / single.Times.Count * 1000:F1} ms, " +
-                          $"{streams} streams {streamsCpu / all.Sum(s => s.Times.Count) * 1000:F1} ms (the prefills of the streams included)");
+                          $"{streams} streams {streamsCpu / all.Sum(s => s.Times.Count) * 1000:F1} ms (the prefills of the streams included); " +
+                          $"the clients' CPU time meanwhile {clientCpu:F2} s against the service's {streamsCpu:F2} s");
         var uneven = all.Append(single).Count(s => s.Times.Count != s.CompletionTokens);
         if (uneven > 0) Console.WriteLine($"tuneforge  warning: {uneven} stream(s) had fewer chunks than tokens (a token without whole characters): counts are approximate");
         return new ServeBenchmark.Numbers(ttft, prompt.Length / (ttft / 1000), decodeTps, streamsTps, single.Tokens.ToArray(), double.NaN,
@@ -120,6 +125,9 @@ internal static class ServeThroughApi
             if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
             var now = clock.Elapsed.TotalSeconds;
             if (line == "data: [DONE]") break;
+            // A token's chunk (finish_reason null, text not empty) is only counted when its text is not wanted: the
+            // clients share the service's cores, so they do no more work than a client must.
+            if (tokenizer is null && line.Contains("\"finish_reason\":null", StringComparison.Ordinal)) { times.Add(now); continue; }
             using var chunk = JsonDocument.Parse(line.AsMemory(6));
             var root = chunk.RootElement;
             if (root.TryGetProperty("error", out var error)) throw new InvalidOperationException($"stream failed: {error}");
