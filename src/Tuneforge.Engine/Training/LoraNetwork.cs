@@ -108,8 +108,35 @@ internal sealed class LoraNetwork
             using (var rescale = (Math.Sqrt(hd) * _config.AttentionScale).ToScalar()) q = q.mul(rescale);
         k = GroupedQuery.RepeatKv(k, nq / nkv);                          // [nq, T, hd]
         v = GroupedQuery.RepeatKv(v, nq / nkv);
-        var o = F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
+        var o = ExplicitAttentionFits(T)
+            ? ExplicitAttention(q, k.unsqueeze(0), v.unsqueeze(0), mask, T, hd)
+            : F.scaled_dot_product_attention(q, k.unsqueeze(0), v.unsqueeze(0), attn_mask: mask, is_casual: mask is null);
         return o.squeeze(0).transpose(0, 1).reshape(T, nq * hd);      // [T, nq · hd]
+    }
+
+    /// <summary>
+    /// What the probabilities of <see cref="ExplicitAttention"/> may hold for backward, over all layers of a step. libtorch's
+    /// CPU scaled_dot_product_attention keeps only O(T) per head for backward, but its backward is slow: on a
+    /// SmolLM2-135M-shaped step of 512 tokens in bf16 (`bench/train --profile`, avx512_bf16) 2.16–2.44 s against
+    /// 1.72–1.79 s with the scores multiplied out, for about 140 MB more. Rows whose probabilities would not fit use SDPA.
+    /// </summary>
+    internal const long ExplicitAttentionBytes = 384L << 20;
+
+    /// <summary>Whether a row of <paramref name="T"/> tokens keeps its attention probabilities (heads × T² per layer) within <see cref="ExplicitAttentionBytes"/>.</summary>
+    private bool ExplicitAttentionFits(int T) =>
+        is_grad_enabled() && (long)_config.NumAttentionHeads * T * T * _config.NumHiddenLayers * _base.DType.ElementSize() <= ExplicitAttentionBytes;
+
+    /// <summary>
+    /// softmax(q kᵀ / √hd + mask) v with the scores multiplied out, the same arithmetic as SDPA's math path: the
+    /// probabilities in the compute dtype are the one [1, H, T, T] tensor backward keeps (softmax's output, the
+    /// product's input). The mask is the causal one unless the row brings its own (packed examples, a window).
+    /// </summary>
+    private static Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, int T, int hd)
+    {
+        using var scale = (1.0 / Math.Sqrt(hd)).ToScalar();
+        var scores = matmul(q, k.transpose(-2, -1)).mul_(scale);                  // [1, H, T, T]
+        using var hidden = (mask ?? ones(T, T, dtype: ScalarType.Bool).tril()).logical_not();
+        return matmul(softmax(scores.masked_fill_(hidden, float.NegativeInfinity), -1), v);
     }
 
     /// <summary>Block-diagonal causal mask over the row's examples, or null when the row is a single example.</summary>
