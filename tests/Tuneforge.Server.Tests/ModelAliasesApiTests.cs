@@ -40,6 +40,15 @@ public class ModelAliasesApiTests(ServiceFixture fixture) : IClassFixture<Servic
         var completion = await PostAsync(http, "completions", new { model = Alias, prompt = "Red", max_tokens = 2 });
         Assert.Equal(Alias, completion.GetProperty("model").GetString());
 
+        // Its export is the model's: the adapter and the job's step metrics.
+        using (var export = await http.GetAsync("models/" + Uri.EscapeDataString(Alias) + "/export"))
+        {
+            Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+            using var zip = new System.IO.Compression.ZipArchive(await export.Content.ReadAsStreamAsync());
+            Assert.Contains(zip.Entries, e => e.FullName.EndsWith("adapter_model.safetensors", StringComparison.Ordinal));
+            Assert.Contains(zip.Entries, e => e.FullName.EndsWith("step_metrics.csv", StringComparison.Ordinal));
+        }
+
         var listed = await JobsApi.GetAsync(http, "model_aliases?model=" + Uri.EscapeDataString(model));
         Assert.Contains(listed.GetProperty("data").EnumerateArray(), a => a.GetProperty("alias").GetString() == Alias);
 

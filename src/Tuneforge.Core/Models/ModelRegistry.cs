@@ -31,6 +31,10 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
     /// <summary>The organisation's own fine-tuned or checkpoint model with exactly this id (no alias).</summary>
     public FineTunedModel? FindOwnModel(string organizationId, string modelId) => models.Get(organizationId, modelId);
 
+    /// <summary>The fine-tuned model an id names in the organisation, itself or through an alias; null for anything else.</summary>
+    public FineTunedModel? TrainedModel(string organizationId, string modelId) =>
+        models.Get(organizationId, modelId) ?? (aliases?.Get(organizationId, modelId) is { } a ? models.Get(organizationId, a.ModelId) : null);
+
     /// <summary>An alias answers under its own name (so responses echo the id the caller asked for) with its model's files.</summary>
     private ResolvedModel? ResolveAlias(string organizationId, string alias) =>
         aliases?.Get(organizationId, alias) is { } a && models.Get(organizationId, a.ModelId) is { } target

@@ -31,7 +31,7 @@ public static class ModelExportDownload
         try
         {
             using var zip = File.Create(path);
-            AdapterArchive.Write(model.AdapterDir, zip, MetricsOf(registry.FindOwnModel(organization.Id, model.Id), organization.Id, jobs, files));
+            AdapterArchive.Write(model.AdapterDir, zip, MetricsOf(registry.TrainedModel(organization.Id, model.Id), organization.Id, jobs, files));
         }
         catch
         {
