@@ -8,13 +8,14 @@ namespace Tuneforge.Engine.Generation;
 /// The end of a 256-bit tile: each accumulator holds eight partial sums of one output. A horizontal sum per
 /// accumulator costs about six instructions (24 for a 4×2 tile's eight, 72 for a 6×2's twelve); adding them pairwise
 /// as a tree costs nine for eight outputs and leaves them side by side in one vector, ready to store. 4×2 tiles,
-/// [8, 576] × [3072, 576] in cache, one thread: 88 → 93 GFLOPS.
+/// [8, 576] × [3072, 576] in cache, one thread: 88 → 93 GFLOPS. Row attention's eight scores at a time
+/// (<see cref="RowOps"/>' Dot8) end the same way.
 /// </summary>
 public static unsafe partial class RowMatmul
 {
     /// <summary>[Σa, Σb, Σc, Σd, Σe, Σf, Σg, Σh].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Sums(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d,
+    internal static Vector256<float> Sums(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d,
                                          Vector256<float> e, Vector256<float> f, Vector256<float> g, Vector256<float> h)
     {
         // hadd(a, b) = [a0+a1, a2+a3, b0+b1, b2+b3 | a4+a5, a6+a7, b4+b5, b6+b7]; twice: [Σa Σb Σc Σd] of each 128-bit half

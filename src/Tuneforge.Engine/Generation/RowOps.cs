@@ -190,10 +190,7 @@ public static unsafe class RowOps
             a4 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k4 + i), a4); a5 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k5 + i), a5);
             a6 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k6 + i), a6); a7 = Vector256.FusedMultiplyAdd(u, Vector256.Load(k7 + i), a7);
         }
-        // hadd pairs: lanes hold [a0 a1 a2 a3 | a0 a1 a2 a3] partial sums (low and high 128-bit halves), same for a4…a7
-        var low = Avx.HorizontalAdd(Avx.HorizontalAdd(a0, a1), Avx.HorizontalAdd(a2, a3));
-        var high = Avx.HorizontalAdd(Avx.HorizontalAdd(a4, a5), Avx.HorizontalAdd(a6, a7));
-        return Avx.Permute2x128(low, high, 0x20) + Avx.Permute2x128(low, high, 0x31);
+        return RowMatmul.Sums(a0, a1, a2, a3, a4, a5, a6, a7);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
