@@ -33,13 +33,15 @@ public sealed class ModelRegistry(BaseModelCatalog baseModels, IModelRepository 
 
     /// <summary>The fine-tuned model an id names in the organisation, itself or through an alias; null for anything else.</summary>
     public FineTunedModel? TrainedModel(string organizationId, string modelId) =>
-        models.Get(organizationId, modelId) ?? (aliases?.Get(organizationId, modelId) is { } a ? models.Get(organizationId, a.ModelId) : null);
+        models.Get(organizationId, modelId) ?? AliasTarget(organizationId, modelId);
 
     /// <summary>An alias answers under its own name (so responses echo the id the caller asked for) with its model's files.</summary>
     private ResolvedModel? ResolveAlias(string organizationId, string alias) =>
-        aliases?.Get(organizationId, alias) is { } a && models.Get(organizationId, a.ModelId) is { } target
-            ? FromFineTuned(target, organizationId) with { Id = alias }
-            : null;
+        AliasTarget(organizationId, alias) is { } target ? FromFineTuned(target, organizationId) with { Id = alias } : null;
+
+    /// <summary>The organisation's fine-tuned model <paramref name="alias"/> names; null when it is no alias (or its model is gone).</summary>
+    private FineTunedModel? AliasTarget(string organizationId, string alias) =>
+        aliases?.Get(organizationId, alias) is { } a ? models.Get(organizationId, a.ModelId) : null;
 
     public IReadOnlyList<ResolvedModel> List(string organizationId, string organizationName) =>
         baseModels.List().Select(FromBase)
