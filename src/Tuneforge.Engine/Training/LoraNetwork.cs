@@ -118,7 +118,8 @@ internal sealed class LoraNetwork
     /// What the probabilities of <see cref="ExplicitAttention"/> may hold for backward, over all layers of a step. libtorch's
     /// CPU scaled_dot_product_attention keeps only O(T) per head for backward, but its backward is slow: on a
     /// SmolLM2-135M-shaped step of 512 tokens in bf16 (`bench/train --profile`, avx512_bf16) 2.16–2.44 s against
-    /// 1.72–1.79 s with the scores multiplied out, for about 140 MB more. Rows whose probabilities would not fit use SDPA.
+    /// 1.82–2.02 s with the scores multiplied out, whose probabilities are 142 MB there (peak RSS 1011–1127 → 1108–1128
+    /// MB). Rows whose probabilities would not fit use SDPA.
     /// </summary>
     internal const long ExplicitAttentionBytes = 384L << 20;
 
