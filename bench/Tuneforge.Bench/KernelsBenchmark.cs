@@ -44,7 +44,7 @@ public sealed class KernelsBenchmark : IBenchmark
         };
         var seconds = double.Parse(Option(args, "--seconds", "0.3"), System.Globalization.CultureInfo.InvariantCulture);
         TorchRuntime.Initialize(threads);
-        Console.WriteLine($"cpu: {CpuModel()} | flags: {CpuFlags()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")} | threads {threads} | load average {LoadAverage()}");
+        Console.WriteLine($"cpu: {Machine.Cpu()}{Machine.Held} | threads {threads} | load average {Machine.LoadAverage()}");
         if (!RowMatmul.IsSupported)
         {
             Console.WriteLine("the row kernel needs AVX2 and FMA, which this CPU (or DOTNET_EnableAVX2=0) does not give: nothing to compare");
@@ -71,7 +71,7 @@ public sealed class KernelsBenchmark : IBenchmark
                                   $"{torchTime * 1e6,11:F1} {bytesPerWeight / torchTime / 1e9,6:F1} {flops / torchTime / 1e9,7:F1} | {torchTime / kernel,5:F2}");
             }
         }
-        Console.WriteLine($"load average after: {LoadAverage()}");
+        Console.WriteLine($"load average after: {Machine.LoadAverage()}");
         return 0;
     }
 
@@ -114,17 +114,4 @@ public sealed class KernelsBenchmark : IBenchmark
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
     }
-
-    private static string CpuModel() =>
-        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
-
-    /// <summary>The flags that decide the fast paths, as <c>grep -o 'avx512_bf16\|avx2' /proc/cpuinfo | sort -u</c> lists them.</summary>
-    private static string CpuFlags()
-    {
-        var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
-        var found = new[] { "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
-        return found.Length == 0 ? "none of avx2, avx512_bf16" : string.Join(" ", found);
-    }
-
-    private static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }

@@ -25,6 +25,9 @@ internal static class Machine
     /// <summary>Whether this process is the rerun of <see cref="RerunHeldToAvx2"/>.</summary>
     public static bool HeldToAvx2 => Environment.GetEnvironmentVariable(HeldToAvx2Variable) == "1";
 
+    /// <summary>What to print after <see cref="Cpu"/> in that rerun: its flags are the CPU's, not what the run may use.</summary>
+    public static string Held => HeldToAvx2 ? " (held to avx2: --avx2-only)" : "";
+
     /// <summary>
     /// <c>--avx2-only</c>: runs benchmark <paramref name="bench"/> again in a child process (and so every process it
     /// starts: the service, its training worker, the PyTorch reference) whose native libraries and JIT may use AVX2 at

@@ -71,7 +71,7 @@ public sealed class ServeBenchmark : IBenchmark
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-serve-").FullName;
         try
         {
-            Console.WriteLine($"cpu flags: {CpuFlags()}{(avx2Only ? " (held to avx2: --avx2-only)" : "")}; load average {LoadAverage()}");
+            Console.WriteLine($"cpu: {Machine.Cpu()}{Machine.Held}; load average {Machine.LoadAverage()}");
             Console.WriteLine($"serve: SmolLM2-135M shape, random bf16 weights, {threads} threads, prompt {promptLength}, decode {decode}, {streams} streams; tuneforge computes in {dtype}{(ComputeDtype.HasNativeBf16 ? "" : " (this CPU has no native bf16: libtorch would emulate it)")}");
             var weights = ServeModel.Weights();
             SafetensorsWriter.Write(Path.Combine(work, CheckpointWeights.SingleFile), weights);
@@ -109,7 +109,7 @@ public sealed class ServeBenchmark : IBenchmark
             Console.WriteLine($"ratio {streams} streams vs batch 1: {ours.StreamsTps / ours.DecodeTps:F2}   (target >= 4)");
             if (torch is not null) Console.WriteLine($"greedy agreement with pytorch: {Agreement(ours.Greedy, torch.Greedy)} of {ours.Greedy.Length} leading tokens");
             if (llama is not null) Console.WriteLine($"greedy agreement with llama.cpp: {Agreement(ours.Greedy, llama.Greedy)} of {ours.Greedy.Length} leading tokens");
-            Console.WriteLine($"load average at the end: {LoadAverage()}");
+            Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");
             return 0;
         }
         finally
@@ -278,7 +278,7 @@ public sealed class ServeBenchmark : IBenchmark
         RowMatmul.Wide = wide;
         decoder.GemmFromRows = gemmFrom;
         decoder.RowThreads.Forced = null;
-        Console.WriteLine($"load average at the end: {LoadAverage()}");
+        Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");
     }
 
     /// <summary>
@@ -424,16 +424,6 @@ public sealed class ServeBenchmark : IBenchmark
         Console.WriteLine($"{who,-10} ttft {n.TtftMs,8:F1} ms | prompt {n.PromptTps,7:F0} tok/s | decode b1 {n.DecodeTps,6:F1} tok/s | streams {n.StreamsTps,6:F1} tok/s" +
                           (double.IsNaN(n.AdapterDecodeTps) ? "" : $" | decode b1 with a rank-16 LoRA adapter {n.AdapterDecodeTps,6:F1} tok/s"));
     }
-
-    /// <summary>The flags that decide the fast paths, as <c>grep -o 'avx512_bf16\|avx2' /proc/cpuinfo | sort -u</c> lists them.</summary>
-    internal static string CpuFlags()
-    {
-        var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(' ') ?? [];
-        var found = new[] { "avx2", "avx512_bf16", "amx_bf16" }.Where(flags.Contains).ToArray();
-        return found.Length == 0 ? "neither avx2 nor avx512_bf16" : string.Join(" ", found);
-    }
-
-    internal static string LoadAverage() => string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 
     private static int Agreement(int[] a, int[] b)
     {

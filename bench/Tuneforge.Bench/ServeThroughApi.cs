@@ -75,9 +75,9 @@ internal static class ServeThroughApi
         double streamsCpu = ServiceProcess.CpuSeconds(service.Process.Id) - cpuBefore;
         self.Refresh();
         double clientCpu = self.TotalProcessorTime.TotalSeconds - clientBefore;
-        // Requests sent together reach the loop a few milliseconds apart, so the first streams start (and end) a step or
-        // two before the last: the throughput of N streams is taken while all N decode, from the moment the last one has
-        // its first token to the moment the first one has its last.
+        // Requests sent together are prefilled one after another (the loop admits each as it arrives), so the first
+        // streams start, and end, seconds before the last: the throughput of N streams is taken while all N decode, from
+        // the moment the last one has its first token to the moment the first one has its last.
         var start = all.Max(s => s.Times[0]);
         var end = all.Min(s => s.Times[^1]);
         var decoded = all.Sum(s => s.Times.Count(t => t > start && t <= end));

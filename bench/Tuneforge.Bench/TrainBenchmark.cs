@@ -46,7 +46,7 @@ public sealed class TrainBenchmark : IBenchmark
         // the reference computes in the dtype that is fastest for it here unless told
         string referenceDtype = StringArg(args, "--reference-dtype", dtypeArg == "auto" ? "auto" : dtypeArg);
         var shape = BenchModels.SmolLm2_135M with { NumHiddenLayers = layers };
-        Console.WriteLine($"cpu: {Machine.Cpu()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")}; load average {Machine.LoadAverage()}");
+        Console.WriteLine($"cpu: {Machine.Cpu()}{Machine.Held}; load average {Machine.LoadAverage()}");
         Console.WriteLine($"bench/train: SmolLM2-135M shape (hidden {shape.HiddenSize}, {shape.NumHiddenLayers} layers, {shape.NumAttentionHeads} heads, " +
                           $"{shape.NumKeyValueHeads} KV heads, MLP {shape.IntermediateSize}, vocab {shape.VocabSize}, tied), sequence {seq}, " +
                           $"LoRA rank {rank} on all seven projections, {threads} threads, {steps} measured steps after {warmup} warm-up");

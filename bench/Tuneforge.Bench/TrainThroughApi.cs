@@ -42,7 +42,7 @@ internal static class TrainThroughApi
         var work = Directory.CreateTempSubdirectory("tuneforge-bench-train-api-").FullName;
         try
         {
-            Console.WriteLine($"cpu flags: {ServeBenchmark.CpuFlags()}{(Machine.HeldToAvx2 ? " (held to avx2: --avx2-only)" : "")}; load average {ServeBenchmark.LoadAverage()}");
+            Console.WriteLine($"cpu: {Machine.Cpu()}{Machine.Held}; load average {Machine.LoadAverage()}");
             TorchRuntime.Initialize(threads);
             var modelDir = ServeModel.WriteCheckpoint(Path.Combine(work, "models", ModelName));
             var data = ChatData(examples);
@@ -92,7 +92,7 @@ internal static class TrainThroughApi
                 }
                 Console.WriteLine($"memory ratio (job worker / pytorch peak RSS): {job.WorkerPeakRssMb / refPeak:F2}   (target <= 1.0)");
             }
-            Console.WriteLine($"load average at the end: {ServeBenchmark.LoadAverage()}");
+            Console.WriteLine($"load average at the end: {Machine.LoadAverage()}");
             return 0;
         }
         finally
